@@ -1,0 +1,36 @@
+#!/bin/sh
+# Install every Debian package postern needs to build, run and test.
+# Idempotent: does nothing when all are present, and runs `apt-get update`
+# only when something is missing. Every package the project uses is listed
+# here and nowhere else; nothing is installed by hand only.
+set -eu
+
+# Build: compiler, meson/ninja, and the libraries of DESIGN.md section 4.
+BUILD="build-essential meson ninja-build pkg-config
+	libevent-dev libssl-dev libunbound-dev libsqlite3-dev libcrypt-dev
+	libconfig-dev zlib1g-dev libldap-dev"
+# Run: `postern init` needs nothing beyond the libraries above; openssl(1)
+# is used by the tests and operators to inspect certificates.
+RUN="openssl ca-certificates"
+# Test: cmocka unit tests, pytest integration tests with real clients,
+# clang for the libFuzzer targets and the sanitizer build.
+TEST="libcmocka-dev python3 python3-pytest clang libclang-rt-14-dev
+	swaks procps"
+
+missing=""
+for p in $BUILD $RUN $TEST; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

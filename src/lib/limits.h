@@ -1,0 +1,30 @@
+/*
+ * Named limits, in one place (curl's habit). Defaults only: the ones an
+ * operator may need to change are overridable in the configuration.
+ */
+#ifndef LIB_LIMITS_H
+#define LIB_LIMITS_H
+
+/* RFC 5321 4.5.3.1.4: command line, CRLF included. */
+#define LIMIT_SMTP_COMMAND_LINE 512
+/* RFC 5321 4.5.3.1.6: text line, CRLF included. */
+#define LIMIT_SMTP_TEXT_LINE 1000
+/* Input buffered per connection before reading pauses (back-pressure). */
+#define LIMIT_CONN_INPUT (64 * 1024)
+/* Output queued per connection before the writer must wait for FLUSHED. */
+#define LIMIT_CONN_OUTPUT_HIGH (256 * 1024)
+/* Hard cap on queued output: a peer that never reads is disconnected. */
+#define LIMIT_CONN_OUTPUT_MAX (4 * 1024 * 1024)
+/* Default idle timeout (seconds): RFC 5321 4.5.3.2.7 asks for 5 minutes. */
+#define LIMIT_IDLE_TIMEOUT 300
+/* TLS handshake must finish within this many seconds. */
+#define LIMIT_TLS_HANDSHAKE_TIMEOUT 30
+/* Default connection limits per worker process and per client address. */
+#define LIMIT_MAX_CONNECTIONS 1000
+#define LIMIT_MAX_CONNECTIONS_PER_IP 20
+/* Seconds SIGTERM waits for sessions in flight before closing them. */
+#define LIMIT_SHUTDOWN_TIMEOUT 30
+/* Config file size read by `postern config check`. */
+#define LIMIT_CONFIG_LISTENERS 64
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * Configuration: the libconfig file of DESIGN.md, validated as a whole.
+ * Every error names file, line and key; unknown keys are errors, so a typo
+ * never silently falls back to a default.
+ *
+ * The struct is read-only after loading: workers receive it at fork and a
+ * reload builds a new one.
+ */
+#ifndef SERVER_CONFIG_H
+#define SERVER_CONFIG_H
+
+#include <stddef.h>
+
+#include "lib/log.h"
+
+enum config_service {
+	SERVICE_SMTP,	    /* MX, port 25 */
+	SERVICE_SUBMISSION, /* 587, 465, 2525 */
+	SERVICE_IMAP,
+	SERVICE_POP3,
+};
+
+enum config_tls_mode {
+	CONFIG_TLS_NONE,
+	CONFIG_TLS_STARTTLS,
+	CONFIG_TLS_IMPLICIT,
+};
+
+struct config_listener {
+	char *address; /* numeric IPv4 or IPv6 address */
+	int port;
+	enum config_service service;
+	enum config_tls_mode tls;
+	int line; /* where it was defined, for errors found later */
+};
+
+struct config_sni {
+	char *name; /* host name the client asks for */
+	char *cert;
+	char *key;
+	int line;
+};
+
+struct config {
+	char *path;	/* the file loaded */
+	char *hostname; /* greeting and Received: name */
+	char *data_dir; /* absolute */
+	char *user;	/* drop privileges to this user when root; NULL: no */
+	int workers;	/* front worker processes, >= 1 after loading */
+
+	enum log_level log_level;
+	char *log_file; /* NULL: stderr */
+
+	struct {
+		char *cert; /* absolute paths, NULL when TLS is not set up */
+		char *key;
+		int min_version; /* 12 or 13 (TLS 1.2 / 1.3) */
+		struct config_sni *sni;
+		size_t sni_count;
+		int line; /* line of the tls group, for load errors */
+	} tls;
+
+	struct {
+		int max_connections;	    /* per worker */
+		int max_connections_per_ip; /* per worker */
+		int idle_timeout;	    /* seconds */
+		int shutdown_timeout;	    /* seconds */
+	} limits;
+
+	struct config_listener *listeners;
+	size_t listener_count;
+};
+
+/* Errors found while loading, each "FILE:LINE: message". */
+struct config_errors {
+	char **msgs;
+	size_t count;
+};
+
+void config_errors_fini(struct config_errors *errors);
+
+/*
+ * Load and validate path. Returns a config the caller frees with
+ * config_free(), or NULL with every problem appended to errors (the caller
+ * initialises errors to {0} and finis it). Relative paths in the file are
+ * taken relative to the file's folder.
+ */
+struct config *config_load(const char *path, struct config_errors *errors);
+
+/*
+ * The same for a configuration held in memory; name is used in error
+ * messages and base_dir to resolve relative paths.
+ */
+struct config *config_parse_string(const char *text, const char *name,
+				   const char *base_dir,
+				   struct config_errors *errors);
+
+void config_free(struct config **cfgp);
+
+/* "smtp", "submission", "imap", "pop3". */
+const char *config_service_name(enum config_service service);
+/* "none", "starttls", "implicit". */
+const char *config_tls_mode_name(enum config_tls_mode mode);
+
+#endif
