@@ -1,0 +1,68 @@
+/*
+ * postern: one binary, subcommands. This file only dispatches.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct cli_command commands[] = {
+	{"init", cmd_init, "create a configuration, data folder and certificate"},
+	{"serve", cmd_serve, "run the mail server in the foreground"},
+	{"config", cmd_config, "check a configuration file"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+const char *cli_config_path(const char *option)
+{
+	const char *env = getenv("POSTERN_CONFIG");
+
+	if (option != NULL)
+		return option;
+	if (env != NULL && *env != '\0')
+		return env;
+	return CLI_DEFAULT_CONFIG;
+}
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "usage: postern COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(fp, "  %-8s %s\n", commands[i].name,
+			commands[i].summary);
+	fprintf(fp, "\nRun 'postern COMMAND --help' for a command's options.\n"
+		    "The configuration is -c FILE, else $POSTERN_CONFIG, else "
+		    "%s.\n",
+		CLI_DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+	/* Writes to a closed socket are errors to handle, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USER;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "postern: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return CLI_EXIT_USER;
+}

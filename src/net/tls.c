@@ -1,0 +1,281 @@
+#include "net/tls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "lib/mem.h"
+
+struct tls_sni_entry {
+	char *name;
+	SSL_CTX *ctx;
+};
+
+struct tls_ctx {
+	SSL_CTX *ctx;
+	struct tls_sni_entry *sni;
+	size_t sni_count;
+};
+
+/* Error text of the last failed call, as the header promises. */
+static char tls_error[512];
+
+static const char *tls_fail(const char *what, const char *path)
+{
+	unsigned long e = ERR_get_error();
+	char detail[256] = "";
+
+	if (e != 0)
+		ERR_error_string_n(e, detail, sizeof(detail));
+	ERR_clear_error();
+	snprintf(tls_error, sizeof(tls_error), "%s%s%s%s%s", what,
+		 path ? " " : "", path ? path : "", *detail ? ": " : "",
+		 detail);
+	return tls_error;
+}
+
+/* Settings every context shares, server or client. */
+static SSL_CTX *tls_base_ctx(const SSL_METHOD *method, int min_version)
+{
+	SSL_CTX *ctx = SSL_CTX_new(method);
+
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, min_version >= 13 ? TLS1_3_VERSION
+							     : TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+					 SSL_OP_NO_RENEGOTIATION |
+					 SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* conn.c writes from a buffer that may move between partial writes. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	return ctx;
+}
+
+static SSL_CTX *tls_load_server(const char *cert, const char *key,
+				int min_version, const char **error_r)
+{
+	SSL_CTX *ctx = tls_base_ctx(TLS_server_method(), min_version);
+
+	if (ctx == NULL) {
+		*error_r = tls_fail("cannot create TLS context", NULL);
+		return NULL;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		*error_r = tls_fail("cannot load certificate", cert);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		*error_r = tls_fail("cannot load private key", key);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		*error_r = tls_fail("private key does not match certificate",
+				    key);
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* "*.example.org" matches one label, as RFC 6125 6.4.3 allows. */
+static int tls_name_match(const char *pattern, const char *name)
+{
+	const char *dot;
+
+	if (strcasecmp(pattern, name) == 0)
+		return 1;
+	if (pattern[0] != '*' || pattern[1] != '.')
+		return 0;
+	dot = strchr(name, '.');
+	return dot != NULL && dot != name && strcasecmp(dot, pattern + 1) == 0;
+}
+
+static int tls_servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct tls_ctx *tls = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+
+	(void)alert;
+	if (name == NULL)
+		return SSL_TLSEXT_ERR_NOACK;
+	for (size_t i = 0; i < tls->sni_count; i++) {
+		if (tls_name_match(tls->sni[i].name, name)) {
+			SSL_set_SSL_CTX(ssl, tls->sni[i].ctx);
+			return SSL_TLSEXT_ERR_OK;
+		}
+	}
+	/* Unknown names get the default certificate, not a failure. */
+	return SSL_TLSEXT_ERR_OK;
+}
+
+struct tls_ctx *tls_ctx_server_new(const struct tls_server_params *params,
+				   const char **error_r)
+{
+	struct tls_ctx *tls = xcalloc(1, sizeof(*tls));
+
+	tls->ctx = tls_load_server(params->cert, params->key,
+				   params->min_version, error_r);
+	if (tls->ctx == NULL)
+		goto fail;
+	tls->sni = xcalloc(params->sni_count, sizeof(*tls->sni));
+	for (size_t i = 0; i < params->sni_count; i++) {
+		const struct tls_sni_cert *s = &params->sni[i];
+
+		tls->sni[i].ctx = tls_load_server(s->cert, s->key,
+						  params->min_version, error_r);
+		if (tls->sni[i].ctx == NULL)
+			goto fail;
+		tls->sni[i].name = xstrdup(s->name);
+		tls->sni_count++;
+	}
+	SSL_CTX_set_tlsext_servername_callback(tls->ctx, tls_servername_cb);
+	SSL_CTX_set_tlsext_servername_arg(tls->ctx, tls);
+	return tls;
+fail:
+	tls_ctx_free(&tls);
+	return NULL;
+}
+
+struct tls_ctx *tls_ctx_client_new(const char **error_r)
+{
+	struct tls_ctx *tls = xcalloc(1, sizeof(*tls));
+
+	tls->ctx = tls_base_ctx(TLS_client_method(), 12);
+	if (tls->ctx == NULL) {
+		*error_r = tls_fail("cannot create TLS context", NULL);
+		xfree(&tls);
+		return NULL;
+	}
+	if (SSL_CTX_set_default_verify_paths(tls->ctx) != 1)
+		ERR_clear_error(); /* no trust store: verification fails later */
+	return tls;
+}
+
+void tls_ctx_free(struct tls_ctx **ctxp)
+{
+	struct tls_ctx *tls = *ctxp;
+
+	if (tls == NULL)
+		return;
+	for (size_t i = 0; i < tls->sni_count; i++) {
+		SSL_CTX_free(tls->sni[i].ctx);
+		free(tls->sni[i].name);
+	}
+	free(tls->sni);
+	SSL_CTX_free(tls->ctx);
+	free(tls);
+	*ctxp = NULL;
+}
+
+void *tls_ctx_ssl_ctx(struct tls_ctx *ctx)
+{
+	return ctx->ctx;
+}
+
+static X509 *tls_make_cert(EVP_PKEY *pkey, const char *hostname, int days)
+{
+	X509 *x = X509_new();
+	X509_NAME *name;
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	char san[300];
+	unsigned char serial[16];
+	BIGNUM *bn;
+
+	if (x == NULL)
+		return NULL;
+	X509_set_version(x, 2);
+	/* Random serial: a regenerated cert must differ from the old one. */
+	if (RAND_bytes(serial, sizeof(serial)) != 1)
+		goto fail;
+	serial[0] &= 0x7f;
+	bn = BN_bin2bn(serial, sizeof(serial), NULL);
+	BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x));
+	BN_free(bn);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400);
+	X509_set_pubkey(x, pkey);
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+				   (const unsigned char *)hostname, -1, -1, 0);
+	X509_set_issuer_name(x, name);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	snprintf(san, sizeof(san), "DNS:%s", hostname);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+	if (ext == NULL || X509_add_ext(x, ext, -1) != 1) {
+		X509_EXTENSION_free(ext);
+		goto fail;
+	}
+	X509_EXTENSION_free(ext);
+	if (X509_sign(x, pkey, EVP_sha256()) == 0)
+		goto fail;
+	return x;
+fail:
+	X509_free(x);
+	return NULL;
+}
+
+static int tls_write_pem(const char *path, int mode, EVP_PKEY *pkey, X509 *x)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	FILE *fp;
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	fp = fdopen(fd, "w");
+	if (fp == NULL) {
+		close(fd);
+		return -1;
+	}
+	ok = pkey ? PEM_write_PrivateKey(fp, pkey, NULL, NULL, 0, NULL, NULL)
+		  : PEM_write_X509(fp, x);
+	if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
+		ok = 0;
+	if (fclose(fp) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+int tls_selfsigned_write(const char *cert_path, const char *key_path,
+			 const char *hostname, int days, const char **error_r)
+{
+	EVP_PKEY *pkey = EVP_EC_gen("P-256");
+	X509 *x = NULL;
+	int ret = -1;
+
+	if (pkey == NULL) {
+		*error_r = tls_fail("cannot generate key", NULL);
+		return -1;
+	}
+	x = tls_make_cert(pkey, hostname, days);
+	if (x == NULL) {
+		*error_r = tls_fail("cannot create certificate for", hostname);
+	} else if (tls_write_pem(key_path, 0600, pkey, NULL) < 0) {
+		snprintf(tls_error, sizeof(tls_error), "cannot write %s: %s",
+			 key_path, strerror(errno));
+		*error_r = tls_error;
+	} else if (tls_write_pem(cert_path, 0644, NULL, x) < 0) {
+		snprintf(tls_error, sizeof(tls_error), "cannot write %s: %s",
+			 cert_path, strerror(errno));
+		*error_r = tls_error;
+	} else {
+		ret = 0;
+	}
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	return ret;
+}

@@ -1,0 +1,31 @@
+/*
+ * POP3 server session (110 STLS, 995 implicit TLS).
+ *
+ * SECURITY: reads hostile input before login; lines are bounded by the
+ * connection layer (RFC 2449 4: 255 octets per command).
+ *
+ * Foundation stage: greeting, CAPA, STLS and QUIT are real; everything
+ * else answers -ERR [SYS/TEMP] until the POP3 issue.
+ */
+#ifndef POP3_SESSION_H
+#define POP3_SESSION_H
+
+#include <stdbool.h>
+
+struct conn;
+struct tls_ctx;
+
+struct pop3_server {
+	const char *hostname;
+	struct tls_ctx *tls; /* NULL: no TLS available */
+	bool starttls;	     /* offer STLS */
+	int idle_timeout;    /* seconds; RFC 1939 3 asks for >= 10 min */
+};
+
+/* Take over conn and greet; the session frees conn when it ends. */
+void pop3_session_start(struct conn *conn, const struct pop3_server *srv);
+/* Refuse a connection over a limit: -ERR and close. Takes over conn. */
+void pop3_session_refuse(struct conn *conn, const struct pop3_server *srv,
+			 const char *why);
+
+#endif

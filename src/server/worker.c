@@ -1,0 +1,282 @@
+#include "server/worker.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "imap/session.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "net/conn.h"
+#include "net/listener.h"
+#include "pop3/session.h"
+#include "server/config.h"
+#include "smtp/session.h"
+
+/* Connections taken per readiness event, so one listener cannot starve. */
+#define WORKER_ACCEPT_BATCH 32
+/* A session of an implicit-TLS listener waits this long for its handshake. */
+#define WORKER_DRAIN_POLL_MS 100
+
+struct worker;
+
+struct worker_listener {
+	struct worker *w;
+	const struct config_listener *lc;
+	int fd;
+	struct event *ev;
+	struct smtp_server smtp;
+	struct imap_server imap;
+	struct pop3_server pop3;
+};
+
+struct worker {
+	struct event_base *base;
+	const struct config *cfg;
+	struct tls_ctx *tls;
+	struct conn_set conns;
+	struct worker_listener *ls;
+	size_t nls;
+	bool draining;
+	struct event *ev_poll;
+};
+
+static void worker_start_session(struct worker_listener *l, struct conn *c)
+{
+	switch (l->lc->service) {
+	case SERVICE_SMTP:
+	case SERVICE_SUBMISSION:
+		smtp_session_start(c, &l->smtp);
+		break;
+	case SERVICE_IMAP:
+		imap_session_start(c, &l->imap);
+		break;
+	case SERVICE_POP3:
+		pop3_session_start(c, &l->pop3);
+		break;
+	}
+}
+
+static void worker_refuse(struct worker_listener *l, struct conn *c,
+			  const char *why)
+{
+	log_info(conn_sid(c), "connection refused", "peer=%s reason=%s",
+		 conn_peer_ip(c), log_qs((char[128]){0}, 128, why));
+	if (l->lc->tls == CONFIG_TLS_IMPLICIT) {
+		/* No plaintext on a TLS port: just close. */
+		conn_free(&c);
+		return;
+	}
+	switch (l->lc->service) {
+	case SERVICE_SMTP:
+	case SERVICE_SUBMISSION:
+		smtp_session_refuse(c, &l->smtp, why);
+		break;
+	case SERVICE_IMAP:
+		imap_session_refuse(c, &l->imap, why);
+		break;
+	case SERVICE_POP3:
+		pop3_session_refuse(c, &l->pop3, why);
+		break;
+	}
+}
+
+/* Implicit TLS: the session starts once the handshake is done. */
+static void worker_on_tls(struct conn *c, enum conn_event ev, void *arg)
+{
+	struct worker_listener *l = arg;
+
+	switch (ev) {
+	case CONN_EV_TLS_DONE:
+		log_info(conn_sid(c), "tls", "version=%s cipher=%s",
+			 conn_tls_version(c), conn_tls_cipher(c));
+		worker_start_session(l, c);
+		break;
+	case CONN_EV_CLOSED:
+	case CONN_EV_SHUTDOWN:
+	case CONN_EV_TIMEOUT:
+		conn_free(&c);
+		break;
+	case CONN_EV_DATA:
+	case CONN_EV_FLUSHED:
+		break;
+	}
+}
+
+static void worker_accept_one(struct worker_listener *l, int fd)
+{
+	struct worker *w = l->w;
+	const struct config *cfg = w->cfg;
+	struct conn *c = conn_new(w->base, fd, &w->conns, 512);
+
+	log_info(conn_sid(c), "connect", "peer=%s port=%d service=%s tls=%s",
+		 conn_peer_ip(c), conn_local_port(c),
+		 config_service_name(l->lc->service),
+		 config_tls_mode_name(l->lc->tls));
+	if (w->conns.count > (size_t)cfg->limits.max_connections) {
+		worker_refuse(l, c, "Too many connections");
+		return;
+	}
+	if (conn_set_count_ip(&w->conns, conn_peer_ip(c)) >
+	    (size_t)cfg->limits.max_connections_per_ip) {
+		worker_refuse(l, c, "Too many connections from your address");
+		return;
+	}
+	if (l->lc->tls == CONFIG_TLS_IMPLICIT) {
+		conn_set_callback(c, worker_on_tls, l);
+		conn_set_timeout(c, cfg->limits.idle_timeout);
+		conn_start_tls(c, w->tls, NULL);
+		return;
+	}
+	worker_start_session(l, c);
+}
+
+static void worker_on_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker_listener *l = arg;
+
+	(void)what;
+	for (int i = 0; i < WORKER_ACCEPT_BATCH && !l->w->draining; i++) {
+		int cfd = listener_accept(fd);
+
+		if (cfd < 0)
+			return;
+		worker_accept_one(l, cfd);
+	}
+}
+
+static void worker_close_listeners(struct worker *w)
+{
+	for (size_t i = 0; i < w->nls; i++) {
+		if (w->ls[i].ev != NULL)
+			event_free(w->ls[i].ev);
+		w->ls[i].ev = NULL;
+		if (w->ls[i].fd >= 0)
+			close(w->ls[i].fd);
+		w->ls[i].fd = -1;
+	}
+}
+
+static void worker_on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->conns.count == 0)
+		event_base_loopbreak(w->base);
+}
+
+static void worker_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	log_warn(NULL, "drain deadline reached, closing sessions",
+		 "sessions=%zu", w->conns.count);
+	event_base_loopbreak(w->base);
+}
+
+static void worker_drain(struct worker *w, bool ask_sessions, int deadline)
+{
+	struct timeval poll = {0, WORKER_DRAIN_POLL_MS * 1000};
+
+	if (!w->draining) {
+		w->draining = true;
+		worker_close_listeners(w);
+		w->ev_poll = event_new(w->base, -1, EV_PERSIST, worker_on_poll,
+				       w);
+		event_add(w->ev_poll, &poll);
+	}
+	if (ask_sessions)
+		conn_set_shutdown(&w->conns);
+	if (deadline >= 0) {
+		struct timeval tv = {deadline, 0};
+
+		event_base_once(w->base, -1, EV_TIMEOUT, worker_on_deadline, w,
+				&tv);
+	}
+	log_info(NULL, ask_sessions ? "draining" : "retiring", "sessions=%zu",
+		 w->conns.count);
+}
+
+static void worker_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)what;
+	if (sig == SIGQUIT)
+		worker_drain(w, false, -1);
+	else
+		worker_drain(w, true, w->cfg->limits.shutdown_timeout);
+}
+
+static void worker_setup_listener(struct worker *w, struct worker_listener *l,
+				  const struct config_listener *lc, int fd)
+{
+	const struct config *cfg = w->cfg;
+	bool starttls = lc->tls == CONFIG_TLS_STARTTLS;
+
+	l->w = w;
+	l->lc = lc;
+	l->fd = fd;
+	l->smtp = (struct smtp_server){cfg->hostname, w->tls, starttls,
+				       lc->service == SERVICE_SUBMISSION,
+				       cfg->limits.idle_timeout};
+	l->imap = (struct imap_server){cfg->hostname, w->tls, starttls,
+				       cfg->limits.idle_timeout};
+	l->pop3 = (struct pop3_server){cfg->hostname, w->tls, starttls,
+				       cfg->limits.idle_timeout};
+	l->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, worker_on_accept,
+			  l);
+	event_add(l->ev, NULL);
+}
+
+int worker_run(const struct config *cfg, struct tls_ctx *tls, const int *fds,
+	       int index)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT};
+	struct event *sev[3];
+	struct worker w;
+
+	memset(&w, 0, sizeof(w));
+	w.base = event_base_new();
+	if (w.base == NULL)
+		fatal("cannot create event base");
+	w.cfg = cfg;
+	w.tls = tls;
+	conn_set_init(&w.conns);
+	w.nls = cfg->listener_count;
+	w.ls = xcalloc(w.nls, sizeof(*w.ls));
+	for (size_t i = 0; i < w.nls; i++)
+		worker_setup_listener(&w, &w.ls[i], &cfg->listeners[i], fds[i]);
+	for (size_t i = 0; i < 3; i++) {
+		sev[i] = evsignal_new(w.base, sigs[i], worker_on_signal, &w);
+		event_add(sev[i], NULL);
+	}
+	log_info(NULL, "worker started", "worker=%d listeners=%zu", index,
+		 w.nls);
+	event_base_dispatch(w.base);
+
+	log_info(NULL, "worker stopped", "worker=%d sessions=%zu", index,
+		 w.conns.count);
+	worker_close_listeners(&w);
+	while (!TAILQ_EMPTY(&w.conns.head)) {
+		struct conn *c = TAILQ_FIRST(&w.conns.head);
+
+		conn_free(&c); /* past the deadline: sessions are cut */
+	}
+	for (size_t i = 0; i < 3; i++)
+		event_free(sev[i]);
+	if (w.ev_poll != NULL)
+		event_free(w.ev_poll);
+	free(w.ls);
+	event_base_free(w.base);
+	return 0;
+}
