@@ -29,21 +29,19 @@ static size_t skip_tail(struct linereader *lr, const char *data, size_t len)
 	return (size_t)(lf - data) + 1;
 }
 
-enum linereader_result linereader_next(struct linereader *lr,
-				       const char *data, size_t len,
-				       struct line *line_r)
+enum linereader_result linereader_next(struct linereader *lr, const char *data,
+				       size_t len, struct line *line_r)
 {
-	size_t skipped = 0;
 	size_t limit, i;
 
 	memset(line_r, 0, sizeof(*line_r));
 	if (lr->skipping) {
-		skipped = skip_tail(lr, data, len);
-		line_r->consumed = skipped;
-		if (lr->skipping)
-			return LINE_MORE;
-		data += skipped;
-		len -= skipped;
+		/*
+		 * Stop even when the tail ends here: a line is reported at
+		 * data[0], so the caller must drop the tail and call again.
+		 */
+		line_r->consumed = skip_tail(lr, data, len);
+		return LINE_MORE;
 	}
 
 	limit = len < lr->max ? len : lr->max;
@@ -55,20 +53,25 @@ enum linereader_result linereader_next(struct linereader *lr,
 		} else if (c == '\n') {
 			/* RFC 5321 2.3.8: lines end in CRLF, and only there. */
 			line_done(lr, line_r, i, i + 1);
-			line_r->consumed += skipped;
 			return LINE_BARE_LF;
 		} else if (c == '\r') {
 			if (i + 1 == len) {
 				/* CR at the end of what we have: wait. */
 				break;
 			}
+			if (i + 1 == lr->max) {
+				/*
+				 * The line and its CRLF would be max + 1
+				 * bytes; deciding here would also depend on
+				 * how the bytes were split across reads.
+				 */
+				break;
+			}
 			if (data[i + 1] == '\n') {
 				line_done(lr, line_r, i, i + 2);
-				line_r->consumed += skipped;
 				return LINE_OK;
 			}
 			line_done(lr, line_r, i, i + 1);
-			line_r->consumed += skipped;
 			return LINE_BARE_CR;
 		}
 	}
@@ -79,9 +82,14 @@ enum linereader_result linereader_next(struct linereader *lr,
 		 * place could only end a line one byte too long).
 		 */
 		lr->skipping = 1;
-		line_done(lr, line_r, lr->max, lr->max + skipped);
+		line_done(lr, line_r, lr->max, lr->max);
+		/*
+		 * Drop what of the tail is here already, so that a whole
+		 * over-long line needs no second call.
+		 */
+		line_r->consumed +=
+			skip_tail(lr, data + lr->max, len - lr->max);
 		return LINE_TOO_LONG;
 	}
-	line_r->consumed = skipped;
 	return LINE_MORE;
 }

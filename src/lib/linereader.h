@@ -46,7 +46,8 @@ void linereader_init(struct linereader *lr, size_t max);
  * LINE_OK, LINE_BARE_LF, LINE_BARE_CR: the line is data[0..line_r->len).
  * LINE_BARE_CR ends the line at the stray CR; what follows is a new line.
  * LINE_TOO_LONG: reported once; the bytes up to and including the next LF
- * are then dropped silently.
+ * are then dropped silently: while dropping, LINE_MORE comes back with
+ * consumed > 0, and the caller calls again after dropping those bytes.
  */
 enum linereader_result linereader_next(struct linereader *lr,
 				       const char *data, size_t len,

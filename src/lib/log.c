@@ -74,17 +74,25 @@ const char *log_q(char *buf, size_t size, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
+	size_t i;
 	int quote;
 
 	if (size == 0)
 		return buf;
-	quote = needs_quote(s, len);
 	/* Room for the closing quote, "..." and the NUL. */
 	size_t limit = size > 6 ? size - 6 : 0;
 
-	if (quote && o < limit)
+	if (limit == 0) {
+		/* Too small for any value: say only that it was cut. */
+		o = size - 1 < 3 ? size - 1 : 3;
+		memcpy(buf, "...", o);
+		buf[o] = '\0';
+		return buf;
+	}
+	quote = needs_quote(s, len);
+	if (quote)
 		buf[o++] = '"';
-	for (size_t i = 0; i < len && o < limit; i++) {
+	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc = 0;
 
@@ -97,29 +105,26 @@ const char *log_q(char *buf, size_t size, const char *s, size_t len)
 		default: break;
 		}
 		if (esc != 0) {
-			if (o + 2 > limit) {
-				o = limit;
+			if (o + 2 > limit)
 				break;
-			}
 			buf[o++] = '\\';
 			buf[o++] = esc;
 		} else if (c < 0x20 || c == 0x7f) {
-			if (o + 4 > limit) {
-				o = limit;
+			if (o + 4 > limit)
 				break;
-			}
 			buf[o++] = '\\';
 			buf[o++] = 'x';
 			buf[o++] = hex[c >> 4];
 			buf[o++] = hex[c & 15];
 		} else {
+			if (o + 1 > limit)
+				break;
 			buf[o++] = (char)c;
 		}
-		if (o >= limit && i + 1 < len) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
+	}
+	if (i < len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
 	}
 	if (quote)
 		buf[o++] = '"';
@@ -134,8 +139,9 @@ const char *log_qs(char *buf, size_t size, const char *s)
 	return log_q(buf, size, s, strlen(s));
 }
 
-static void log_vevent(enum log_level level, const char *sid, const char *msg,
-		       const char *kvfmt, va_list ap)
+static void __attribute__((format(printf, 4, 0)))
+log_vevent(enum log_level level, const char *sid, const char *msg,
+	   const char *kvfmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	char qmsg[512];

@@ -619,12 +619,16 @@ enum linereader_result conn_read_line(struct conn *c, const char **line_r,
 	struct line line;
 	enum linereader_result r;
 
-	r = linereader_next(&c->lr, buf_data(&c->in), buf_len(&c->in), &line);
-	*line_r = buf_data(&c->in);
+	/* Dropping an over-long line's tail may uncover the next line. */
+	do {
+		r = linereader_next(&c->lr, buf_data(&c->in), buf_len(&c->in),
+				    &line);
+		*line_r = buf_data(&c->in);
+		if (line.consumed > 0)
+			conn_input_consume(c, line.consumed);
+	} while (r == LINE_MORE && line.consumed > 0);
 	*len_r = line.len;
 	*flags_r = line.flags;
-	if (line.consumed > 0)
-		conn_input_consume(c, line.consumed);
 	return r;
 }
 
