@@ -26,10 +26,10 @@ static const struct init_listener {
 	int port;
 	const char *tls;
 } init_listeners[] = {
-	{"smtp", 25, "starttls"},	{"submission", 587, "starttls"},
+	{"smtp", 25, "starttls"},	 {"submission", 587, "starttls"},
 	{"submission", 465, "implicit"}, {"submission", 2525, "starttls"},
-	{"imap", 143, "starttls"},	{"imap", 993, "implicit"},
-	{"pop3", 110, "starttls"},	{"pop3", 995, "implicit"},
+	{"imap", 143, "starttls"},	 {"imap", 993, "implicit"},
+	{"pop3", 110, "starttls"},	 {"pop3", 995, "implicit"},
 };
 
 #define INIT_NLISTENERS (sizeof(init_listeners) / sizeof(init_listeners[0]))
@@ -45,13 +45,12 @@ struct init_opts {
 
 static void init_usage(FILE *fp)
 {
-	fprintf(fp,
-		"usage: postern init DIR [--hostname H] [--domain D] "
-		"[--listen ADDR] [--port-base N]\n\n"
-		"Write DIR/postern.conf, create DIR/data and a self-signed "
-		"certificate for H\nin DIR/tls. Listeners are the standard "
-		"ports plus N (default 0); --listen\ndefaults to 127.0.0.1 "
-		"when N > 0, else 0.0.0.0.\n");
+	fprintf(fp, "usage: postern init DIR [--hostname H] [--domain D] "
+		    "[--listen ADDR] [--port-base N]\n\n"
+		    "Write DIR/postern.conf, create DIR/data and a self-signed "
+		    "certificate for H\nin DIR/tls. Listeners are the standard "
+		    "ports plus N (default 0); --listen\ndefaults to 127.0.0.1 "
+		    "when N > 0, else 0.0.0.0.\n");
 }
 
 static int init_mkdir(const char *path, mode_t mode)
@@ -89,8 +88,9 @@ static void init_write_config(FILE *fp, const struct init_opts *o)
 		"data_dir = \"data\";\n",
 		o->hostname);
 	if (o->user != NULL)
-		fprintf(fp, "# Workers drop root and run as this account.\n"
-			    "user = \"%s\";\n",
+		fprintf(fp,
+			"# Workers drop root and run as this account.\n"
+			"user = \"%s\";\n",
 			o->user);
 	fprintf(fp,
 		"workers = 0; # 0: one per CPU\n\n"
@@ -119,7 +119,8 @@ static int init_config_file(const char *path, const struct init_opts *o)
 
 	if (fp == NULL) {
 		fprintf(stderr, "postern init: cannot create %s: %s\n", path,
-			errno == EEXIST ? "it already exists" : strerror(errno));
+			errno == EEXIST ? "it already exists"
+					: strerror(errno));
 		return -1;
 	}
 	init_write_config(fp, o);
@@ -145,7 +146,8 @@ static int init_data_dir(const char *dir, const char *user)
 	struct passwd *pw = user ? getpwnam(user) : NULL;
 	int ret = init_mkdir(data, 0750);
 
-	if (ret == 0 && pw != NULL && chown(data, pw->pw_uid, pw->pw_gid) != 0) {
+	if (ret == 0 && pw != NULL &&
+	    chown(data, pw->pw_uid, pw->pw_gid) != 0) {
 		fprintf(stderr, "postern init: cannot chown %s: %s\n", data,
 			strerror(errno));
 		ret = -1;

@@ -15,7 +15,8 @@ struct cli_command {
 };
 
 static const struct cli_command commands[] = {
-	{"init", cmd_init, "create a configuration, data folder and certificate"},
+	{"init", cmd_init,
+	 "create a configuration, data folder and certificate"},
 	{"serve", cmd_serve, "run the mail server in the foreground"},
 	{"config", cmd_config, "check a configuration file"},
 };
@@ -39,9 +40,10 @@ static void usage(FILE *fp)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(fp, "  %-8s %s\n", commands[i].name,
 			commands[i].summary);
-	fprintf(fp, "\nRun 'postern COMMAND --help' for a command's options.\n"
-		    "The configuration is -c FILE, else $POSTERN_CONFIG, else "
-		    "%s.\n",
+	fprintf(fp,
+		"\nRun 'postern COMMAND --help' for a command's options.\n"
+		"The configuration is -c FILE, else $POSTERN_CONFIG, else "
+		"%s.\n",
 		CLI_DEFAULT_CONFIG);
 }
 

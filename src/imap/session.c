@@ -60,8 +60,7 @@ static bool imap_split(const char *line, size_t len, size_t *tag_len_r,
 }
 
 /* Returns false when the session stops reading. */
-static bool imap_command(struct imap_session *s, const char *line,
-			 size_t len)
+static bool imap_command(struct imap_session *s, const char *line, size_t len)
 {
 	struct conn *c = s->conn;
 	size_t tlen, vlen;
@@ -80,8 +79,7 @@ static bool imap_command(struct imap_session *s, const char *line,
 		conn_printf(c, "%.*s OK NOOP completed\r\n", (int)tlen, line);
 	} else if (VERB("LOGOUT")) {
 		conn_printf(c, "* BYE Logging out\r\n");
-		conn_printf(c, "%.*s OK LOGOUT completed\r\n", (int)tlen,
-			    line);
+		conn_printf(c, "%.*s OK LOGOUT completed\r\n", (int)tlen, line);
 		conn_close(c);
 		return false;
 	} else if (VERB("STARTTLS")) {
@@ -119,8 +117,9 @@ static void imap_input(struct imap_session *s)
 		if (r == LINE_TOO_LONG)
 			conn_printf(s->conn, "* BAD Line too long\r\n");
 		else if (r != LINE_OK || (flags & LINE_F_NUL))
-			conn_printf(s->conn,
-				    "* BAD Lines end in CRLF and hold no NUL\r\n");
+			conn_printf(
+				s->conn,
+				"* BAD Lines end in CRLF and hold no NUL\r\n");
 		else if (!imap_command(s, line, len))
 			return;
 	}
@@ -143,7 +142,8 @@ static void imap_on_conn(struct conn *conn, enum conn_event ev, void *arg)
 		conn_close(conn);
 		break;
 	case CONN_EV_SHUTDOWN:
-		conn_printf(conn, "* BYE [UNAVAILABLE] Server shutting down\r\n");
+		conn_printf(conn,
+			    "* BYE [UNAVAILABLE] Server shutting down\r\n");
 		conn_close(conn);
 		break;
 	case CONN_EV_FLUSHED:

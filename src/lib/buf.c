@@ -106,7 +106,8 @@ char *buf_space(struct buf *b, size_t want, size_t *len_r)
 void buf_commit(struct buf *b, size_t n)
 {
 	if (n > b->cap - b->len)
-		panic("buf_commit past capacity: %zu > %zu", n, b->cap - b->len);
+		panic("buf_commit past capacity: %zu > %zu", n,
+		      b->cap - b->len);
 	b->len += n;
 }
 

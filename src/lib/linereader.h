@@ -11,11 +11,11 @@
 #include <stddef.h>
 
 enum linereader_result {
-	LINE_MORE = 0,		/* no complete line yet: read more */
-	LINE_OK = 1,		/* a line ended by CRLF */
-	LINE_BARE_LF = -1,	/* a line ended by LF without CR */
-	LINE_TOO_LONG = -2,	/* no CRLF within max bytes */
-	LINE_BARE_CR = -3,	/* a CR not followed by LF */
+	LINE_MORE = 0,	    /* no complete line yet: read more */
+	LINE_OK = 1,	    /* a line ended by CRLF */
+	LINE_BARE_LF = -1,  /* a line ended by LF without CR */
+	LINE_TOO_LONG = -2, /* no CRLF within max bytes */
+	LINE_BARE_CR = -3,  /* a CR not followed by LF */
 };
 
 /* The line held a NUL byte (reported, not refused). */
@@ -49,8 +49,7 @@ void linereader_init(struct linereader *lr, size_t max);
  * are then dropped silently: while dropping, LINE_MORE comes back with
  * consumed > 0, and the caller calls again after dropping those bytes.
  */
-enum linereader_result linereader_next(struct linereader *lr,
-				       const char *data, size_t len,
-				       struct line *line_r);
+enum linereader_result linereader_next(struct linereader *lr, const char *data,
+				       size_t len, struct line *line_r);
 
 #endif

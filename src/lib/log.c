@@ -34,7 +34,8 @@ int log_open(const char *file, enum log_level level, const char **error_r)
 	int fd = STDERR_FILENO;
 
 	if (file != NULL && *file != '\0') {
-		fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			  0640);
 		if (fd < 0) {
 			*error_r = strerror(errno);
 			return -1;
@@ -97,12 +98,23 @@ const char *log_q(char *buf, size_t size, const char *s, size_t len)
 		char esc = 0;
 
 		switch (c) {
-		case '"': esc = '"'; break;
-		case '\\': esc = '\\'; break;
-		case '\n': esc = 'n'; break;
-		case '\r': esc = 'r'; break;
-		case '\t': esc = 't'; break;
-		default: break;
+		case '"':
+			esc = '"';
+			break;
+		case '\\':
+			esc = '\\';
+			break;
+		case '\n':
+			esc = 'n';
+			break;
+		case '\r':
+			esc = 'r';
+			break;
+		case '\t':
+			esc = 't';
+			break;
+		default:
+			break;
 		}
 		if (esc != 0) {
 			if (o + 2 > limit)

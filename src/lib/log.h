@@ -44,10 +44,12 @@ void log_set_process(const char *name);
 void log_event(enum log_level level, const char *sid, const char *msg,
 	       const char *kvfmt, ...) __attribute__((format(printf, 4, 5)));
 
-#define log_debug(sid, msg, ...) log_event(LOG_LEVEL_DEBUG, sid, msg, __VA_ARGS__)
+#define log_debug(sid, msg, ...)                                               \
+	log_event(LOG_LEVEL_DEBUG, sid, msg, __VA_ARGS__)
 #define log_info(sid, msg, ...) log_event(LOG_LEVEL_INFO, sid, msg, __VA_ARGS__)
 #define log_warn(sid, msg, ...) log_event(LOG_LEVEL_WARN, sid, msg, __VA_ARGS__)
-#define log_error(sid, msg, ...) log_event(LOG_LEVEL_ERROR, sid, msg, __VA_ARGS__)
+#define log_error(sid, msg, ...)                                               \
+	log_event(LOG_LEVEL_ERROR, sid, msg, __VA_ARGS__)
 
 /* True when events at level would be written (skip costly formatting). */
 int log_enabled(enum log_level level);

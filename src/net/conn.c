@@ -60,13 +60,13 @@ struct conn {
 	char *servername;
 
 	unsigned pending;
-	bool paused;	  /* by the owner */
-	bool in_full;	  /* reading stopped: input buffer full */
+	bool paused;	       /* by the owner */
+	bool in_full;	       /* reading stopped: input buffer full */
 	bool read_wants_write; /* SSL_read needs the socket writable */
-	bool closing;	  /* flush, then close */
-	bool dead;	  /* closed: only CONN_EV_CLOSED remains */
-	bool closed_sent; /* CONN_EV_CLOSED delivered */
-	bool was_blocked; /* output went over the high mark */
+	bool closing;	       /* flush, then close */
+	bool dead;	       /* closed: only CONN_EV_CLOSED remains */
+	bool closed_sent;      /* CONN_EV_CLOSED delivered */
+	bool was_blocked;      /* output went over the high mark */
 	int timeout;
 
 	char sid[13];
@@ -95,7 +95,8 @@ size_t conn_set_count_ip(const struct conn_set *set, const char *ip)
 	const struct conn *c;
 	size_t n = 0;
 
-	TAILQ_FOREACH (c, &set->head, entry) {
+	TAILQ_FOREACH(c, &set->head, entry)
+	{
 		if (strcmp(c->peer_ip, ip) == 0)
 			n++;
 	}
@@ -112,8 +113,8 @@ void conn_set_shutdown(struct conn_set *set)
 {
 	struct conn *c;
 
-	TAILQ_FOREACH (c, &set->head, entry)
-		conn_post(c, P_SHUTDOWN);
+	TAILQ_FOREACH(c, &set->head, entry)
+	conn_post(c, P_SHUTDOWN);
 }
 
 /* An unmapped textual address: "::ffff:192.0.2.1" logs as "192.0.2.1". */
@@ -333,9 +334,9 @@ static int conn_fill(struct conn *c, bool *got_r)
 			return 0;
 		}
 		if (c->ssl != NULL) {
-			int r = SSL_read(c->ssl, p, (int)(room > INT32_MAX
-								 ? INT32_MAX
-								 : room));
+			int r = SSL_read(
+				c->ssl, p,
+				(int)(room > INT32_MAX ? INT32_MAX : room));
 
 			if (r > 0) {
 				buf_commit(&c->in, (size_t)r);
@@ -407,9 +408,9 @@ static int conn_flush(struct conn *c)
 		ssize_t n;
 
 		if (c->ssl != NULL) {
-			int r = SSL_write(c->ssl, buf_data(&c->out),
-					  (int)(len > INT32_MAX ? INT32_MAX
-								: len));
+			int r = SSL_write(
+				c->ssl, buf_data(&c->out),
+				(int)(len > INT32_MAX ? INT32_MAX : len));
 
 			if (r > 0) {
 				buf_consume(&c->out, (size_t)r);
@@ -462,7 +463,8 @@ static void conn_finish_close(struct conn *c)
 	char sink[4096];
 
 	if (c->ssl != NULL && c->tls_state == CONN_TLS_ON)
-		SSL_shutdown(c->ssl); /* close_notify, not waiting for the peer */
+		SSL_shutdown(
+			c->ssl); /* close_notify, not waiting for the peer */
 	shutdown(c->fd, SHUT_WR);
 	while (read(c->fd, sink, sizeof(sink)) > 0)
 		;
@@ -522,7 +524,8 @@ static void conn_handshake(struct conn *c)
 			event_add(c->ev_write, NULL);
 		else
 			event_del(c->ev_write);
-		/* The client may have sent data in the handshake's last flight. */
+		/* The client may have sent data in the handshake's last flight.
+		 */
 		event_active(c->ev_read, EV_READ, 0);
 		conn_post(c, P_TLS_DONE);
 		return;
@@ -601,7 +604,8 @@ static void conn_on_defer(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!conn_next_event(c, &ev)) {
 		if ((c->pending & P_EOF) && !c->paused) {
-			/* The peer is done: flush what we owe it, then close. */
+			/* The peer is done: flush what we owe it, then close.
+			 */
 			c->pending &= ~P_EOF;
 			conn_close(c);
 		}
@@ -711,8 +715,7 @@ bool conn_output_blocked(const struct conn *c)
 	return true;
 }
 
-void conn_start_tls(struct conn *c, struct tls_ctx *ctx,
-		    const char *servername)
+void conn_start_tls(struct conn *c, struct tls_ctx *ctx, const char *servername)
 {
 	if (c->dead)
 		return;
@@ -740,8 +743,8 @@ void conn_close(struct conn *c)
 	c->paused = true;
 	event_del(c->ev_read);
 	conn_arm_timer(c, c->timeout > 0 ? c->timeout : LIMIT_IDLE_TIMEOUT);
-	if (c->tls_state == CONN_TLS_PENDING || c->tls_state ==
-						       CONN_TLS_HANDSHAKE) {
+	if (c->tls_state == CONN_TLS_PENDING ||
+	    c->tls_state == CONN_TLS_HANDSHAKE) {
 		conn_die(c);
 		return;
 	}

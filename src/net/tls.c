@@ -80,8 +80,8 @@ static SSL_CTX *tls_load_server(const char *cert, const char *key,
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		*error_r = tls_fail("private key does not match certificate",
-				    key);
+		*error_r =
+			tls_fail("private key does not match certificate", key);
 		goto fail;
 	}
 	return ctx;
@@ -160,7 +160,8 @@ struct tls_ctx *tls_ctx_client_new(const char **error_r)
 		return NULL;
 	}
 	if (SSL_CTX_set_default_verify_paths(tls->ctx) != 1)
-		ERR_clear_error(); /* no trust store: verification fails later */
+		ERR_clear_error(); /* no trust store: verification fails later
+				    */
 	return tls;
 }
 

@@ -85,8 +85,9 @@ static void pop3_input(struct pop3_session *s)
 		if (r == LINE_TOO_LONG)
 			conn_printf(s->conn, "-ERR Line too long\r\n");
 		else if (r != LINE_OK || (flags & LINE_F_NUL))
-			conn_printf(s->conn,
-				    "-ERR Lines end in CRLF and hold no NUL\r\n");
+			conn_printf(
+				s->conn,
+				"-ERR Lines end in CRLF and hold no NUL\r\n");
 		else if (!pop3_command(s, line, len))
 			return;
 	}

@@ -203,9 +203,8 @@ static void master_on_kill(evutil_socket_t fd, short what, void *arg)
 
 static void master_stop(struct master *m)
 {
-	struct timeval tv = {m->cfg->limits.shutdown_timeout +
-				     MASTER_KILL_GRACE,
-			     0};
+	struct timeval tv = {
+		m->cfg->limits.shutdown_timeout + MASTER_KILL_GRACE, 0};
 
 	if (m->stopping)
 		return;
@@ -245,8 +244,8 @@ static int master_load(const char *path, struct config **cfg_r,
 	if (cfg == NULL)
 		return -1;
 	if (master_needs_tls(cfg)) {
-		struct tls_sni_cert *sni = xcalloc(cfg->tls.sni_count,
-						   sizeof(*sni));
+		struct tls_sni_cert *sni =
+			xcalloc(cfg->tls.sni_count, sizeof(*sni));
 		struct tls_server_params p = {cfg->tls.cert, cfg->tls.key,
 					      cfg->tls.min_version, sni,
 					      cfg->tls.sni_count};
@@ -290,7 +289,8 @@ static struct master_socket *master_bind(struct master *m,
 		s[i].port = l->port;
 		s[i].fd = -1;
 		for (size_t j = 0; j < m->nsocks; j++) {
-			if (m->socks[j].fd >= 0 && m->socks[j].port == l->port &&
+			if (m->socks[j].fd >= 0 &&
+			    m->socks[j].port == l->port &&
 			    strcmp(m->socks[j].address, l->address) == 0) {
 				s[i].fd = m->socks[j].fd;
 				m->socks[j].fd = -1; /* moved */
@@ -299,9 +299,9 @@ static struct master_socket *master_bind(struct master *m,
 		if (s[i].fd < 0)
 			s[i].fd = listener_bind(l->address, l->port, &error);
 		if (s[i].fd < 0)
-			master_error(errors, xasprintf("%s:%d: listeners: %s",
-						       cfg->path, l->line,
-						       error));
+			master_error(errors,
+				     xasprintf("%s:%d: listeners: %s",
+					       cfg->path, l->line, error));
 	}
 	return s;
 }
@@ -358,8 +358,8 @@ static void master_retire_generation(struct master *m)
 		if (m->workers[i] == 0)
 			continue;
 		kill(m->workers[i], SIGQUIT);
-		m->retired = xrealloc(m->retired, (m->nretired + 1) *
-							  sizeof(*m->retired));
+		m->retired = xrealloc(m->retired,
+				      (m->nretired + 1) * sizeof(*m->retired));
 		m->retired[m->nretired++] = m->workers[i];
 	}
 	xfree(&m->workers);

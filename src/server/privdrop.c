@@ -27,7 +27,8 @@ int privdrop_init(struct privdrop *pd, const char *user, const char **error_r)
 	errno = 0;
 	pw = getpwnam(user);
 	if (pw == NULL) {
-		snprintf(error, sizeof(error), "user '%s' does not exist", user);
+		snprintf(error, sizeof(error), "user '%s' does not exist",
+			 user);
 		*error_r = error;
 		return -1;
 	}
@@ -52,7 +53,8 @@ void privdrop_apply(const struct privdrop *pd)
 {
 	if (!pd->active)
 		return;
-	if (setgroups(1, &pd->gid) != 0 || setresgid(pd->gid, pd->gid, pd->gid) != 0 ||
+	if (setgroups(1, &pd->gid) != 0 ||
+	    setresgid(pd->gid, pd->gid, pd->gid) != 0 ||
 	    setresuid(pd->uid, pd->uid, pd->uid) != 0)
 		fatal("cannot drop privileges to %s: %s", pd->user,
 		      strerror(errno));

@@ -190,8 +190,8 @@ static void worker_drain(struct worker *w, bool ask_sessions, int deadline)
 	if (!w->draining) {
 		w->draining = true;
 		worker_close_listeners(w);
-		w->ev_poll = event_new(w->base, -1, EV_PERSIST, worker_on_poll,
-				       w);
+		w->ev_poll =
+			event_new(w->base, -1, EV_PERSIST, worker_on_poll, w);
 		event_add(w->ev_poll, &poll);
 	}
 	if (ask_sessions)

@@ -68,7 +68,8 @@ static bool smtp_command(struct smtp_session *s, const char *line, size_t len)
 		conn_close(c);
 		return false;
 	} else if (verb_is(line, vlen, "STARTTLS")) {
-		if (!s->srv->starttls || s->srv->tls == NULL || conn_is_tls(c)) {
+		if (!s->srv->starttls || s->srv->tls == NULL ||
+		    conn_is_tls(c)) {
 			conn_printf(c, "503 5.5.1 STARTTLS not available\r\n");
 		} else if (vlen != len) {
 			/* RFC 3207 4: STARTTLS takes no parameters. */
@@ -163,7 +164,7 @@ void smtp_session_refuse(struct conn *conn, const struct smtp_server *srv,
 	s->conn = conn;
 	s->srv = srv;
 	conn_set_callback(conn, smtp_on_conn, s);
-	conn_printf(conn, "421 4.7.0 %s %s, try again later\r\n",
-		    srv->hostname, why);
+	conn_printf(conn, "421 4.7.0 %s %s, try again later\r\n", srv->hostname,
+		    why);
 	conn_close(conn);
 }
