@@ -9,6 +9,13 @@
 #define LIMIT_SMTP_COMMAND_LINE 512
 /* RFC 5321 4.5.3.1.6: text line, CRLF included. */
 #define LIMIT_SMTP_TEXT_LINE 1000
+/* Default largest message (SIZE), recipients per message (RFC 5321
+ * 4.5.3.1.8 asks for at least 100) and errors before a session is cut. */
+#define LIMIT_SMTP_MESSAGE_SIZE (50 * 1024 * 1024)
+#define LIMIT_SMTP_RECIPIENTS 100
+#define LIMIT_SMTP_ERRORS 10
+/* Seconds a server waits for the next DATA/BDAT block. */
+#define LIMIT_SMTP_DATA_TIMEOUT 300
 /* Input buffered per connection before reading pauses (back-pressure). */
 #define LIMIT_CONN_INPUT (64 * 1024)
 /* Output queued per connection before the writer must wait for FLUSHED. */

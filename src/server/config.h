@@ -9,6 +9,7 @@
 #ifndef SERVER_CONFIG_H
 #define SERVER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/log.h"
@@ -66,6 +67,17 @@ struct config {
 		int idle_timeout;	    /* seconds */
 		int shutdown_timeout;	    /* seconds */
 	} limits;
+
+	struct {
+		int max_message_size; /* octets, SIZE of RFC 1870 */
+		int max_recipients;   /* per transaction */
+		int max_errors;	      /* per session, then 421 and close */
+		int data_timeout;     /* seconds waiting inside DATA/BDAT */
+		bool vrfy;	      /* answer VRFY truthfully */
+		bool expn;	      /* answer EXPN */
+		char **etrn_domains;  /* ETRN allowed for these; NULL-ended */
+		size_t etrn_count;
+	} smtp;
 
 	struct config_listener *listeners;
 	size_t listener_count;
