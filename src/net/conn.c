@@ -38,6 +38,8 @@ enum conn_tls_state {
 #define P_EOF 0x20
 
 #define CONN_READ_CHUNK 16384
+/* Larger idle buffers are freed (memory per idle session). */
+#define CONN_KEEP_BUFFER 4096
 
 struct conn {
 	TAILQ_ENTRY(conn) entry;
@@ -319,27 +321,44 @@ static void conn_tls_error(struct conn *c, const char *what)
 		 log_qs((char[300]){0}, 300, reason));
 }
 
-/* Read what the socket has into c->in. Returns -1 on EOF or error. */
+/*
+ * Read what the socket has into c->in. Reading goes through a stack buffer
+ * so that c->in only grows to what is actually pending: an idle session
+ * keeps a few hundred octets, not a read chunk. Returns -1 on EOF or error.
+ */
 static int conn_fill(struct conn *c, bool *got_r)
 {
+	char chunk[CONN_READ_CHUNK];
+
+	/* After a burst, give the memory back (no line is held now). */
+	if (buf_len(&c->in) == 0 && c->in.cap > CONN_KEEP_BUFFER) {
+		buf_fini(&c->in);
+		buf_init(&c->in, LIMIT_CONN_INPUT);
+	}
 	for (;;) {
-		size_t room;
-		char *p = buf_space(&c->in, CONN_READ_CHUNK, &room);
+		size_t room = buf_room(&c->in);
+		size_t want = room < sizeof(chunk) ? room : sizeof(chunk);
 		ssize_t n;
 
-		if (p == NULL) {
+		if (want == 0) {
 			/* Full: stop reading until the owner consumes. */
 			c->in_full = true;
 			event_del(c->ev_read);
 			return 0;
 		}
 		if (c->ssl != NULL) {
-			int r = SSL_read(
-				c->ssl, p,
-				(int)(room > INT32_MAX ? INT32_MAX : room));
+			int r;
 
+			/*
+			 * OpenSSL's error queue is per thread, not per
+			 * connection: clear it so SSL_get_error() judges
+			 * this call, not another session's.
+			 */
+			ERR_clear_error();
+			r = SSL_read(c->ssl, chunk, (int)want);
 			if (r > 0) {
-				buf_commit(&c->in, (size_t)r);
+				if (buf_append(&c->in, chunk, (size_t)r) < 0)
+					panic("conn input over its room");
 				*got_r = true;
 				continue;
 			}
@@ -357,11 +376,12 @@ static int conn_fill(struct conn *c, bool *got_r)
 				return -1;
 			}
 		}
-		n = read(c->fd, p, room);
+		n = read(c->fd, chunk, want);
 		if (n > 0) {
-			buf_commit(&c->in, (size_t)n);
+			if (buf_append(&c->in, chunk, (size_t)n) < 0)
+				panic("conn input over its room");
 			*got_r = true;
-			if ((size_t)n < room)
+			if ((size_t)n < want)
 				return 0;
 		} else if (n == 0) {
 			return -1;
@@ -408,9 +428,11 @@ static int conn_flush(struct conn *c)
 		ssize_t n;
 
 		if (c->ssl != NULL) {
-			int r = SSL_write(
-				c->ssl, buf_data(&c->out),
-				(int)(len > INT32_MAX ? INT32_MAX : len));
+			int r;
+
+			ERR_clear_error();
+			r = SSL_write(c->ssl, buf_data(&c->out),
+				      (int)(len > INT32_MAX ? INT32_MAX : len));
 
 			if (r > 0) {
 				buf_consume(&c->out, (size_t)r);
@@ -462,9 +484,13 @@ static void conn_finish_close(struct conn *c)
 {
 	char sink[4096];
 
-	if (c->ssl != NULL && c->tls_state == CONN_TLS_ON)
-		SSL_shutdown(
-			c->ssl); /* close_notify, not waiting for the peer */
+	if (c->ssl != NULL && c->tls_state == CONN_TLS_ON &&
+	    !SSL_in_init(c->ssl)) {
+		/* close_notify, not waiting for the peer's */
+		ERR_clear_error();
+		SSL_shutdown(c->ssl);
+		ERR_clear_error();
+	}
 	shutdown(c->fd, SHUT_WR);
 	while (read(c->fd, sink, sizeof(sink)) > 0)
 		;
@@ -498,6 +524,10 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
 	if (r == 0)
 		return;
 	event_del(c->ev_write);
+	if (c->out.cap > CONN_KEEP_BUFFER) {
+		buf_fini(&c->out);
+		buf_init(&c->out, LIMIT_CONN_OUTPUT_MAX);
+	}
 	if (c->was_blocked) {
 		c->was_blocked = false;
 		conn_post(c, P_FLUSHED);
@@ -510,7 +540,10 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
 
 static void conn_handshake(struct conn *c)
 {
-	int r = SSL_do_handshake(c->ssl);
+	int r;
+
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
 
 	if (r == 1) {
 		c->tls_state = CONN_TLS_ON;
