@@ -58,7 +58,8 @@ fuzz: deps
 		CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Dtests=false \
 			-Db_lundef=false
 	ninja -C $(FUZZ_BUILD)
-	@for t in $(FUZZ_BUILD)/tests/fuzz/fuzz_*; do \
+	@for t in $$(find $(FUZZ_BUILD)/tests/fuzz -maxdepth 1 -type f \
+			-name 'fuzz_*' -perm -u+x | sort); do \
 		name=$$(basename $$t); name=$${name#fuzz_}; \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
 		echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
