@@ -28,8 +28,14 @@ run: build
 	@test -f $(RUN_DIR)/postern.conf || \
 		./$(BUILD)/postern init $(RUN_DIR) --port-base 10000 \
 			--hostname localhost --domain localhost
-	@echo "postern: demo users arrive with user management (postern user add);"
-	@echo "         until then the ports above answer with greetings and TLS."
+	@./$(BUILD)/postern domain list -c $(RUN_DIR)/postern.conf | \
+		grep -qx localhost || \
+		./$(BUILD)/postern domain add localhost -c $(RUN_DIR)/postern.conf
+	@./$(BUILD)/postern user list localhost -c $(RUN_DIR)/postern.conf | \
+		cut -f1 | grep -qx demo@localhost || \
+		printf 'demo\n' | ./$(BUILD)/postern user add demo@localhost \
+			--password-stdin -c $(RUN_DIR)/postern.conf
+	@echo "postern: demo account: user demo@localhost, password demo"
 	@echo "postern: connect e.g. with: openssl s_client -connect 127.0.0.1:10465"
 	exec ./$(BUILD)/postern serve -c $(RUN_DIR)/postern.conf
 

@@ -18,5 +18,33 @@ const char *cli_config_path(const char *option);
 int cmd_init(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_domain(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_alias(int argc, char **argv);
+
+/*
+ * The user database of the configuration, for domain/user/alias
+ * (cli_userdb.c). cli_userdb_open() loads config_path (printing its
+ * errors), opens <data_dir>/postern.db, creating it when missing, and
+ * returns CLI_EXIT_OK with u filled, or another exit code after printing
+ * why as "postern CMD: ...". cli_userdb_close() closes it, gives the files
+ * to the configured user when run as root, frees u and returns code, or
+ * CLI_EXIT_INTERNAL when that failed.
+ */
+struct cli_userdb {
+	struct config *cfg;
+	struct userdb *db;
+	char *path;
+	const char *cmd; /* "domain", "user", "alias": for messages */
+};
+
+int cli_userdb_open(struct cli_userdb *u, const char *cmd,
+		    const char *config_path);
+int cli_userdb_close(struct cli_userdb *u, int code);
+/*
+ * The exit code for an admin result of userdb (0, -1 refused, -2 db
+ * error); prints error as "postern CMD: error" when rc is not 0.
+ */
+int cli_userdb_result(const struct cli_userdb *u, int rc, const char *error);
 
 #endif

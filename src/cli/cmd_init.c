@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/userdb.h"
 #include "cli/cli.h"
 #include "lib/limits.h"
 #include "lib/mem.h"
@@ -156,15 +157,40 @@ static int init_data_dir(const char *dir, const char *user)
 	return ret;
 }
 
+/* The user database with the first local domain in it. */
+static int init_userdb(const struct init_opts *o)
+{
+	char *path = xasprintf("%s/data/%s", o->dir, USERDB_FILE);
+	const char *error;
+	struct userdb *db = userdb_open(path, true, &error);
+	int rc = -1;
+
+	if (db != NULL) {
+		rc = userdb_domain_is_local(db, o->domain);
+		if (rc < 0)
+			error = "cannot read the user database";
+		else if (rc == 0)
+			rc = userdb_domain_add(db, o->domain, &error);
+		userdb_free(&db);
+	}
+	if (rc >= 0)
+		rc = userdb_chown(path, o->user, &error);
+	if (rc < 0)
+		fprintf(stderr, "postern init: %s\n", error);
+	free(path);
+	return rc < 0 ? -1 : 0;
+}
+
 static void init_report(const char *conf, const struct init_opts *o)
 {
 	printf("postern: initialised %s\n"
 	       "  config    %s\n"
 	       "  data      %s/data\n"
 	       "  cert      %s/tls/cert.pem (self-signed for %s)\n"
-	       "  domain    %s\n"
+	       "  domain    %s (in %s/data/%s)\n"
 	       "listeners:\n",
-	       o->dir, conf, o->dir, o->dir, o->hostname, o->domain);
+	       o->dir, conf, o->dir, o->dir, o->hostname, o->domain, o->dir,
+	       USERDB_FILE);
 	for (size_t i = 0; i < INIT_NLISTENERS; i++) {
 		const struct init_listener *l = &init_listeners[i];
 
@@ -199,6 +225,10 @@ static int init_run(struct init_opts *o)
 	}
 	if (init_config_file(conf, o) < 0)
 		goto out;
+	if (init_userdb(o) < 0) {
+		ret = CLI_EXIT_INTERNAL;
+		goto out;
+	}
 	init_report(conf, o);
 	ret = CLI_EXIT_OK;
 out:
@@ -238,7 +268,7 @@ int cmd_init(int argc, char **argv)
 	};
 	struct init_opts o = {0};
 	char host[256] = "localhost";
-	const char *dot;
+	const char *dot, *error;
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -279,5 +309,10 @@ int cmd_init(int argc, char **argv)
 		o.domain = dot != NULL && dot[1] != '\0' ? dot + 1 : o.hostname;
 	if (o.listen == NULL)
 		o.listen = o.port_base > 0 ? "127.0.0.1" : "0.0.0.0";
+	if (userdb_domain_check(o.domain, &error) < 0) {
+		fprintf(stderr, "postern init: domain %s: %s\n", o.domain,
+			error);
+		return CLI_EXIT_USER;
+	}
 	return init_run(&o);
 }

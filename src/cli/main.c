@@ -19,6 +19,9 @@ static const struct cli_command commands[] = {
 	 "create a configuration, data folder and certificate"},
 	{"serve", cmd_serve, "run the mail server in the foreground"},
 	{"config", cmd_config, "check a configuration file"},
+	{"domain", cmd_domain, "add, remove and list the local domains"},
+	{"user", cmd_user, "add, remove and list users; set passwords"},
+	{"alias", cmd_alias, "add, remove and list aliases"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

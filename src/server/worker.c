@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 
+#include "auth/userdb.h"
 #include "imap/session.h"
 #include "lib/limits.h"
 #include "lib/log.h"
@@ -20,7 +21,7 @@
 
 /* Connections taken per readiness event, so one listener cannot starve. */
 #define WORKER_ACCEPT_BATCH 32
-/* A session of an implicit-TLS listener waits this long for its handshake. */
+/* How often a draining worker looks whether its sessions are gone. */
 #define WORKER_DRAIN_POLL_MS 100
 
 struct worker;
@@ -39,6 +40,7 @@ struct worker {
 	struct event_base *base;
 	const struct config *cfg;
 	struct tls_ctx *tls;
+	struct userdb *userdb;
 	struct conn_set conns;
 	struct worker_listener *ls;
 	size_t nls;
@@ -226,9 +228,22 @@ static void worker_setup_listener(struct worker *w, struct worker_listener *l,
 	l->w = w;
 	l->lc = lc;
 	l->fd = fd;
-	l->smtp = (struct smtp_server){cfg->hostname, w->tls, starttls,
-				       lc->service == SERVICE_SUBMISSION,
-				       cfg->limits.idle_timeout};
+	l->smtp = (struct smtp_server){
+		.hostname = cfg->hostname,
+		.data_dir = cfg->data_dir,
+		.userdb = w->userdb,
+		.tls = w->tls,
+		.starttls = starttls,
+		.submission = lc->service == SERVICE_SUBMISSION,
+		.idle_timeout = cfg->limits.idle_timeout,
+		.data_timeout = cfg->smtp.data_timeout,
+		.max_message_size = (size_t)cfg->smtp.max_message_size,
+		.max_recipients = (size_t)cfg->smtp.max_recipients,
+		.max_errors = cfg->smtp.max_errors,
+		.vrfy = cfg->smtp.vrfy,
+		.expn = cfg->smtp.expn,
+		.etrn_domains = cfg->smtp.etrn_domains,
+	};
 	l->imap = (struct imap_server){cfg->hostname, w->tls, starttls,
 				       cfg->limits.idle_timeout};
 	l->pop3 = (struct pop3_server){cfg->hostname, w->tls, starttls,
@@ -236,6 +251,19 @@ static void worker_setup_listener(struct worker *w, struct worker_listener *l,
 	l->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, worker_on_accept,
 			  l);
 	event_add(l->ev, NULL);
+}
+
+/* Each worker has its own handle: SQLite handles do not cross fork. */
+static struct userdb *worker_open_userdb(const struct config *cfg)
+{
+	char *path = xasprintf("%s/postern.db", cfg->data_dir);
+	const char *error;
+	struct userdb *db = userdb_open(path, true, &error);
+
+	if (db == NULL)
+		fatal("cannot open user database %s: %s", path, error);
+	free(path);
+	return db;
 }
 
 int worker_run(const struct config *cfg, struct tls_ctx *tls, const int *fds,
@@ -252,6 +280,7 @@ int worker_run(const struct config *cfg, struct tls_ctx *tls, const int *fds,
 	w.cfg = cfg;
 	w.tls = tls;
 	conn_set_init(&w.conns);
+	w.userdb = worker_open_userdb(cfg);
 	w.nls = cfg->listener_count;
 	w.ls = xcalloc(w.nls, sizeof(*w.ls));
 	for (size_t i = 0; i < w.nls; i++)
@@ -277,6 +306,7 @@ int worker_run(const struct config *cfg, struct tls_ctx *tls, const int *fds,
 	if (w.ev_poll != NULL)
 		event_free(w.ev_poll);
 	free(w.ls);
+	userdb_free(&w.userdb);
 	event_base_free(w.base);
 	return 0;
 }

@@ -2,28 +2,36 @@
  * SMTP server session (MX on port 25 and submission on 587/465/2525).
  *
  * SECURITY: talks to anyone on the Internet; every byte it reads is
- * hostile. Lines are bounded by the connection layer; nothing here is
- * sized by a number the client sent.
- *
- * Foundation stage: greeting, EHLO/HELO, STARTTLS, NOOP, RSET and QUIT are
- * real; mail transactions answer a temporary "not yet" error until the MX
- * issue lands.
+ * hostile. Command lines are bounded by the connection layer, message
+ * bodies stream to disk through the DATA decoder, and nothing here is
+ * sized by a number the client sent without a configured cap.
  */
 #ifndef SMTP_SESSION_H
 #define SMTP_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct conn;
 struct tls_ctx;
+struct userdb;
 
-/* One listener's settings; outlives every session started from it. */
+/* Policy and limits of one listener; outlives every session on it. */
 struct smtp_server {
 	const char *hostname;
+	const char *data_dir;
+	struct userdb *userdb;
 	struct tls_ctx *tls; /* NULL: no TLS available */
 	bool starttls;	     /* offer STARTTLS on this listener */
 	bool submission;     /* submission policy rather than MX */
-	int idle_timeout;    /* seconds */
+	int idle_timeout;    /* seconds waiting for a command */
+	int data_timeout;    /* seconds waiting inside DATA/BDAT */
+	size_t max_message_size;
+	size_t max_recipients;
+	int max_errors;
+	bool vrfy;
+	bool expn;
+	char *const *etrn_domains; /* NULL-terminated; may be NULL */
 };
 
 /*

@@ -1,0 +1,475 @@
+/*
+ * The mail transaction: MAIL, RCPT, DATA and BDAT, and the durable
+ * delivery that must happen before the 250 (DESIGN.md section 2).
+ *
+ * SECURITY: the body streams through the DATA decoder to a file; it is
+ * never held in memory whole, and its size is checked as it comes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "mail/received.h"
+#include "net/conn.h"
+#include "smtp/session_int.h"
+#include "store/maildir.h"
+
+/* Mailboxes one message may reach after alias expansion. */
+#define SMTP_MAX_BOXES 1000
+/* Body octets decoded per step. */
+#define SMTP_BODY_CHUNK 16384
+
+void smtp_txn_reset(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+
+	maildir_delivery_free(&t->delivery);
+	free(t->rcpts);
+	free(t->boxes);
+	memset(t, 0, sizeof(*t));
+}
+
+void smtp_cmd_mail(struct smtp_session *s, const char *arg, size_t len)
+{
+	struct smtp_txn *t = &s->txn;
+	struct smtp_error err;
+
+	if (s->srv->submission) {
+		/* RFC 6409 4.3: submission needs AUTH (next issue). */
+		smtp_reply_error(s, 530, "5.7.0", "Authentication required");
+		return;
+	}
+	if (smtp_parse_mail(arg, len, smtp_session_exts(s), &t->from, &t->mail,
+			    &err) < 0) {
+		smtp_reply_parse_error(s, &err);
+		return;
+	}
+	/* RFC 1870 6.2 */
+	if (t->mail.has_size && t->mail.size > s->srv->max_message_size) {
+		smtp_reply(s, 552, "5.3.4",
+			   "Message size exceeds fixed limit of %zu octets",
+			   s->srv->max_message_size);
+		return;
+	}
+	smtp_session_set_state(s, SMTP_STATE_MAIL);
+	smtp_reply(s, 250, "2.1.0", "OK");
+}
+
+/* Add box to the transaction's distinct mailboxes. */
+static void smtp_txn_add_box(struct smtp_txn *t,
+			     const struct userdb_mailbox *box)
+{
+	for (size_t i = 0; i < t->nboxes; i++) {
+		if (strcmp(t->boxes[i].local, box->local) == 0 &&
+		    strcmp(t->boxes[i].domain, box->domain) == 0)
+			return;
+	}
+	if (t->nboxes >= SMTP_MAX_BOXES)
+		return;
+	t->boxes = xrealloc(t->boxes, (t->nboxes + 1) * sizeof(*t->boxes));
+	t->boxes[t->nboxes++] = *box;
+}
+
+static struct maildir_target smtp_target(const struct userdb_mailbox *box)
+{
+	return (struct maildir_target){box->domain, box->local, box->quota};
+}
+
+/* Quota for the boxes of one RCPT, with the size MAIL announced. */
+static int smtp_rcpt_quota(struct smtp_session *s,
+			   const struct userdb_mailbox *boxes, size_t n)
+{
+	uint64_t size = s->txn.mail.has_size ? s->txn.mail.size : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct maildir_target target = smtp_target(&boxes[i]);
+		int r = maildir_quota_check(s->srv->data_dir, &target, size);
+
+		if (r < 0) {
+			smtp_reply(s, 451, "4.3.0",
+				   "Temporary mailbox lookup failure");
+			return -1;
+		}
+		if (r == 2) {
+			smtp_reply(s, 552, "5.2.2",
+				   "Message exceeds the mailbox's quota");
+			return -1;
+		}
+		if (r == 1) {
+			smtp_reply(s, 452, "4.2.2", "Mailbox full");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* RFC 5321 4.1.1.3: Postmaster without a domain is ours. */
+static const char *smtp_postmaster_domain(struct smtp_session *s)
+{
+	const char *dot = strchr(s->srv->hostname, '.');
+
+	if (userdb_domain_is_local(s->srv->userdb, s->srv->hostname) == 1 ||
+	    dot == NULL)
+		return s->srv->hostname;
+	return dot + 1;
+}
+
+static void smtp_rcpt_accept(struct smtp_session *s,
+			     const struct smtp_rcpt *rcpt,
+			     const struct userdb_mailbox *boxes, size_t n)
+{
+	struct smtp_txn *t = &s->txn;
+
+	if (smtp_rcpt_quota(s, boxes, n) < 0) {
+		t->bad_rcpt_seen = true;
+		return;
+	}
+	t->rcpts = xrealloc(t->rcpts, (t->nrcpts + 1) * sizeof(*t->rcpts));
+	t->rcpts[t->nrcpts++] = *rcpt;
+	for (size_t i = 0; i < n; i++)
+		smtp_txn_add_box(t, &boxes[i]);
+	smtp_session_set_state(s, SMTP_STATE_RCPT);
+	smtp_reply(s, 250, "2.1.5", "OK");
+}
+
+void smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
+{
+	struct smtp_txn *t = &s->txn;
+	struct userdb_mailbox boxes[64];
+	struct smtp_rcpt rcpt;
+	struct smtp_error err;
+	const char *domain;
+	size_t n = 0;
+
+	if (smtp_parse_rcpt(arg, len, smtp_session_exts(s), t->mail.smtputf8,
+			    &rcpt.addr, &rcpt.params, &err) < 0) {
+		smtp_reply_parse_error(s, &err);
+		t->bad_rcpt_seen = true;
+		return;
+	}
+	if (t->nrcpts >= s->srv->max_recipients) {
+		/* RFC 5321 4.5.3.1.10 */
+		smtp_reply(s, 452, "4.5.3", "Too many recipients");
+		return;
+	}
+	domain = rcpt.addr.domain[0] != '\0' ? rcpt.addr.domain
+					     : smtp_postmaster_domain(s);
+	switch (rcpt.addr.literal
+			? USERDB_NO_DOMAIN
+			: userdb_resolve(s->srv->userdb, rcpt.addr.local,
+					 domain, boxes, 64, &n)) {
+	case USERDB_FOUND:
+		smtp_rcpt_accept(s, &rcpt, boxes, n);
+		return;
+	case USERDB_NO_USER:
+		smtp_reply_error(s, 550, "5.1.1", "User unknown");
+		break;
+	case USERDB_NO_DOMAIN:
+		/* DESIGN.md 7: no open relay. */
+		smtp_reply_error(s, 554, "5.7.1", "Relay access denied");
+		break;
+	case USERDB_TEMPFAIL:
+		smtp_reply(s, 451, "4.3.0", "Temporary lookup failure");
+		break;
+	}
+	t->bad_rcpt_seen = true;
+}
+
+/* Return-Path and Received, the first octets of the stored message. */
+static int smtp_trace_headers(struct smtp_session *s, const char **error_r)
+{
+	struct smtp_txn *t = &s->txn;
+	struct received_info ri;
+	char sender[ADDRESS_PATH_MAX + 1];
+	char rcpt[ADDRESS_PATH_MAX + 1];
+	char hdr[2048];
+	size_t n;
+
+	address_format(&t->from, sender, sizeof(sender));
+	n = received_return_path(hdr, sizeof(hdr), sender);
+	memset(&ri, 0, sizeof(ri));
+	ri.helo = s->helo[0] != '\0' ? s->helo : NULL;
+	ri.peer_ip = conn_peer_ip(s->conn);
+	ri.by_host = s->srv->hostname;
+	ri.protocol = received_protocol(s->esmtp, conn_is_tls(s->conn), false,
+					t->mail.smtputf8);
+	ri.tls_version = conn_tls_version(s->conn);
+	ri.tls_cipher = conn_tls_cipher(s->conn);
+	ri.id = maildir_delivery_id(t->delivery);
+	if (t->nrcpts == 1) {
+		address_format(&t->rcpts[0].addr, rcpt, sizeof(rcpt));
+		ri.for_rcpt = rcpt;
+	}
+	ri.when = time(NULL);
+	if (n < sizeof(hdr))
+		n += received_format(hdr + n, sizeof(hdr) - n, &ri);
+	if (n >= sizeof(hdr)) {
+		*error_r = "trace headers too long";
+		return -1;
+	}
+	return maildir_delivery_write(t->delivery, hdr, n, error_r);
+}
+
+/* Open the message file; on failure reply and return -1. */
+static int smtp_body_begin(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	const char *error;
+	char q[300];
+
+	t->delivery = maildir_delivery_new(s->srv->data_dir, s->srv->hostname,
+					   &error);
+	if (t->delivery == NULL || smtp_trace_headers(s, &error) < 0) {
+		log_error(conn_sid(s->conn), "cannot store message", "error=%s",
+			  log_qs(q, sizeof(q), error));
+		maildir_delivery_free(&t->delivery);
+		smtp_reply(s, 451, "4.3.0",
+			   "Local error in processing, try again later");
+		return -1;
+	}
+	return 0;
+}
+
+void smtp_cmd_data(struct smtp_session *s, const char *arg, size_t len)
+{
+	struct smtp_txn *t = &s->txn;
+
+	if (t->nrcpts == 0) {
+		/* RFC 2920 3.1: DATA after only refused recipients. */
+		smtp_reply_error(s, 554, "5.5.1", "No valid recipients");
+		return;
+	}
+	if (smtp_body_begin(s) < 0)
+		return;
+	smtp_data_init(&t->data, true, LIMIT_SMTP_TEXT_LINE);
+	smtp_session_set_state(s, SMTP_STATE_DATA);
+	smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+}
+
+void smtp_cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
+{
+	struct smtp_txn *t = &s->txn;
+	struct smtp_error err;
+	uint64_t size;
+	bool last;
+
+	if (smtp_parse_bdat(arg, len, &size, &last, &err) < 0) {
+		/* The chunk size is unknown: the session cannot resync. */
+		smtp_reply_parse_error(s, &err);
+		smtp_session_set_state(s, SMTP_STATE_QUIT);
+		conn_close(s->conn);
+		return;
+	}
+	if (s->state != SMTP_STATE_CHUNK) {
+		smtp_data_init(&t->data, false, LIMIT_SMTP_TEXT_LINE);
+		/* RFC 3030 2: the chunk is read even when refused. */
+		t->discard = t->nrcpts == 0 || smtp_body_begin(s) < 0;
+		if (t->nrcpts == 0)
+			t->bad_rcpt_seen = true;
+	}
+	t->chunk_left = size;
+	t->chunk_last = last;
+	smtp_session_set_state(s, SMTP_STATE_BDAT);
+}
+
+/* Write decoded body octets, watching the size limit. */
+static void smtp_body_write(struct smtp_session *s, const char *p, size_t n)
+{
+	struct smtp_txn *t = &s->txn;
+	const char *error;
+	char q[300];
+
+	if (t->discard || t->too_big || t->write_failed || n == 0)
+		return;
+	if (t->data.size > s->srv->max_message_size) {
+		t->too_big = true;
+		return;
+	}
+	if (maildir_delivery_write(t->delivery, p, n, &error) < 0) {
+		log_error(conn_sid(s->conn), "cannot store message", "error=%s",
+			  log_qs(q, sizeof(q), error));
+		t->write_failed = true;
+	}
+}
+
+/* One line per transaction outcome, for the operator. */
+static void smtp_log_txn(struct smtp_session *s, const char *result,
+			 const char *id, const char *reason)
+{
+	struct smtp_txn *t = &s->txn;
+	char from[ADDRESS_PATH_MAX + 1], to[ADDRESS_PATH_MAX + 1];
+	char qh[300], qf[600], qt[600], qr[300];
+
+	address_format(&t->from, from, sizeof(from));
+	if (t->nrcpts > 0)
+		address_format(&t->rcpts[0].addr, to, sizeof(to));
+	else
+		to[0] = '\0';
+	log_info(conn_sid(s->conn), "message",
+		 "result=%s id=%s peer=%s helo=%s from=%s to=%s rcpts=%zu "
+		 "size=%llu tls=%s reason=%s",
+		 result, id != NULL ? id : "-", conn_peer_ip(s->conn),
+		 log_qs(qh, sizeof(qh), s->helo), log_qs(qf, sizeof(qf), from),
+		 log_qs(qt, sizeof(qt), to), t->nrcpts,
+		 (unsigned long long)t->data.size,
+		 conn_is_tls(s->conn) ? conn_tls_version(s->conn) : "no",
+		 log_qs(qr, sizeof(qr), reason));
+}
+
+/* Refuse the message for what the decoder found, or return 0. */
+static int smtp_body_refused(struct smtp_session *s, unsigned flags)
+{
+	struct smtp_txn *t = &s->txn;
+
+	if (flags & (SMTP_DATA_BARE_LF | SMTP_DATA_BARE_CR)) {
+		/* SMTP smuggling defence (DESIGN.md 7): never normalised. */
+		smtp_reply(s, 550, "5.6.0",
+			   "Message contains a bare CR or LF; lines must end "
+			   "in CRLF");
+		return -1;
+	}
+	if (flags & SMTP_DATA_NUL) {
+		smtp_reply(s, 550, "5.6.0", "Message contains a NUL octet");
+		return -1;
+	}
+	if (flags & SMTP_DATA_LONG_LINE) {
+		/* RFC 5321 4.5.3.1.6 */
+		smtp_reply(s, 552, "5.6.0",
+			   "Message has a line longer than 1000 octets");
+		return -1;
+	}
+	if (t->too_big) {
+		smtp_reply(s, 552, "5.3.4",
+			   "Message size exceeds fixed limit of %zu octets",
+			   s->srv->max_message_size);
+		return -1;
+	}
+	return 0;
+}
+
+/* Quota at the real size: 4.2.2 / 5.2.2 for the whole transaction. */
+static int smtp_body_quota(struct smtp_session *s, uint64_t size)
+{
+	struct smtp_txn *t = &s->txn;
+	int worst = 0;
+
+	for (size_t i = 0; i < t->nboxes; i++) {
+		struct maildir_target target = smtp_target(&t->boxes[i]);
+		int r = maildir_quota_check(s->srv->data_dir, &target, size);
+
+		if (r < 0) {
+			smtp_reply(s, 451, "4.3.0",
+				   "Temporary mailbox lookup failure");
+			return -1;
+		}
+		worst = r > worst ? r : worst;
+	}
+	if (worst == 2)
+		smtp_reply(s, 552, "5.2.2",
+			   "Message exceeds a recipient's mailbox quota");
+	else if (worst == 1)
+		smtp_reply(s, 452, "4.2.2", "A recipient's mailbox is full");
+	return worst == 0 ? 0 : -1;
+}
+
+static int smtp_body_commit(struct smtp_session *s, char *id, size_t size)
+{
+	struct smtp_txn *t = &s->txn;
+	struct maildir_target *targets;
+	const char *error;
+	char q[300];
+	int r;
+
+	targets = xcalloc(t->nboxes, sizeof(*targets));
+	for (size_t i = 0; i < t->nboxes; i++)
+		targets[i] = smtp_target(&t->boxes[i]);
+	r = maildir_delivery_commit(t->delivery, targets, t->nboxes, id, size,
+				    &error);
+	free(targets);
+	if (r < 0) {
+		log_error(conn_sid(s->conn), "cannot deliver message",
+			  "error=%s", log_qs(q, sizeof(q), error));
+		smtp_reply(s, 451, "4.3.0",
+			   "Local error in processing, try again later");
+	}
+	return r;
+}
+
+/* The whole body is in: check it, deliver it durably, then reply. */
+static void smtp_body_done(struct smtp_session *s, unsigned flags)
+{
+	struct smtp_txn *t = &s->txn;
+	char id[64] = "";
+	const char *result = "refused";
+
+	if (t->discard) {
+		smtp_reply(s, 554, "5.5.1", "No valid recipients");
+	} else if (t->write_failed) {
+		smtp_reply(s, 451, "4.3.0",
+			   "Local error in processing, try again later");
+	} else if (smtp_body_refused(s, flags) == 0 &&
+		   smtp_body_quota(s, maildir_delivery_size(t->delivery)) ==
+			   0 &&
+		   smtp_body_commit(s, id, sizeof(id)) == 0) {
+		/* RFC 5321 4.1.1.4: 250 only now that it is on disk. */
+		smtp_reply(s, 250, "2.0.0", "OK: queued as %s", id);
+		result = "delivered";
+	}
+	smtp_log_txn(s, result, id[0] != '\0' ? id : NULL,
+		     flags != 0 ? "body" : "-");
+	smtp_txn_reset(s);
+	smtp_session_set_state(s, SMTP_STATE_HELO);
+}
+
+/* A BDAT chunk is in: acknowledge it, or finish on LAST. */
+static void smtp_chunk_done(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+
+	if (t->chunk_last) {
+		smtp_body_done(s, smtp_data_end(&t->data));
+		return;
+	}
+	if (t->discard || t->write_failed || t->too_big) {
+		/* RFC 3030 2: a failed chunk ends the transaction. */
+		smtp_body_done(s, t->data.flags);
+		return;
+	}
+	smtp_reply(s, 250, "2.0.0", "%llu octets received",
+		   (unsigned long long)t->data.size);
+	smtp_session_set_state(s, SMTP_STATE_CHUNK);
+}
+
+bool smtp_txn_body_input(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	char out[SMTP_BODY_CHUNK];
+	size_t avail, take, out_len, used;
+	const char *in = conn_input(s->conn, &avail);
+	int end;
+
+	if (s->state == SMTP_STATE_BDAT && t->chunk_left == 0) {
+		smtp_chunk_done(s);
+		return false;
+	}
+	if (avail == 0)
+		return true;
+	take = avail < sizeof(out) ? avail : sizeof(out);
+	if (s->state == SMTP_STATE_BDAT && take > t->chunk_left)
+		take = (size_t)t->chunk_left;
+	end = smtp_data_decode(&t->data, in, take, out, &out_len, &used);
+	smtp_body_write(s, out, out_len);
+	conn_input_consume(s->conn, used);
+	if (s->state == SMTP_STATE_BDAT) {
+		t->chunk_left -= used;
+		return false; /* loop again: more input or chunk done */
+	}
+	if (end == 1)
+		smtp_body_done(s, t->data.flags);
+	return false;
+}
