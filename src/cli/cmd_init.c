@@ -109,6 +109,21 @@ static void init_write_config(FILE *fp, const struct init_opts *o)
 		"};\n\n",
 		LIMIT_MAX_CONNECTIONS, LIMIT_MAX_CONNECTIONS_PER_IP,
 		LIMIT_IDLE_TIMEOUT, LIMIT_SHUTDOWN_TIMEOUT);
+	fprintf(fp,
+		"smtp = {\n"
+		"  max_message_size = %d;\n"
+		"  max_recipients = %d;\n"
+		"  max_errors = %d;\n"
+		"  data_timeout = %d;\n"
+		"  vrfy = false;\n"
+		"  expn = false;\n"
+		"  etrn_domains = [];\n"
+		"  mx_auth = false;\n"
+		"  hide_client_ip = false;\n"
+		"  relay_networks = []; # no relaying without AUTH\n"
+		"};\n\n",
+		LIMIT_SMTP_MESSAGE_SIZE, LIMIT_SMTP_RECIPIENTS,
+		LIMIT_SMTP_ERRORS, LIMIT_SMTP_DATA_TIMEOUT);
 	init_write_listeners(fp, o);
 }
 

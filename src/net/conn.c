@@ -36,6 +36,7 @@ enum conn_tls_state {
 #define P_TIMEOUT 0x08
 #define P_SHUTDOWN 0x10
 #define P_EOF 0x20
+#define P_WAKE 0x40
 
 #define CONN_READ_CHUNK 16384
 /* Larger idle buffers are freed (memory per idle session). */
@@ -49,6 +50,7 @@ struct conn {
 	struct event *ev_write;
 	struct event *ev_timer;
 	struct event *ev_defer;
+	struct event *ev_delay;
 	conn_cb *cb;
 	void *arg;
 
@@ -85,6 +87,7 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg);
 static void conn_on_timer(evutil_socket_t fd, short what, void *arg);
 static void conn_on_defer(evutil_socket_t fd, short what, void *arg);
 static void conn_handshake(struct conn *c);
+static void conn_on_delay(evutil_socket_t fd, short what, void *arg);
 
 void conn_set_init(struct conn_set *set)
 {
@@ -188,7 +191,9 @@ struct conn *conn_new(struct event_base *base, int fd, struct conn_set *set,
 		event_new(base, fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
 	c->ev_timer = evtimer_new(base, conn_on_timer, c);
 	c->ev_defer = event_new(base, -1, 0, conn_on_defer, c);
-	if (!c->ev_read || !c->ev_write || !c->ev_timer || !c->ev_defer)
+	c->ev_delay = evtimer_new(base, conn_on_delay, c);
+	if (!c->ev_read || !c->ev_write || !c->ev_timer || !c->ev_defer ||
+	    !c->ev_delay)
 		fatal("cannot create connection events");
 	buf_init(&c->in, LIMIT_CONN_INPUT);
 	buf_init(&c->out, LIMIT_CONN_OUTPUT_MAX);
@@ -218,6 +223,7 @@ void conn_free(struct conn **connp)
 	event_free(c->ev_write);
 	event_free(c->ev_timer);
 	event_free(c->ev_defer);
+	event_free(c->ev_delay);
 	SSL_free(c->ssl);
 	if (c->fd >= 0)
 		close(c->fd);
@@ -602,9 +608,9 @@ static int conn_next_event(struct conn *c, enum conn_event *ev_r)
 		unsigned bit;
 		enum conn_event ev;
 	} order[] = {
-		{P_TLS_DONE, CONN_EV_TLS_DONE}, {P_DATA, CONN_EV_DATA},
-		{P_FLUSHED, CONN_EV_FLUSHED},	{P_TIMEOUT, CONN_EV_TIMEOUT},
-		{P_SHUTDOWN, CONN_EV_SHUTDOWN},
+		{P_TLS_DONE, CONN_EV_TLS_DONE}, {P_WAKE, CONN_EV_WAKE},
+		{P_DATA, CONN_EV_DATA},		{P_FLUSHED, CONN_EV_FLUSHED},
+		{P_TIMEOUT, CONN_EV_TIMEOUT},	{P_SHUTDOWN, CONN_EV_SHUTDOWN},
 	};
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -698,6 +704,28 @@ void conn_resume(struct conn *c)
 		c->pending |= P_DATA;
 	if (c->pending != 0)
 		event_active(c->ev_defer, EV_TIMEOUT, 0);
+}
+
+void conn_delay(struct conn *c, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	c->paused = true;
+	evtimer_add(c->ev_delay, &tv);
+}
+
+static void conn_on_delay(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->dead || c->closing)
+		return;
+	c->paused = false;
+	if (buf_len(&c->in) > 0)
+		c->pending |= P_DATA;
+	conn_post(c, P_WAKE);
 }
 
 void conn_write(struct conn *c, const void *data, size_t len)

@@ -31,6 +31,7 @@ enum conn_event {
 	CONN_EV_TIMEOUT,  /* no input for the idle timeout */
 	CONN_EV_CLOSED,	  /* closed (by us, the peer, or an error): free it */
 	CONN_EV_SHUTDOWN, /* the server drains: finish and close soon */
+	CONN_EV_WAKE,	  /* the pause asked with conn_delay() is over */
 };
 
 typedef void conn_cb(struct conn *conn, enum conn_event ev, void *arg);
@@ -91,6 +92,13 @@ void conn_input_consume(struct conn *conn, size_t n);
  */
 void conn_pause(struct conn *conn);
 void conn_resume(struct conn *conn);
+
+/*
+ * Pause input for ms milliseconds, then deliver CONN_EV_WAKE (and
+ * CONN_EV_DATA for input that arrived meanwhile): a failed login is
+ * answered late without blocking the worker.
+ */
+void conn_delay(struct conn *conn, int ms);
 
 /* Queue output. A peer that lets the queue exceed its cap is dropped. */
 void conn_write(struct conn *conn, const void *data, size_t len);

@@ -114,6 +114,7 @@ static void pop3_on_conn(struct conn *conn, enum conn_event ev, void *arg)
 		conn_close(conn);
 		break;
 	case CONN_EV_FLUSHED:
+	case CONN_EV_WAKE:
 		break;
 	case CONN_EV_CLOSED:
 		log_info(conn_sid(conn), "disconnect", "peer=%s",

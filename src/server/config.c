@@ -55,7 +55,8 @@ static const char *const limits_keys[] = {
 static const char *const smtp_keys[] = {
 	"max_message_size", "max_recipients", "max_errors",
 	"data_timeout",	    "vrfy",	      "expn",
-	"etrn_domains",
+	"etrn_domains",	    "mx_auth",	      "hide_client_ip",
+	"relay_networks",
 };
 static const char *const listener_keys[] = {"service", "address", "port",
 					    "tls"};
@@ -270,6 +271,32 @@ static void parse_limits(struct config_loader *ld, config_setting_t *root)
 }
 
 /* Binary form of a listener's address, for comparing two spellings. */
+/* smtp.relay_networks: CIDR ranges that may relay without AUTH. */
+static void parse_relay_networks(struct config_loader *ld,
+				 config_setting_t *smtp)
+{
+	struct config *cfg = ld->cfg;
+	char **nets = NULL;
+	size_t n = 0;
+
+	if (config_get_strings(ld, smtp, "smtp", "relay_networks", &nets, &n) !=
+	    1)
+		return;
+	cfg->smtp.relay_networks = xcalloc(n, sizeof(struct cidr));
+	for (size_t i = 0; i < n; i++) {
+		if (cidr_parse(nets[i], &cfg->smtp.relay_networks[i]) < 0)
+			config_report(ld,
+				      config_setting_get_member(
+					      smtp, "relay_networks"),
+				      "smtp", "relay_networks",
+				      "\"%s\" is not an address or CIDR range",
+				      nets[i]);
+		free(nets[i]);
+	}
+	free(nets);
+	cfg->smtp.relay_count = n;
+}
+
 static void parse_smtp(struct config_loader *ld, config_setting_t *root)
 {
 	config_setting_t *smtp = config_get_group(ld, root, "smtp");
@@ -291,6 +318,10 @@ static void parse_smtp(struct config_loader *ld, config_setting_t *root)
 	(void)config_get_strings(ld, smtp, "smtp", "etrn_domains",
 				 &cfg->smtp.etrn_domains,
 				 &cfg->smtp.etrn_count);
+	(void)config_get_bool(ld, smtp, "smtp", "mx_auth", &cfg->smtp.mx_auth);
+	(void)config_get_bool(ld, smtp, "smtp", "hide_client_ip",
+			      &cfg->smtp.hide_client_ip);
+	parse_relay_networks(ld, smtp);
 }
 
 struct endpoint {
@@ -655,6 +686,7 @@ void config_free(struct config **cfgp)
 	for (size_t i = 0; i < cfg->smtp.etrn_count; i++)
 		free(cfg->smtp.etrn_domains[i]);
 	free(cfg->smtp.etrn_domains);
+	free(cfg->smtp.relay_networks);
 	free(cfg);
 	*cfgp = NULL;
 }

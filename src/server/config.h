@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/cidr.h"
 #include "lib/log.h"
 
 enum config_service {
@@ -77,6 +78,10 @@ struct config {
 		bool expn;	      /* answer EXPN */
 		char **etrn_domains;  /* ETRN allowed for these; NULL-ended */
 		size_t etrn_count;
+		bool mx_auth;	      /* offer AUTH (over TLS) on smtp too */
+		bool hide_client_ip;  /* no client address in Received */
+		struct cidr *relay_networks; /* may relay without AUTH */
+		size_t relay_count;
 	} smtp;
 
 	struct config_listener *listeners;

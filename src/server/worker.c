@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 
+#include "auth/throttle.h"
 #include "auth/userdb.h"
 #include "imap/session.h"
 #include "lib/limits.h"
@@ -41,6 +42,7 @@ struct worker {
 	const struct config *cfg;
 	struct tls_ctx *tls;
 	struct userdb *userdb;
+	struct throttle *throttle;
 	struct conn_set conns;
 	struct worker_listener *ls;
 	size_t nls;
@@ -106,6 +108,7 @@ static void worker_on_tls(struct conn *c, enum conn_event ev, void *arg)
 		break;
 	case CONN_EV_DATA:
 	case CONN_EV_FLUSHED:
+	case CONN_EV_WAKE:
 		break;
 	}
 }
@@ -243,6 +246,12 @@ static void worker_setup_listener(struct worker *w, struct worker_listener *l,
 		.vrfy = cfg->smtp.vrfy,
 		.expn = cfg->smtp.expn,
 		.etrn_domains = cfg->smtp.etrn_domains,
+		.auth = lc->service == SERVICE_SUBMISSION || cfg->smtp.mx_auth,
+		.hide_client_ip = cfg->smtp.hide_client_ip &&
+				  lc->service == SERVICE_SUBMISSION,
+		.throttle = w->throttle,
+		.relay_networks = cfg->smtp.relay_networks,
+		.relay_count = cfg->smtp.relay_count,
 	};
 	l->imap = (struct imap_server){cfg->hostname, w->tls, starttls,
 				       cfg->limits.idle_timeout};
@@ -281,6 +290,7 @@ int worker_run(const struct config *cfg, struct tls_ctx *tls, const int *fds,
 	w.tls = tls;
 	conn_set_init(&w.conns);
 	w.userdb = worker_open_userdb(cfg);
+	w.throttle = throttle_new();
 	w.nls = cfg->listener_count;
 	w.ls = xcalloc(w.nls, sizeof(*w.ls));
 	for (size_t i = 0; i < w.nls; i++)
@@ -307,6 +317,7 @@ int worker_run(const struct config *cfg, struct tls_ctx *tls, const int *fds,
 		event_free(w.ev_poll);
 	free(w.ls);
 	userdb_free(&w.userdb);
+	throttle_free(&w.throttle);
 	event_base_free(w.base);
 	return 0;
 }

@@ -43,8 +43,8 @@ void smtp_data_init(struct smtp_data *d, bool dot, size_t max_line);
  * returns 0 and consumes everything; call smtp_data_end() after the LAST
  * chunk.
  */
-int smtp_data_decode(struct smtp_data *d, const char *in, size_t len,
-		     char *out, size_t *out_len_r, size_t *consumed_r);
+int smtp_data_decode(struct smtp_data *d, const char *in, size_t len, char *out,
+		     size_t *out_len_r, size_t *consumed_r);
 
 /*
  * BDAT LAST: the message is complete. A message not ending in CRLF is

@@ -43,8 +43,8 @@ struct smtp_error {
  * verb is case-insensitive and ends at SP or the end; *arg_r points after
  * the single SP (leading spaces of the argument kept), *arg_len_r may be 0.
  */
-enum smtp_verb smtp_parse_verb(const char *line, size_t len,
-			       const char **arg_r, size_t *arg_len_r);
+enum smtp_verb smtp_parse_verb(const char *line, size_t len, const char **arg_r,
+			       size_t *arg_len_r);
 
 /* Name of a verb for logs ("MAIL"). */
 const char *smtp_verb_name(enum smtp_verb verb);
@@ -65,11 +65,11 @@ enum smtp_ret { SMTP_RET_DEFAULT, SMTP_RET_FULL, SMTP_RET_HDRS };
 
 struct smtp_mail_params {
 	bool has_size;
-	uint64_t size;	       /* SIZE=, RFC 1870 */
-	enum smtp_body body;   /* BODY=, RFC 6152 */
-	bool smtputf8;	       /* SMTPUTF8, RFC 6531 3.4 */
-	enum smtp_ret ret;     /* RET=, RFC 3461 4.3 */
-	char envid[SMTP_ENVID_MAX + 1]; /* ENVID=, as xtext; "" if absent */
+	uint64_t size;			 /* SIZE=, RFC 1870 */
+	enum smtp_body body;		 /* BODY=, RFC 6152 */
+	bool smtputf8;			 /* SMTPUTF8, RFC 6531 3.4 */
+	enum smtp_ret ret;		 /* RET=, RFC 3461 4.3 */
+	char envid[SMTP_ENVID_MAX + 1];	 /* ENVID=, as xtext; "" if absent */
 	char auth[ADDRESS_PATH_MAX + 1]; /* AUTH=, RFC 4954 5; "" if absent */
 };
 
@@ -79,8 +79,9 @@ struct smtp_mail_params {
 #define SMTP_NOTIFY_DELAY 0x08
 
 struct smtp_rcpt_params {
-	unsigned notify;		/* SMTP_NOTIFY_*; 0 if absent */
-	char orcpt[SMTP_ORCPT_MAX + 1]; /* "rfc822;xtext" as sent; "" if absent */
+	unsigned notify; /* SMTP_NOTIFY_*; 0 if absent */
+	char orcpt[SMTP_ORCPT_MAX +
+		   1]; /* "rfc822;xtext" as sent; "" if absent */
 };
 
 /*
@@ -94,7 +95,8 @@ struct smtp_rcpt_params {
  */
 int smtp_parse_mail(const char *arg, size_t len, unsigned exts,
 		    struct address *from_r, struct smtp_mail_params *params_r,
-		    struct smtp_error *err_r) __attribute__((warn_unused_result));
+		    struct smtp_error *err_r)
+	__attribute__((warn_unused_result));
 
 /*
  * Parse the argument of RCPT: "TO:<path> [SP params]"; <> is refused and
@@ -104,14 +106,15 @@ int smtp_parse_mail(const char *arg, size_t len, unsigned exts,
  */
 int smtp_parse_rcpt(const char *arg, size_t len, unsigned exts, bool utf8,
 		    struct address *to_r, struct smtp_rcpt_params *params_r,
-		    struct smtp_error *err_r) __attribute__((warn_unused_result));
+		    struct smtp_error *err_r)
+	__attribute__((warn_unused_result));
 
 /*
  * Parse the argument of BDAT: "chunk-size [SP LAST]" (RFC 3030 2).
  * Returns 0, or -1 with *err_r set (501 5.5.4).
  */
-int smtp_parse_bdat(const char *arg, size_t len, uint64_t *size_r,
-		    bool *last_r, struct smtp_error *err_r)
+int smtp_parse_bdat(const char *arg, size_t len, uint64_t *size_r, bool *last_r,
+		    struct smtp_error *err_r)
 	__attribute__((warn_unused_result));
 
 /*

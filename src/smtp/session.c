@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/cidr.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -67,6 +68,8 @@ static const char *smtp_state_name(enum smtp_state state)
 		return "chunk";
 	case SMTP_STATE_QUIT:
 		return "quit";
+	case SMTP_STATE_AUTH:
+		return "auth";
 	}
 	return "?";
 }
@@ -141,7 +144,7 @@ unsigned smtp_session_exts(const struct smtp_session *s)
 	if (!s->esmtp)
 		return 0;
 	return SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8 |
-	       SMTP_EXT_DSN;
+	       SMTP_EXT_DSN | (smtp_auth_offered(s) ? SMTP_EXT_AUTH : 0);
 }
 
 static const struct smtp_command *smtp_command_find(enum smtp_verb verb)
@@ -195,8 +198,12 @@ static void smtp_line(struct smtp_session *s, enum linereader_result r,
 				 "or LF");
 	else if (flags & LINE_F_NUL)
 		smtp_reply_error(s, 500, "5.5.2", "NUL in command line");
+	else if (s->state == SMTP_STATE_AUTH)
+		smtp_auth_input(s, line, len);
 	else
 		smtp_dispatch(s, line, len);
+	if (r != LINE_OK && s->state == SMTP_STATE_AUTH)
+		smtp_auth_reset(s); /* a broken response ends the exchange */
 }
 
 /*
@@ -218,8 +225,8 @@ static void smtp_input(struct smtp_session *s)
 				return; /* waits for more body */
 			continue;
 		}
-		if ((s->state & SMTP_STATES_COMMAND) == 0)
-			return; /* QUIT, or TLS starting */
+		if ((s->state & (SMTP_STATES_COMMAND | SMTP_STATE_AUTH)) == 0)
+			return; /* QUIT */
 		r = conn_read_line(s->conn, &line, &len, &flags);
 		if (r == LINE_MORE)
 			return;
@@ -235,6 +242,7 @@ static void smtp_session_free(struct smtp_session **sp)
 	if (s == NULL)
 		return;
 	smtp_txn_reset(s);
+	smtp_auth_reset(s);
 	conn_free(&s->conn);
 	free(s);
 	*sp = NULL;
@@ -250,6 +258,9 @@ static void smtp_on_conn(struct conn *conn, enum conn_event ev, void *arg)
 		break;
 	case CONN_EV_FLUSHED:
 		conn_resume(conn);
+		break;
+	case CONN_EV_WAKE:
+		smtp_session_wake(s);
 		break;
 	case CONN_EV_TLS_DONE:
 		log_info(conn_sid(conn), "starttls", "version=%s cipher=%s",
@@ -287,6 +298,10 @@ static struct smtp_session *smtp_session_new(struct conn *conn,
 	s->conn = conn;
 	s->srv = srv;
 	s->state = SMTP_STATE_INIT;
+	for (size_t i = 0; i < srv->relay_count; i++) {
+		if (cidr_match(&srv->relay_networks[i], conn_peer_ip(conn)))
+			s->relay_ok = true;
+	}
 	conn_set_max_line(conn, LIMIT_SMTP_COMMAND_LINE);
 	conn_set_timeout(conn, srv->idle_timeout);
 	conn_set_callback(conn, smtp_on_conn, s);

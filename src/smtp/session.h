@@ -12,7 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct cidr;
 struct conn;
+struct throttle;
 struct tls_ctx;
 struct userdb;
 
@@ -24,8 +26,14 @@ struct smtp_server {
 	struct tls_ctx *tls; /* NULL: no TLS available */
 	bool starttls;	     /* offer STARTTLS on this listener */
 	bool submission;     /* submission policy rather than MX */
-	int idle_timeout;    /* seconds waiting for a command */
-	int data_timeout;    /* seconds waiting inside DATA/BDAT */
+	bool auth;	     /* offer AUTH (after TLS) on this listener */
+	bool hide_client_ip; /* keep the client's address out of Received */
+	struct throttle *throttle; /* failed-login brakes of this worker */
+	/* Client networks that may relay without AUTH. */
+	const struct cidr *relay_networks;
+	size_t relay_count;
+	int idle_timeout; /* seconds waiting for a command */
+	int data_timeout; /* seconds waiting inside DATA/BDAT */
 	size_t max_message_size;
 	size_t max_recipients;
 	int max_errors;

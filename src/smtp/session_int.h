@@ -16,7 +16,10 @@
 #include "smtp/session.h"
 
 struct conn;
+struct header_scan;
 struct maildir_delivery;
+struct sasl_server;
+struct spool_msg;
 
 /* RFC 5321 4.1.4 command sequencing, as a bit per state. */
 enum smtp_state {
@@ -28,11 +31,13 @@ enum smtp_state {
 	SMTP_STATE_BDAT = 0x20,	 /* reading a BDAT chunk */
 	SMTP_STATE_CHUNK = 0x40, /* between BDAT chunks (RFC 3030 2) */
 	SMTP_STATE_QUIT = 0x80,	 /* closing */
+	SMTP_STATE_AUTH = 0x100, /* inside an AUTH exchange (RFC 4954 4) */
 };
 
 struct smtp_rcpt {
 	struct address addr;
 	struct smtp_rcpt_params params;
+	bool remote; /* goes to the outbound spool, not a local mailbox */
 };
 
 struct smtp_txn {
@@ -44,7 +49,13 @@ struct smtp_txn {
 	size_t nboxes;
 	bool bad_rcpt_seen; /* a RCPT was refused (for DATA's reply) */
 
-	struct maildir_delivery *delivery;
+	size_t nremote; /* recipients that go to the spool */
+
+	struct maildir_delivery *delivery; /* when there are local boxes */
+	struct spool_msg *spool;	   /* when there are remote rcpts */
+	struct header_scan *hdr;	   /* submission: From: and friends */
+	char *hdrbuf;			   /* header block held until its end */
+	size_t hdrlen;
 	struct smtp_data data;
 	uint64_t chunk_left; /* BDAT octets still to read */
 	bool chunk_last;
@@ -59,6 +70,10 @@ struct smtp_session {
 	enum smtp_state state;
 	bool esmtp; /* greeted with EHLO */
 	char helo[ADDRESS_DOMAIN_MAX + 1];
+	char user[ADDRESS_PATH_MAX + 1]; /* authenticated as; "" if not */
+	struct sasl_server *sasl;	 /* AUTH exchange in progress */
+	bool auth_failed_pending;	 /* 535 to send once the delay ends */
+	bool relay_ok;			 /* client address may relay */
 	int errors;
 	struct smtp_txn txn;
 };
@@ -84,6 +99,15 @@ void smtp_reply_parse_error(struct smtp_session *s,
 
 /* Extensions advertised to this session (SMTP_EXT_*). */
 unsigned smtp_session_exts(const struct smtp_session *s);
+
+/* AUTH may be offered now: the listener allows it and TLS is up. */
+bool smtp_auth_offered(const struct smtp_session *s);
+/* A line of an AUTH exchange (SMTP_STATE_AUTH). */
+void smtp_auth_input(struct smtp_session *s, const char *line, size_t len);
+/* The delayed answer of a failed AUTH is due (CONN_EV_WAKE). */
+void smtp_session_wake(struct smtp_session *s);
+/* Drop an unfinished AUTH exchange. */
+void smtp_auth_reset(struct smtp_session *s);
 
 /* Forget the transaction (RSET, HELO, end of DATA, STARTTLS). */
 void smtp_txn_reset(struct smtp_session *s);

@@ -34,19 +34,63 @@ void smtp_txn_reset(struct smtp_session *s)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Is local@domain the authenticated user (case-insensitive)? */
+static bool smtp_is_user(const struct smtp_session *s, const char *local,
+			 const char *domain)
+{
+	const char *at = strrchr(s->user, '@');
+	size_t llen = strlen(local);
+
+	return at != NULL && (size_t)(at - s->user) == llen &&
+	       strncasecmp(s->user, local, llen) == 0 &&
+	       strcasecmp(at + 1, domain) == 0;
+}
+
+/*
+ * May the authenticated user send as from? Their own address, or an
+ * address (alias, +tag) that delivers to them. The null path is refused:
+ * a user's mail is never a bounce.
+ */
+static bool smtp_sender_owned(struct smtp_session *s,
+			      const struct address *from)
+{
+	struct userdb_mailbox boxes[64];
+	size_t n = 0;
+
+	if (from->null || from->literal)
+		return false;
+	if (smtp_is_user(s, from->local, from->domain))
+		return true;
+	if (userdb_resolve(s->srv->userdb, from->local, from->domain, boxes, 64,
+			   &n) != USERDB_FOUND)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (smtp_is_user(s, boxes[i].local, boxes[i].domain))
+			return true;
+	}
+	return false;
+}
+
 void smtp_cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 {
 	struct smtp_txn *t = &s->txn;
 	struct smtp_error err;
 
-	if (s->srv->submission) {
-		/* RFC 6409 4.3: submission needs AUTH (next issue). */
+	if (s->srv->submission && s->user[0] == '\0') {
+		/* RFC 6409 4.3, RFC 4954 6 */
 		smtp_reply_error(s, 530, "5.7.0", "Authentication required");
 		return;
 	}
 	if (smtp_parse_mail(arg, len, smtp_session_exts(s), &t->from, &t->mail,
 			    &err) < 0) {
 		smtp_reply_parse_error(s, &err);
+		return;
+	}
+	if (s->user[0] != '\0' && !smtp_sender_owned(s, &t->from)) {
+		/* DESIGN.md 7: users send only as themselves. */
+		smtp_reply_error(s, 553, "5.7.1",
+				 "Sender address not owned by the "
+				 "authenticated user");
 		return;
 	}
 	/* RFC 1870 6.2 */
@@ -131,6 +175,7 @@ static void smtp_rcpt_accept(struct smtp_session *s,
 	}
 	t->rcpts = xrealloc(t->rcpts, (t->nrcpts + 1) * sizeof(*t->rcpts));
 	t->rcpts[t->nrcpts++] = *rcpt;
+	t->nremote += rcpt->remote;
 	for (size_t i = 0; i < n; i++)
 		smtp_txn_add_box(t, &boxes[i]);
 	smtp_session_set_state(s, SMTP_STATE_RCPT);
@@ -170,6 +215,11 @@ void smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		smtp_reply_error(s, 550, "5.1.1", "User unknown");
 		break;
 	case USERDB_NO_DOMAIN:
+		if (s->user[0] != '\0' || s->relay_ok) {
+			rcpt.remote = true;
+			smtp_rcpt_accept(s, &rcpt, NULL, 0);
+			return;
+		}
 		/* DESIGN.md 7: no open relay. */
 		smtp_reply_error(s, 554, "5.7.1", "Relay access denied");
 		break;

@@ -13,14 +13,13 @@ import time
 import pytest
 
 from conftest import (HOST, LineConn, Server, client_context, find_port_base,
-                      finish_server, run_postern)
+                      finish_server, postern_bin, set_in_group)
 
 DOMAIN = "example.test"
 USERS = ["alice", "bob", "carol", "dave"]
 
 
 def postern_input(srv, *args, stdin=""):
-    from conftest import postern_bin
     return subprocess.run([postern_bin(), *map(str, args), "-c",
                            str(srv.conf)], input=stdin, capture_output=True,
                           text=True, timeout=20)
@@ -30,9 +29,8 @@ def make_mx(root, smtp=None, quota=None):
     srv = Server(root, workers=1, limits={"shutdown_timeout": 3})
     srv.init(find_port_base())
     text = srv.conf.read_text()
-    if smtp:
-        body = "".join(f" {k} = {v};" for k, v in smtp.items())
-        text += f"\nsmtp = {{{body} }};\n"
+    for key, value in (smtp or {}).items():
+        text = set_in_group(text, "smtp", key, value)
     srv.conf.write_text(text)
     r = postern_input(srv, "domain", "add", DOMAIN)
     assert r.returncode == 0, r
