@@ -15,7 +15,7 @@ RUN="openssl ca-certificates"
 # Test: cmocka unit tests, pytest integration tests with real clients,
 # clang for the libFuzzer targets and the sanitizer build.
 TEST="libcmocka-dev python3 python3-pytest clang libclang-rt-14-dev
-	swaks procps"
+	swaks procps curl msmtp"
 
 missing=""
 for p in $BUILD $RUN $TEST; do

@@ -63,27 +63,35 @@ int buf_append(struct buf *b, const void *data, size_t len)
 	return 0;
 }
 
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	char small[512];
+	char *big;
+	va_list ap2;
+	int n, ret;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n < 0 || (size_t)n < sizeof(small)) {
+		va_end(ap2);
+		return n < 0 ? -1 : buf_append(b, small, (size_t)n);
+	}
+	big = xmalloc((size_t)n + 1);
+	vsnprintf(big, (size_t)n + 1, fmt, ap2);
+	va_end(ap2);
+	ret = buf_append(b, big, (size_t)n);
+	free(big);
+	return ret;
+}
+
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	char small[512];
-	char *big = NULL;
-	int n;
 	int ret;
 
 	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
+	ret = buf_vprintf(b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return -1;
-	if ((size_t)n < sizeof(small))
-		return buf_append(b, small, (size_t)n);
-	big = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	ret = buf_append(b, big, (size_t)n);
-	free(big);
 	return ret;
 }
 

@@ -6,6 +6,7 @@
 #ifndef LIB_BUF_H
 #define LIB_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct buf {
@@ -38,6 +39,8 @@ int buf_append(struct buf *b, const void *data, size_t len)
 /* Append a formatted string; -1 (nothing appended) past the maximum. */
 int buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), warn_unused_result));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0), warn_unused_result));
 
 /*
  * Space to read into directly: returns a pointer to at least *len_r

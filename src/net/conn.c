@@ -728,11 +728,10 @@ static void conn_on_delay(evutil_socket_t fd, short what, void *arg)
 	conn_post(c, P_WAKE);
 }
 
-void conn_write(struct conn *c, const void *data, size_t len)
+/* Output was queued (r == 0) or would pass the cap (r < 0). */
+static void conn_queued(struct conn *c, int r)
 {
-	if (c->dead)
-		return;
-	if (buf_append(&c->out, data, len) < 0) {
+	if (r < 0) {
 		log_info(c->sid, "output limit exceeded, disconnecting",
 			 "peer=%s queued=%zu", c->peer_ip, buf_len(&c->out));
 		conn_die(c);
@@ -742,28 +741,23 @@ void conn_write(struct conn *c, const void *data, size_t len)
 		event_add(c->ev_write, NULL);
 }
 
+void conn_write(struct conn *c, const void *data, size_t len)
+{
+	if (!c->dead)
+		conn_queued(c, buf_append(&c->out, data, len));
+}
+
 void conn_printf(struct conn *c, const char *fmt, ...)
 {
-	char small[1024];
 	va_list ap;
-	int n;
+	int r;
 
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (c->dead)
 		return;
-	if ((size_t)n < sizeof(small)) {
-		conn_write(c, small, (size_t)n);
-		return;
-	}
-	char *big = xmalloc((size_t)n + 1);
-
 	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	r = buf_vprintf(&c->out, fmt, ap);
 	va_end(ap);
-	conn_write(c, big, (size_t)n);
-	free(big);
+	conn_queued(c, r);
 }
 
 bool conn_output_blocked(const struct conn *c)
