@@ -35,8 +35,11 @@ run: build
 		cut -f1 | grep -qx demo@localhost || \
 		printf 'demo\n' | ./$(BUILD)/postern user add demo@localhost \
 			--password-stdin -c $(RUN_DIR)/postern.conf
+	@echo "postern: listening on 127.0.0.1:"
+	@sed -n 's/.*service = "\([a-z0-9]*\)".*port = \([0-9]*\); tls = "\([a-z]*\)".*/  \2  \1 (\3)/p' \
+		$(RUN_DIR)/postern.conf
 	@echo "postern: demo account: user demo@localhost, password demo"
-	@echo "postern: connect e.g. with: openssl s_client -connect 127.0.0.1:10465"
+	@echo "postern: try: swaks --server 127.0.0.1:10025 --to demo@localhost"
 	exec ./$(BUILD)/postern serve -c $(RUN_DIR)/postern.conf
 
 test: build unit integration

@@ -8,7 +8,7 @@ set -eu
 # Build: compiler, meson/ninja, and the libraries of DESIGN.md section 4.
 BUILD="build-essential meson ninja-build pkg-config
 	libevent-dev libssl-dev libunbound-dev libsqlite3-dev libcrypt-dev
-	libconfig-dev zlib1g-dev libldap-dev"
+	libconfig-dev zlib1g-dev libldap-dev libargon2-dev"
 # Run: `postern init` needs nothing beyond the libraries above; openssl(1)
 # is used by the tests and operators to inspect certificates.
 RUN="openssl ca-certificates"

@@ -46,7 +46,11 @@ static const char userdb_schema[] =
 	"  domain TEXT NOT NULL,\n"
 	"  password_hash TEXT NOT NULL,\n"
 	"  quota INTEGER NOT NULL DEFAULT 0 CHECK (quota >= 0),\n"
-	"  created INTEGER NOT NULL\n"
+	"  created INTEGER NOT NULL,\n"
+	"  scram_salt TEXT,\n"
+	"  scram_iterations INTEGER,\n"
+	"  scram_stored_key TEXT,\n"
+	"  scram_server_key TEXT\n"
 	");\n"
 	"CREATE INDEX IF NOT EXISTS users_by_domain ON users (domain, local);\n"
 	"CREATE TABLE IF NOT EXISTS aliases (\n"
@@ -56,6 +60,14 @@ static const char userdb_schema[] =
 	") WITHOUT ROWID;\n"
 	USERDB_VERSION_SQL
 	"COMMIT;\n";
+
+/* Version 1 to 2: the SCRAM credentials, NULL until a password is set. */
+static const char userdb_upgrade_1[] =
+	"ALTER TABLE users ADD COLUMN scram_salt TEXT;\n"
+	"ALTER TABLE users ADD COLUMN scram_iterations INTEGER;\n"
+	"ALTER TABLE users ADD COLUMN scram_stored_key TEXT;\n"
+	"ALTER TABLE users ADD COLUMN scram_server_key TEXT;\n"
+	"PRAGMA user_version = 2;\n";
 /* clang-format on */
 
 /* An alias of domain d is "...@d": its last length(d) + 1 characters. */
@@ -77,11 +89,17 @@ static const char *const userdb_sql[ST_COUNT] = {
 	[ST_USER_GET] = "SELECT local, domain, quota FROM users "
 			"WHERE address = ?1",
 	[ST_USER_HASH] = "SELECT password_hash FROM users WHERE address = ?1",
+	[ST_USER_SCRAM] = "SELECT scram_salt, scram_iterations, "
+			  "scram_stored_key, scram_server_key FROM users "
+			  "WHERE address = ?1",
 	[ST_USER_ADD] = "INSERT INTO users (address, local, domain, "
-			"password_hash, quota, created) "
-			"VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			"password_hash, quota, created, scram_salt, "
+			"scram_iterations, scram_stored_key, scram_server_key) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_USER_DEL] = "DELETE FROM users WHERE address = ?1",
-	[ST_USER_PASSWD] = "UPDATE users SET password_hash = ?2 "
+	[ST_USER_PASSWD] = "UPDATE users SET password_hash = ?2, "
+			   "scram_salt = ?3, scram_iterations = ?4, "
+			   "scram_stored_key = ?5, scram_server_key = ?6 "
 			   "WHERE address = ?1",
 	[ST_USER_LIST] = "SELECT address, quota FROM users "
 			 "ORDER BY domain, local",
@@ -376,6 +394,33 @@ static int userdb_user_version(sqlite3 *sq, int *version_r)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/*
+ * Bring a version 1 file to version 2. The version is read again inside
+ * the write transaction: another process may have upgraded it meanwhile.
+ */
+static int userdb_upgrade(sqlite3 *sq, const char *path, int *version)
+{
+	if (sqlite3_exec(sq, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto error;
+	if (userdb_user_version(sq, version) < 0)
+		goto error;
+	if (*version == 1) {
+		if (sqlite3_exec(sq, userdb_upgrade_1, NULL, NULL, NULL) !=
+		    SQLITE_OK)
+			goto error;
+		*version = 2;
+	}
+	if (sqlite3_exec(sq, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+error:
+	snprintf(userdb_open_error, sizeof(userdb_open_error),
+		 "%s: cannot upgrade the schema from version 1: %s", path,
+		 sqlite3_errmsg(sq));
+	if (!sqlite3_get_autocommit(sq))
+		sqlite3_exec(sq, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
 /* Settings and schema of a freshly opened connection; -1 with message. */
 static int userdb_setup(sqlite3 *sq, const char *path, bool create)
 {
@@ -397,6 +442,8 @@ static int userdb_setup(sqlite3 *sq, const char *path, bool create)
 		}
 		version = USERDB_SCHEMA_VERSION;
 	}
+	if (version == 1 && userdb_upgrade(sq, path, &version) < 0)
+		return -1;
 	if (version != USERDB_SCHEMA_VERSION) {
 		snprintf(userdb_open_error, sizeof(userdb_open_error),
 			 version == 0

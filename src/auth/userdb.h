@@ -26,8 +26,11 @@
 
 /* Name of the file inside data_dir. */
 #define USERDB_FILE "postern.db"
-/* Schema version kept in PRAGMA user_version. */
-#define USERDB_SCHEMA_VERSION 1
+/*
+ * Schema version kept in PRAGMA user_version. 2 added the SCRAM columns;
+ * a version 1 file is upgraded in place when it is opened.
+ */
+#define USERDB_SCHEMA_VERSION 2
 #define USERDB_BUSY_TIMEOUT_MS 5000
 /* Aliases pointing to aliases are followed this deep, no deeper. */
 #define USERDB_ALIAS_DEPTH 8
@@ -132,6 +135,44 @@ int userdb_password_hash(struct userdb *db, const char *address, char **hash_r,
 			 const char **error_r)
 	__attribute__((warn_unused_result));
 
+/*
+ * SCRAM-SHA-256 credentials of a user (RFC 5802 3, RFC 7677), as stored:
+ * base64 text (RFC 4648 4). They are derived from the password when it is
+ * set, so no plaintext is kept. A salt decodes to 1..USERDB_SCRAM_SALT_MAX
+ * octets, each key to exactly USERDB_SCRAM_KEY_LEN.
+ */
+#define USERDB_SCRAM_SALT_MAX 64
+#define USERDB_SCRAM_KEY_LEN 32 /* SHA-256 */
+/* Iterations accepted from the database: RFC 7677 4 asks for >= 4096. */
+#define USERDB_SCRAM_ITERATIONS_MIN 4096
+#define USERDB_SCRAM_ITERATIONS_MAX 10000000
+#define USERDB_SCRAM_B64_MAX 88 /* base64 of USERDB_SCRAM_SALT_MAX octets */
+
+struct userdb_scram {
+	char salt[USERDB_SCRAM_B64_MAX + 1];
+	unsigned iterations;
+	char stored_key[USERDB_SCRAM_B64_MAX + 1];
+	char server_key[USERDB_SCRAM_B64_MAX + 1];
+};
+
+/*
+ * Check cred against the limits above (base64 that decodes to the right
+ * lengths, iterations in range). Returns 0, or -1 with *error_r a static
+ * message.
+ */
+int userdb_scram_check(const struct userdb_scram *cred, const char **error_r)
+	__attribute__((warn_unused_result));
+
+/*
+ * The SCRAM credentials of user address (case-insensitive) into *cred_r.
+ * Returns 0 when found; 1 when there is no such user or the user has none
+ * (a hash given with `postern user add --hash`), *cred_r zeroed; -1 on a
+ * database error or a corrupt row, with *error_r set.
+ */
+int userdb_scram_credentials(struct userdb *db, const char *address,
+			     struct userdb_scram *cred_r, const char **error_r)
+	__attribute__((warn_unused_result));
+
 /* ---- Administration (the CLI). Returns 0, -1 refused, -2 db error. ---- */
 
 /* List callbacks get strings valid during the call only; they must not
@@ -156,21 +197,28 @@ int userdb_domain_list(struct userdb *db, userdb_domain_cb *cb, void *ctx,
 
 /*
  * Add user address (userdb_address_check) in an existing local domain,
- * with a hash from password_hash() and quota in bytes (0 = unlimited).
- * Refused when the address is already a user or an alias.
+ * with a hash from password_hash() (or one password_hash_check()
+ * accepts), its SCRAM credentials (NULL: none, SCRAM then fails for the
+ * user; else checked with userdb_scram_check) and quota in bytes (0 =
+ * unlimited). Refused when the address is already a user or an alias.
  */
 int userdb_user_add(struct userdb *db, const char *address,
-		    const char *password_hash, uint64_t quota,
-		    const char **error_r) __attribute__((warn_unused_result));
+		    const char *password_hash, const struct userdb_scram *scram,
+		    uint64_t quota, const char **error_r)
+	__attribute__((warn_unused_result));
 /*
  * Remove a user. Alias targets naming it are kept (and skipped by
  * userdb_resolve) so re-adding the user restores them.
  */
 int userdb_user_del(struct userdb *db, const char *address,
 		    const char **error_r) __attribute__((warn_unused_result));
-/* Replace a user's password hash. */
+/*
+ * Replace a user's password hash and SCRAM credentials together (scram
+ * NULL removes the old ones, so they cannot outlive the password).
+ */
 int userdb_user_passwd(struct userdb *db, const char *address,
-		       const char *password_hash, const char **error_r)
+		       const char *password_hash,
+		       const struct userdb_scram *scram, const char **error_r)
 	__attribute__((warn_unused_result));
 /* Users of domain (NULL: all domains), sorted by domain then local part. */
 int userdb_user_list(struct userdb *db, const char *domain, userdb_user_cb *cb,

@@ -157,7 +157,8 @@ static int userdb_address_taken(struct userdb *db, const char *addr,
 }
 
 static int userdb_insert_user(struct userdb *db, const char *addr,
-			      const char *hash, uint64_t quota)
+			      const char *hash,
+			      const struct userdb_scram *scram, uint64_t quota)
 {
 	const char *at = strrchr(addr, '@');
 	sqlite3_stmt *st = userdb_stmt(db, ST_USER_ADD);
@@ -174,15 +175,31 @@ static int userdb_insert_user(struct userdb *db, const char *addr,
 		userdb_sql_error(db, "bind");
 		return -2;
 	}
+	if (userdb_bind_scram(db, st, 7, scram) < 0)
+		return -2;
 	if (userdb_step(db, st) < 0)
 		return -2;
 	sqlite3_reset(st);
 	return 0;
 }
 
+/* The new secrets of addr, before they are stored: -1 with db->error. */
+static int userdb_secrets_check(struct userdb *db, const char *addr,
+				const char *hash,
+				const struct userdb_scram *scram)
+{
+	const char *error;
+
+	if (hash == NULL || hash[0] == '\0')
+		return userdb_refuse(db, "%s: empty password hash", addr);
+	if (scram != NULL && userdb_scram_check(scram, &error) < 0)
+		return userdb_refuse(db, "%s: %s", addr, error);
+	return 0;
+}
+
 int userdb_user_add(struct userdb *db, const char *address,
-		    const char *password_hash, uint64_t quota,
-		    const char **error_r)
+		    const char *password_hash, const struct userdb_scram *scram,
+		    uint64_t quota, const char **error_r)
 {
 	char addr[USERDB_ADDRESS_MAX + 1];
 	int rc;
@@ -190,15 +207,15 @@ int userdb_user_add(struct userdb *db, const char *address,
 	*error_r = db->error;
 	if (userdb_norm(db, address, false, addr) < 0)
 		return -1;
-	if (password_hash == NULL || password_hash[0] == '\0')
-		return userdb_refuse(db, "%s: empty password hash", addr);
+	if (userdb_secrets_check(db, addr, password_hash, scram) < 0)
+		return -1;
 	if (quota > INT64_MAX)
 		return userdb_refuse(db, "%s: quota too large", addr);
 	if (userdb_begin(db, error_r) < 0)
 		return -2;
 	rc = userdb_address_taken(db, addr, false);
 	if (rc == 0)
-		rc = userdb_insert_user(db, addr, password_hash, quota);
+		rc = userdb_insert_user(db, addr, password_hash, scram, quota);
 	return userdb_end(db, rc);
 }
 
@@ -229,15 +246,39 @@ int userdb_user_del(struct userdb *db, const char *address,
 	return userdb_user_change(db, ST_USER_DEL, address, NULL, error_r);
 }
 
-int userdb_user_passwd(struct userdb *db, const char *address,
-		       const char *password_hash, const char **error_r)
+/* The UPDATE of userdb_user_passwd: rows changed, or -1. */
+static int userdb_update_secrets(struct userdb *db, const char *addr,
+				 const char *hash,
+				 const struct userdb_scram *scram)
 {
-	if (password_hash == NULL || password_hash[0] == '\0') {
-		*error_r = db->error;
-		return userdb_refuse(db, "%s: empty password hash", address);
-	}
-	return userdb_user_change(db, ST_USER_PASSWD, address, password_hash,
-				  error_r);
+	sqlite3_stmt *st = userdb_bind(db, ST_USER_PASSWD, addr, hash);
+
+	if (st == NULL || userdb_bind_scram(db, st, 3, scram) < 0 ||
+	    userdb_step(db, st) < 0)
+		return -1;
+	sqlite3_reset(st);
+	return sqlite3_changes(db->sq);
+}
+
+int userdb_user_passwd(struct userdb *db, const char *address,
+		       const char *password_hash,
+		       const struct userdb_scram *scram, const char **error_r)
+{
+	char addr[USERDB_ADDRESS_MAX + 1];
+	int rc;
+
+	*error_r = db->error;
+	if (userdb_norm(db, address, false, addr) < 0 ||
+	    userdb_secrets_check(db, addr, password_hash, scram) < 0)
+		return -1;
+	if (userdb_begin(db, error_r) < 0)
+		return -2;
+	rc = userdb_update_secrets(db, addr, password_hash, scram);
+	if (rc == 0)
+		rc = userdb_refuse(db, "%s: no such user", addr);
+	else
+		rc = rc < 0 ? -2 : 0;
+	return userdb_end(db, rc);
 }
 
 int userdb_user_list(struct userdb *db, const char *domain, userdb_user_cb *cb,

@@ -25,6 +25,7 @@ enum userdb_stmt {
 	ST_DOMAIN_LIST,
 	ST_USER_GET,
 	ST_USER_HASH,
+	ST_USER_SCRAM,
 	ST_USER_ADD,
 	ST_USER_DEL,
 	ST_USER_PASSWD,
@@ -69,6 +70,12 @@ sqlite3_stmt *userdb_bind(struct userdb *db, enum userdb_stmt id, const char *a,
 int userdb_step(struct userdb *db, sqlite3_stmt *st);
 /* 1 when statement id with ?1 = a yields a row, 0 when not, -1 error. */
 int userdb_exists(struct userdb *db, enum userdb_stmt id, const char *a);
+/*
+ * Bind cred (NULL: SQL NULLs) to parameters first..first+3 of st: salt,
+ * iterations, stored key, server key. -1 with db->error.
+ */
+int userdb_bind_scram(struct userdb *db, sqlite3_stmt *st, int first,
+		      const struct userdb_scram *cred);
 /* Run a statement that returns no rows: rows changed, or -1. */
 int userdb_exec(struct userdb *db, enum userdb_stmt id, const char *a,
 		const char *b);

@@ -3,7 +3,9 @@
  *
  * SECURITY: a password never comes from argv (other users can read it in
  * ps): it is read from stdin (--password-stdin) or typed at the terminal
- * without echo, then wiped from memory once hashed.
+ * without echo, then wiped from memory once hashed and turned into SCRAM
+ * keys. --hash takes a hash made elsewhere (not a secret to hide from ps:
+ * it is what the database holds); such a user has no SCRAM keys.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "auth/password.h"
+#include "auth/scram.h"
 #include "auth/userdb.h"
 #include "cli/cli.h"
 #include "lib/mem.h"
@@ -25,23 +28,28 @@
 struct user_opts {
 	const char *config;
 	bool password_stdin;
+	const char *hash;  /* --hash: stored as given, after a format check */
 	const char *quota; /* as given, for user add */
 };
 
 static void user_usage(FILE *fp)
 {
 	fprintf(fp,
-		"usage: postern user add ADDRESS [--password-stdin] "
-		"[--quota SIZE] [-c FILE]\n"
+		"usage: postern user add ADDRESS [--password-stdin | --hash "
+		"HASH]\n"
+		"                        [--quota SIZE] [-c FILE]\n"
 		"       postern user del ADDRESS [-c FILE]\n"
-		"       postern user passwd ADDRESS [--password-stdin] "
-		"[-c FILE]\n"
+		"       postern user passwd ADDRESS [--password-stdin | --hash "
+		"HASH] [-c FILE]\n"
 		"       postern user list [DOMAIN] [-c FILE]\n\n"
 		"Manage users. The password is typed twice at the terminal, "
 		"or read as one\nline from stdin with --password-stdin; it is "
-		"never taken from the command\nline. SIZE is bytes or a number "
-		"with K, M or G (1024-based); 0 (the\ndefault) is unlimited. "
-		"The domain must exist (postern domain add).\n");
+		"never taken from the command\nline. --hash stores a hash made "
+		"elsewhere instead: $y$, $2b$, $2y$, $6$ or\n$argon2id$, "
+		"optionally after a Dovecot {SCHEME}; such a user cannot use\n"
+		"SCRAM-SHA-256. SIZE is bytes or a number with K, M or G "
+		"(1024-based); 0 (the\ndefault) is unlimited. The domain must "
+		"exist (postern domain add).\n");
 }
 
 /* ---- Sizes ---- */
@@ -181,22 +189,50 @@ static int user_get_password(bool from_stdin, char *buf, const char **error_r)
 	return rc;
 }
 
-/* Ask for a password and hash it; prints why on failure. */
-static int user_new_hash(const struct cli_userdb *u, bool from_stdin,
-			 char **hash_r)
+/* What a new password leaves behind: its hash and SCRAM keys. */
+struct user_secrets {
+	char *hash;
+	struct userdb_scram scram;
+	bool has_scram;
+};
+
+static void user_secrets_wipe(struct user_secrets *sec)
+{
+	if (sec->hash != NULL)
+		explicit_bzero(sec->hash, strlen(sec->hash));
+	free(sec->hash);
+	explicit_bzero(sec, sizeof(*sec));
+}
+
+/*
+ * The given --hash, or ask for a password and derive its hash and SCRAM
+ * keys; prints why on failure.
+ */
+static int user_new_secrets(const struct cli_userdb *u,
+			    const struct user_opts *o, struct user_secrets *sec)
 {
 	char password[USER_PASSWORD_BUF];
 	const char *error;
 	int rc;
 
-	*hash_r = NULL;
-	rc = user_get_password(from_stdin, password, &error);
+	memset(sec, 0, sizeof(*sec));
+	if (o->hash != NULL) {
+		sec->hash = xstrdup(o->hash); /* checked by user_precheck */
+		return 0;
+	}
+	rc = user_get_password(o->password_stdin, password, &error);
 	if (rc == 0)
-		rc = password_hash(password, hash_r, &error);
+		rc = password_hash(password, &sec->hash, &error);
+	if (rc == 0)
+		rc = scram_credentials_make(password, &sec->scram, &error);
 	explicit_bzero(password, sizeof(password));
-	if (rc < 0)
+	if (rc < 0) {
+		user_secrets_wipe(sec);
 		fprintf(stderr, "postern %s: %s\n", u->cmd, error);
-	return rc;
+		return -1;
+	}
+	sec->has_scram = true;
+	return 0;
 }
 
 /* ---- Actions ---- */
@@ -232,8 +268,8 @@ static int user_add(struct cli_userdb *u, const char *address,
 		    const struct user_opts *o)
 {
 	uint64_t quota = 0;
+	struct user_secrets sec;
 	const char *error;
-	char *hash;
 	int rc;
 
 	if (o->quota != NULL && user_parse_size(o->quota, &quota) < 0) {
@@ -246,10 +282,11 @@ static int user_add(struct cli_userdb *u, const char *address,
 	rc = user_add_precheck(u, address);
 	if (rc != CLI_EXIT_OK)
 		return rc;
-	if (user_new_hash(u, o->password_stdin, &hash) < 0)
+	if (user_new_secrets(u, o, &sec) < 0)
 		return CLI_EXIT_USER;
-	rc = userdb_user_add(u->db, address, hash, quota, &error);
-	free(hash);
+	rc = userdb_user_add(u->db, address, sec.hash,
+			     sec.has_scram ? &sec.scram : NULL, quota, &error);
+	user_secrets_wipe(&sec);
 	if (rc == 0)
 		printf("added user %s\n", address);
 	return cli_userdb_result(u, rc, error);
@@ -258,6 +295,7 @@ static int user_add(struct cli_userdb *u, const char *address,
 static int user_passwd(struct cli_userdb *u, const char *address,
 		       const struct user_opts *o)
 {
+	struct user_secrets sec;
 	const char *error;
 	char *hash;
 	int rc = userdb_password_hash(u->db, address, &hash, &error);
@@ -269,10 +307,11 @@ static int user_passwd(struct cli_userdb *u, const char *address,
 		return rc > 0 ? CLI_EXIT_USER : CLI_EXIT_INTERNAL;
 	}
 	free(hash);
-	if (user_new_hash(u, o->password_stdin, &hash) < 0)
+	if (user_new_secrets(u, o, &sec) < 0)
 		return CLI_EXIT_USER;
-	rc = userdb_user_passwd(u->db, address, hash, &error);
-	free(hash);
+	rc = userdb_user_passwd(u->db, address, sec.hash,
+				sec.has_scram ? &sec.scram : NULL, &error);
+	user_secrets_wipe(&sec);
 	if (rc == 0)
 		printf("changed the password of %s\n", address);
 	return cli_userdb_result(u, rc, error);
@@ -320,10 +359,14 @@ static bool user_args_ok(const char *action, int nargs,
 	if (list ? nargs > 1 : nargs != 1)
 		return false;
 	return (o->quota == NULL || add) &&
-	       (!o->password_stdin || add || passwd);
+	       ((!o->password_stdin && o->hash == NULL) || add || passwd) &&
+	       (!o->password_stdin || o->hash == NULL);
 }
 
-/* Refusals that need no database: bad address, no way to get a password. */
+/*
+ * Refusals that need no database: bad address, malformed --hash, no way
+ * to get a password.
+ */
 static int user_precheck(const char *action, const char *arg,
 			 const struct user_opts *o)
 {
@@ -335,7 +378,12 @@ static int user_precheck(const char *action, const char *arg,
 		fprintf(stderr, "postern user: %s: %s\n", arg, error);
 		return CLI_EXIT_USER;
 	}
-	if (asks && !o->password_stdin && !isatty(STDIN_FILENO)) {
+	if (o->hash != NULL && password_hash_check(o->hash, &error) < 0) {
+		fprintf(stderr, "postern user: --hash: %s\n", error);
+		return CLI_EXIT_USER;
+	}
+	if (asks && o->hash == NULL && !o->password_stdin &&
+	    !isatty(STDIN_FILENO)) {
 		fprintf(stderr, "postern user: stdin is not a terminal: use "
 				"--password-stdin\n");
 		return CLI_EXIT_USER;
@@ -348,6 +396,7 @@ int cmd_user(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"password-stdin", no_argument, NULL, 'P'},
+		{"hash", required_argument, NULL, 'H'},
 		{"quota", required_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -363,6 +412,9 @@ int cmd_user(int argc, char **argv)
 			break;
 		case 'P':
 			o.password_stdin = true;
+			break;
+		case 'H':
+			o.hash = optarg;
 			break;
 		case 'q':
 			o.quota = optarg;

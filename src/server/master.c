@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "auth/scram.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "net/listener.h"
@@ -473,6 +474,12 @@ int master_run(const char *config_path)
 		return 1;
 	}
 	m.nsocks = m.cfg->listener_count;
+	/* One SCRAM secret for all workers: made-up salts stay consistent. */
+	if (scram_init(&error) < 0) {
+		fprintf(stderr, "postern: %s\n", error);
+		master_free(&m);
+		return 2;
+	}
 	if (log_open(m.cfg->log_file, m.cfg->log_level, &error) < 0) {
 		fprintf(stderr, "%s: log.file: %s\n", config_path, error);
 		master_free(&m);

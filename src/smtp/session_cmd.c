@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/sasl.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "net/conn.h"
@@ -63,8 +64,8 @@ void smtp_cmd_ehlo(struct smtp_session *s, const char *arg, size_t len)
 	if (smtp_starttls_offered(s))
 		conn_printf(c, "250-STARTTLS\r\n"); /* RFC 3207 */
 	if (smtp_auth_offered(s))
-		conn_printf(c, "250-AUTH %s\r\n", "PLAIN LOGIN"); /* 4954 */
-	conn_printf(c, "250 ETRN\r\n");				  /* RFC 1985 */
+		conn_printf(c, "250-AUTH %s\r\n", sasl_mech_list()); /* 4954 */
+	conn_printf(c, "250 ETRN\r\n"); /* RFC 1985 */
 }
 
 void smtp_cmd_rset(struct smtp_session *s, const char *arg, size_t len)
@@ -218,23 +219,4 @@ void smtp_cmd_etrn(struct smtp_session *s, const char *arg, size_t len)
 		}
 	}
 	smtp_reply(s, 459, "4.7.1", "Node %s not allowed", node);
-}
-
-/* TEMPORARY until auth/sasl lands: AUTH is not offered. */
-bool smtp_auth_offered(const struct smtp_session *s)
-{
-	return false;
-}
-void smtp_auth_input(struct smtp_session *s, const char *line, size_t len)
-{
-}
-void smtp_session_wake(struct smtp_session *s)
-{
-}
-void smtp_auth_reset(struct smtp_session *s)
-{
-}
-void smtp_cmd_auth(struct smtp_session *s, const char *arg, size_t len)
-{
-	smtp_reply_error(s, 502, "5.5.1", "AUTH not available");
 }

@@ -14,6 +14,7 @@
 #include "smtp/data.h"
 #include "smtp/parse.h"
 #include "smtp/session.h"
+#include "store/maildir.h"
 
 struct conn;
 struct header_scan;
@@ -56,6 +57,8 @@ struct smtp_txn {
 	struct header_scan *hdr;	   /* submission: From: and friends */
 	char *hdrbuf;			   /* header block held until its end */
 	size_t hdrlen;
+	bool hdr_done;	/* the header block was written */
+	bool hdr_limit; /* a header limit was passed */
 	struct smtp_data data;
 	uint64_t chunk_left; /* BDAT octets still to read */
 	bool chunk_last;
@@ -118,6 +121,26 @@ smtp_handler smtp_cmd_helo, smtp_cmd_ehlo, smtp_cmd_rset, smtp_cmd_noop,
 	smtp_cmd_quit, smtp_cmd_vrfy, smtp_cmd_expn, smtp_cmd_help,
 	smtp_cmd_etrn, smtp_cmd_starttls, smtp_cmd_auth;
 smtp_handler smtp_cmd_mail, smtp_cmd_rcpt, smtp_cmd_data, smtp_cmd_bdat;
+
+/* Body storage (session_body.c). Open the files and write the trace
+ * headers; on failure reply 451 and return -1. */
+int smtp_body_begin(struct smtp_session *s);
+/* Decoded body octets, through the header rules of submission. */
+void smtp_body_write(struct smtp_session *s, const char *p, size_t n);
+/*
+ * The body is complete (flags from the decoder): check it, make it
+ * durable in the spool and the mailboxes. Returns 0 with the queue id in
+ * id, or -1 after replying the refusal.
+ */
+int smtp_body_finish(struct smtp_session *s, unsigned flags, char *id,
+		     size_t size);
+/* Drop unfinished storage (the transaction ends without a commit). */
+void smtp_body_free(struct smtp_session *s);
+/* A local mailbox as a Maildir delivery target. */
+struct maildir_target smtp_target(const struct userdb_mailbox *box);
+/* Is local@domain an address of the authenticated user? */
+bool smtp_address_owned(struct smtp_session *s, const char *local,
+			const char *domain);
 
 /*
  * Body input in SMTP_STATE_DATA / SMTP_STATE_BDAT: consume what is

@@ -28,7 +28,7 @@ void smtp_txn_reset(struct smtp_session *s)
 {
 	struct smtp_txn *t = &s->txn;
 
-	maildir_delivery_free(&t->delivery);
+	smtp_body_free(s);
 	free(t->rcpts);
 	free(t->boxes);
 	memset(t, 0, sizeof(*t));
@@ -47,22 +47,19 @@ static bool smtp_is_user(const struct smtp_session *s, const char *local,
 }
 
 /*
- * May the authenticated user send as from? Their own address, or an
- * address (alias, +tag) that delivers to them. The null path is refused:
- * a user's mail is never a bounce.
+ * Is local@domain the authenticated user's: their own address, or an
+ * address (alias, +tag) that delivers to them?
  */
-static bool smtp_sender_owned(struct smtp_session *s,
-			      const struct address *from)
+bool smtp_address_owned(struct smtp_session *s, const char *local,
+			const char *domain)
 {
 	struct userdb_mailbox boxes[64];
 	size_t n = 0;
 
-	if (from->null || from->literal)
-		return false;
-	if (smtp_is_user(s, from->local, from->domain))
+	if (smtp_is_user(s, local, domain))
 		return true;
-	if (userdb_resolve(s->srv->userdb, from->local, from->domain, boxes, 64,
-			   &n) != USERDB_FOUND)
+	if (userdb_resolve(s->srv->userdb, local, domain, boxes, 64, &n) !=
+	    USERDB_FOUND)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		if (smtp_is_user(s, boxes[i].local, boxes[i].domain))
@@ -86,7 +83,10 @@ void smtp_cmd_mail(struct smtp_session *s, const char *arg, size_t len)
 		smtp_reply_parse_error(s, &err);
 		return;
 	}
-	if (s->user[0] != '\0' && !smtp_sender_owned(s, &t->from)) {
+	/* The null path is refused: a user's mail is never a bounce. */
+	if (s->user[0] != '\0' &&
+	    (t->from.null || t->from.literal ||
+	     !smtp_address_owned(s, t->from.local, t->from.domain))) {
 		/* DESIGN.md 7: users send only as themselves. */
 		smtp_reply_error(s, 553, "5.7.1",
 				 "Sender address not owned by the "
@@ -119,7 +119,7 @@ static void smtp_txn_add_box(struct smtp_txn *t,
 	t->boxes[t->nboxes++] = *box;
 }
 
-static struct maildir_target smtp_target(const struct userdb_mailbox *box)
+struct maildir_target smtp_target(const struct userdb_mailbox *box)
 {
 	return (struct maildir_target){box->domain, box->local, box->quota};
 }
@@ -186,7 +186,7 @@ void smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 {
 	struct smtp_txn *t = &s->txn;
 	struct userdb_mailbox boxes[64];
-	struct smtp_rcpt rcpt;
+	struct smtp_rcpt rcpt = {.remote = false};
 	struct smtp_error err;
 	const char *domain;
 	size_t n = 0;
@@ -228,61 +228,6 @@ void smtp_cmd_rcpt(struct smtp_session *s, const char *arg, size_t len)
 		break;
 	}
 	t->bad_rcpt_seen = true;
-}
-
-/* Return-Path and Received, the first octets of the stored message. */
-static int smtp_trace_headers(struct smtp_session *s, const char **error_r)
-{
-	struct smtp_txn *t = &s->txn;
-	struct received_info ri;
-	char sender[ADDRESS_PATH_MAX + 1];
-	char rcpt[ADDRESS_PATH_MAX + 1];
-	char hdr[2048];
-	size_t n;
-
-	address_format(&t->from, sender, sizeof(sender));
-	n = received_return_path(hdr, sizeof(hdr), sender);
-	memset(&ri, 0, sizeof(ri));
-	ri.helo = s->helo[0] != '\0' ? s->helo : NULL;
-	ri.peer_ip = conn_peer_ip(s->conn);
-	ri.by_host = s->srv->hostname;
-	ri.protocol = received_protocol(s->esmtp, conn_is_tls(s->conn), false,
-					t->mail.smtputf8);
-	ri.tls_version = conn_tls_version(s->conn);
-	ri.tls_cipher = conn_tls_cipher(s->conn);
-	ri.id = maildir_delivery_id(t->delivery);
-	if (t->nrcpts == 1) {
-		address_format(&t->rcpts[0].addr, rcpt, sizeof(rcpt));
-		ri.for_rcpt = rcpt;
-	}
-	ri.when = time(NULL);
-	if (n < sizeof(hdr))
-		n += received_format(hdr + n, sizeof(hdr) - n, &ri);
-	if (n >= sizeof(hdr)) {
-		*error_r = "trace headers too long";
-		return -1;
-	}
-	return maildir_delivery_write(t->delivery, hdr, n, error_r);
-}
-
-/* Open the message file; on failure reply and return -1. */
-static int smtp_body_begin(struct smtp_session *s)
-{
-	struct smtp_txn *t = &s->txn;
-	const char *error;
-	char q[300];
-
-	t->delivery = maildir_delivery_new(s->srv->data_dir, s->srv->hostname,
-					   &error);
-	if (t->delivery == NULL || smtp_trace_headers(s, &error) < 0) {
-		log_error(conn_sid(s->conn), "cannot store message", "error=%s",
-			  log_qs(q, sizeof(q), error));
-		maildir_delivery_free(&t->delivery);
-		smtp_reply(s, 451, "4.3.0",
-			   "Local error in processing, try again later");
-		return -1;
-	}
-	return 0;
 }
 
 void smtp_cmd_data(struct smtp_session *s, const char *arg, size_t len)
@@ -327,26 +272,6 @@ void smtp_cmd_bdat(struct smtp_session *s, const char *arg, size_t len)
 	smtp_session_set_state(s, SMTP_STATE_BDAT);
 }
 
-/* Write decoded body octets, watching the size limit. */
-static void smtp_body_write(struct smtp_session *s, const char *p, size_t n)
-{
-	struct smtp_txn *t = &s->txn;
-	const char *error;
-	char q[300];
-
-	if (t->discard || t->too_big || t->write_failed || n == 0)
-		return;
-	if (t->data.size > s->srv->max_message_size) {
-		t->too_big = true;
-		return;
-	}
-	if (maildir_delivery_write(t->delivery, p, n, &error) < 0) {
-		log_error(conn_sid(s->conn), "cannot store message", "error=%s",
-			  log_qs(q, sizeof(q), error));
-		t->write_failed = true;
-	}
-}
-
 /* One line per transaction outcome, for the operator. */
 static void smtp_log_txn(struct smtp_session *s, const char *result,
 			 const char *id, const char *reason)
@@ -371,85 +296,6 @@ static void smtp_log_txn(struct smtp_session *s, const char *result,
 		 log_qs(qr, sizeof(qr), reason));
 }
 
-/* Refuse the message for what the decoder found, or return 0. */
-static int smtp_body_refused(struct smtp_session *s, unsigned flags)
-{
-	struct smtp_txn *t = &s->txn;
-
-	if (flags & (SMTP_DATA_BARE_LF | SMTP_DATA_BARE_CR)) {
-		/* SMTP smuggling defence (DESIGN.md 7): never normalised. */
-		smtp_reply(s, 550, "5.6.0",
-			   "Message contains a bare CR or LF; lines must end "
-			   "in CRLF");
-		return -1;
-	}
-	if (flags & SMTP_DATA_NUL) {
-		smtp_reply(s, 550, "5.6.0", "Message contains a NUL octet");
-		return -1;
-	}
-	if (flags & SMTP_DATA_LONG_LINE) {
-		/* RFC 5321 4.5.3.1.6 */
-		smtp_reply(s, 552, "5.6.0",
-			   "Message has a line longer than 1000 octets");
-		return -1;
-	}
-	if (t->too_big) {
-		smtp_reply(s, 552, "5.3.4",
-			   "Message size exceeds fixed limit of %zu octets",
-			   s->srv->max_message_size);
-		return -1;
-	}
-	return 0;
-}
-
-/* Quota at the real size: 4.2.2 / 5.2.2 for the whole transaction. */
-static int smtp_body_quota(struct smtp_session *s, uint64_t size)
-{
-	struct smtp_txn *t = &s->txn;
-	int worst = 0;
-
-	for (size_t i = 0; i < t->nboxes; i++) {
-		struct maildir_target target = smtp_target(&t->boxes[i]);
-		int r = maildir_quota_check(s->srv->data_dir, &target, size);
-
-		if (r < 0) {
-			smtp_reply(s, 451, "4.3.0",
-				   "Temporary mailbox lookup failure");
-			return -1;
-		}
-		worst = r > worst ? r : worst;
-	}
-	if (worst == 2)
-		smtp_reply(s, 552, "5.2.2",
-			   "Message exceeds a recipient's mailbox quota");
-	else if (worst == 1)
-		smtp_reply(s, 452, "4.2.2", "A recipient's mailbox is full");
-	return worst == 0 ? 0 : -1;
-}
-
-static int smtp_body_commit(struct smtp_session *s, char *id, size_t size)
-{
-	struct smtp_txn *t = &s->txn;
-	struct maildir_target *targets;
-	const char *error;
-	char q[300];
-	int r;
-
-	targets = xcalloc(t->nboxes, sizeof(*targets));
-	for (size_t i = 0; i < t->nboxes; i++)
-		targets[i] = smtp_target(&t->boxes[i]);
-	r = maildir_delivery_commit(t->delivery, targets, t->nboxes, id, size,
-				    &error);
-	free(targets);
-	if (r < 0) {
-		log_error(conn_sid(s->conn), "cannot deliver message",
-			  "error=%s", log_qs(q, sizeof(q), error));
-		smtp_reply(s, 451, "4.3.0",
-			   "Local error in processing, try again later");
-	}
-	return r;
-}
-
 /* The whole body is in: check it, deliver it durably, then reply. */
 static void smtp_body_done(struct smtp_session *s, unsigned flags)
 {
@@ -459,16 +305,10 @@ static void smtp_body_done(struct smtp_session *s, unsigned flags)
 
 	if (t->discard) {
 		smtp_reply(s, 554, "5.5.1", "No valid recipients");
-	} else if (t->write_failed) {
-		smtp_reply(s, 451, "4.3.0",
-			   "Local error in processing, try again later");
-	} else if (smtp_body_refused(s, flags) == 0 &&
-		   smtp_body_quota(s, maildir_delivery_size(t->delivery)) ==
-			   0 &&
-		   smtp_body_commit(s, id, sizeof(id)) == 0) {
+	} else if (smtp_body_finish(s, flags, id, sizeof(id)) == 0) {
 		/* RFC 5321 4.1.1.4: 250 only now that it is on disk. */
 		smtp_reply(s, 250, "2.0.0", "OK: queued as %s", id);
-		result = "delivered";
+		result = "accepted";
 	}
 	smtp_log_txn(s, result, id[0] != '\0' ? id : NULL,
 		     flags != 0 ? "body" : "-");

@@ -479,6 +479,6 @@ def test_transaction_log_line(mx):
         time.sleep(0.05)
     assert lines, mx.log_tail()
     line = lines[-1]
-    for key in ("result=delivered", "peer=127.0.0.1", "to=alice@example.test",
+    for key in ("result=accepted", "peer=127.0.0.1", "to=alice@example.test",
                 "rcpts=1", "tls=no", "sid=", "size="):
         assert key in line, line

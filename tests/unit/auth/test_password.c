@@ -1,7 +1,8 @@
 /*
  * Password hashing: round trips through password_hash(), known-good hashes
- * of every accepted format (published test vectors and hashes made by
- * libcrypt), and the hashes that must never match.
+ * of every accepted format (published test vectors, hashes made by
+ * libcrypt and libargon2, with and without Dovecot {SCHEME} prefixes), the
+ * hashes that must never match, and the format check behind --hash.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,8 +11,10 @@
 
 #include <cmocka.h>
 
+#include <argon2.h>
 #include <crypt.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +118,160 @@ static void test_libcrypt_formats(void **state)
 	}
 }
 
+/* A libcrypt hash of password with prefix (e.g. "$2y$"), caller frees. */
+static char *make_crypt(const char *prefix, const char *password)
+{
+	char *setting = crypt_gensalt_ra(prefix, 0, NULL, 0);
+	void *data = NULL;
+	int size = 0;
+	char *hash;
+
+	assert_non_null(setting);
+	hash = crypt_ra(password, setting, &data, &size);
+	assert_non_null(hash);
+	hash = xstrdup(hash);
+	free(data);
+	free(setting);
+	return hash;
+}
+
+/* An Argon2id hash made by libargon2 (as Dovecot's ARGON2ID writes). */
+static char *make_argon2id(const char *password, uint32_t t, uint32_t m)
+{
+	static const unsigned char salt[16] = "0123456789abcdef";
+	size_t len = argon2_encodedlen(t, m, 1, sizeof(salt), 32, Argon2_id);
+	char *encoded = xmalloc(len);
+
+	assert_int_equal(argon2id_hash_encoded(t, m, 1, password,
+					       strlen(password), salt,
+					       sizeof(salt), 32, encoded, len),
+			 ARGON2_OK);
+	return encoded;
+}
+
+/* Each format with and without its Dovecot prefix; the prefix must fit. */
+static void test_dovecot_formats(void **state)
+{
+	char *sha512 = make_crypt("$6$", "h\xc3\xa4user");
+	char *blf = make_crypt("$2y$", "h\xc3\xa4user");
+	char *yes = make_crypt("$y$", "h\xc3\xa4user");
+	char *argon = make_argon2id("h\xc3\xa4user", 2, 1024);
+	struct {
+		const char *prefix, *hash;
+		bool ok;
+	} rows[] = {
+		{"", sha512, true},
+		{"{SHA512-CRYPT}", sha512, true},
+		{"{sha512-crypt}", sha512, true},
+		{"{CRYPT}", sha512, true},
+		{"", blf, true},
+		{"{BLF-CRYPT}", blf, true},
+		{"{CRYPT}", blf, true},
+		{"{CRYPT}", yes, true},
+		{"", argon, true},
+		{"{ARGON2ID}", argon, true},
+		{"{Argon2id}", argon, true},
+		/* scheme and hash disagree, or scheme unknown */
+		{"{SHA512-CRYPT}", blf, false},
+		{"{BLF-CRYPT}", sha512, false},
+		{"{ARGON2ID}", sha512, false},
+		{"{CRYPT}", argon, false},
+		{"{SHA256-CRYPT}", sha512, false},
+		{"{PLAIN}", "h\xc3\xa4user", false},
+		{"{SHA512-CRYPT", sha512, false},
+		{"{}", sha512, false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *h = xasprintf("%s%s", rows[i].prefix, rows[i].hash);
+		const char *error = NULL;
+
+		print_message("  %s\n", h);
+		assert_int_equal(password_verify("h\xc3\xa4user", h),
+				 rows[i].ok);
+		assert_false(password_verify("hauser", h));
+		assert_int_equal(password_hash_check(h, &error),
+				 rows[i].ok ? 0 : -1);
+		free(h);
+	}
+	free(sha512);
+	free(blf);
+	free(yes);
+	free(argon);
+}
+
+/* Argon2id costs beyond the limits are refused, not computed. */
+static void test_argon2_limits(void **state)
+{
+	char *ok = make_argon2id("pw", 1, 8);
+	char *many = make_argon2id("pw", PASSWORD_ARGON2_T_MAX + 1, 8);
+	const char *error;
+	char *big, *p;
+
+	(void)state;
+	assert_true(password_verify("pw", ok));
+	assert_int_equal(password_hash_check(ok, &error), 0);
+	assert_false(password_verify("pw", many));
+	assert_int_equal(password_hash_check(many, &error), -1);
+	/* m= rewritten past the limit: the hash is not even decoded */
+	p = strstr(ok, "m=8,");
+	assert_non_null(p);
+	big = xasprintf("%.*sm=%lu,%s", (int)(p - ok), ok,
+			PASSWORD_ARGON2_M_MAX + 1, p + 4);
+	assert_false(password_verify("pw", big));
+	assert_int_equal(password_hash_check(big, &error), -1);
+	free(big);
+	/* leading zeros, a missing version, the wrong variant */
+	big = xasprintf("%.*sm=08,%s", (int)(p - ok), ok, p + 4);
+	assert_false(password_verify("pw", big));
+	free(big);
+	assert_false(password_verify(
+		"pw", "$argon2id$m=8,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$"
+		      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+	assert_false(password_verify(
+		"pw", "$argon2i$v=19$m=8,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$"
+		      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+	free(ok);
+	free(many);
+}
+
+/* What `postern user add --hash` accepts. */
+static void test_hash_check(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"*",
+		"!",
+		"plaintext",
+		"$6$saltstring$",
+		"$6$saltstring",
+		"$y$",
+		"$2b$05$CCCCCCCCCCCCCCCCCCCCC.",
+		"$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOe",
+		"$1$saltsalt$qjXMvbEw8oaL.CzflDugX/",
+		"$argon2id$v=19$m=8,t=1,p=1$MDEyMzQ1Njc4OWFiY2RlZg$",
+		"$argon2id$v=19$m=8,t=1,p=1$!!!$AAAA",
+		"{CRYPT}",
+		"{ARGON2ID}",
+	};
+	const char *error = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		assert_int_equal(password_hash_check(known[i].hash, &error), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		print_message("  '%s'\n", bad[i]);
+		error = NULL;
+		assert_int_equal(password_hash_check(bad[i], &error), -1);
+		assert_non_null(error);
+	}
+	/* the dummy verification runs and matches nothing */
+	password_verify_dummy("anything");
+	password_verify_dummy("");
+	password_verify_dummy(NULL);
+}
+
 /* Disabled, locked, empty, truncated and foreign hashes never match. */
 static void test_never_matches(void **state)
 {
@@ -154,6 +311,9 @@ int main(void)
 		cmocka_unit_test(test_known_hashes),
 		cmocka_unit_test(test_libcrypt_formats),
 		cmocka_unit_test(test_never_matches),
+		cmocka_unit_test(test_dovecot_formats),
+		cmocka_unit_test(test_argon2_limits),
+		cmocka_unit_test(test_hash_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

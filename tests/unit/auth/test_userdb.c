@@ -42,7 +42,7 @@ static void add_domain(struct userdb *db, const char *domain)
 static void add_user(struct userdb *db, const char *address, uint64_t quota)
 {
 	const char *error = NULL;
-	int rc = userdb_user_add(db, address, HASH, quota, &error);
+	int rc = userdb_user_add(db, address, HASH, NULL, quota, &error);
 
 	if (rc != 0)
 		print_message("user %s: %s\n", address, error);
@@ -352,8 +352,8 @@ static void test_user_add_rows(void **state)
 	size_t n;
 
 	for (size_t i = 0; i < sizeof(user_rows) / sizeof(user_rows[0]); i++) {
-		int rc = userdb_user_add(f->db, user_rows[i].address, HASH, 0,
-					 &error);
+		int rc = userdb_user_add(f->db, user_rows[i].address, HASH,
+					 NULL, 0, &error);
 
 		print_message("  %s -> %d %s\n", user_rows[i].address, rc,
 			      rc != 0 ? error : "");
@@ -366,9 +366,10 @@ static void test_user_add_rows(void **state)
 		userdb_resolve(f->db, "upper", "example.org", &box, 1, &n),
 		USERDB_FOUND);
 	assert_string_equal(box.local, "upper");
-	assert_int_equal(userdb_user_add(f->db, "q@example.org", "", 0, &error),
-			 -1);
-	assert_int_equal(userdb_user_add(f->db, "q@example.org", HASH,
+	assert_int_equal(
+		userdb_user_add(f->db, "q@example.org", "", NULL, 0, &error),
+		-1);
+	assert_int_equal(userdb_user_add(f->db, "q@example.org", HASH, NULL,
 					 (uint64_t)INT64_MAX + 1, &error),
 			 -1);
 }
@@ -497,7 +498,7 @@ static void test_password_lookup(void **state)
 	assert_string_equal(hash, HASH);
 	free(hash);
 	assert_int_equal(userdb_user_passwd(f->db, "alice@example.org",
-					    "$6$new", &error),
+					    "$6$new", NULL, &error),
 			 0);
 	assert_int_equal(
 		userdb_password_hash(f->db, "alice@example.org", &hash, &error),
@@ -512,9 +513,9 @@ static void test_password_lookup(void **state)
 	assert_int_equal(
 		userdb_password_hash(f->db, "team@example.org", &hash, &error),
 		1);
-	assert_int_equal(
-		userdb_user_passwd(f->db, "zed@example.org", "$6$x", &error),
-		-1);
+	assert_int_equal(userdb_user_passwd(f->db, "zed@example.org", "$6$x",
+					    NULL, &error),
+			 -1);
 	assert_string_equal(error, "zed@example.org: no such user");
 }
 
@@ -605,6 +606,179 @@ static void test_alias_admin(void **state)
 	       BOXES("alice@example.org"));
 }
 
+/* ---- SCRAM credentials (schema version 2) ---- */
+
+/* Well-formed credentials: 16-octet salt, two 32-octet keys. */
+static const struct userdb_scram scram_good = {
+	"W22ZaJ0SNY7soEsUEjb6gQ==",
+	4096,
+	"WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=",
+	"wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=",
+};
+
+static void test_scram_store(void **state)
+{
+	struct fixture *f = *state;
+	struct userdb_scram got, bad;
+	const char *error;
+
+	/* users added without SCRAM keys have none */
+	assert_int_equal(userdb_scram_credentials(f->db, "alice@example.org",
+						  &got, &error),
+			 1);
+	assert_int_equal(userdb_scram_credentials(f->db, "zed@example.org",
+						  &got, &error),
+			 1);
+	assert_int_equal(userdb_user_add(f->db, "erin@example.org", HASH,
+					 &scram_good, 0, &error),
+			 0);
+	assert_int_equal(userdb_scram_credentials(f->db, "Erin@Example.ORG",
+						  &got, &error),
+			 0);
+	assert_memory_equal(&got, &scram_good, sizeof(got));
+	/* a new password replaces them, a bare hash removes them */
+	assert_int_equal(userdb_user_passwd(f->db, "alice@example.org", HASH,
+					    &scram_good, &error),
+			 0);
+	assert_int_equal(userdb_scram_credentials(f->db, "alice@example.org",
+						  &got, &error),
+			 0);
+	assert_int_equal(userdb_user_passwd(f->db, "erin@example.org", HASH,
+					    NULL, &error),
+			 0);
+	assert_int_equal(userdb_scram_credentials(f->db, "erin@example.org",
+						  &got, &error),
+			 1);
+	/* malformed credentials are refused before they are stored */
+	bad = scram_good;
+	bad.iterations = 1000;
+	assert_int_equal(userdb_user_passwd(f->db, "erin@example.org", HASH,
+					    &bad, &error),
+			 -1);
+	assert_non_null(strstr(error, "iteration"));
+	bad = scram_good;
+	strlcpy_p(bad.stored_key, "c2hvcnQ=", sizeof(bad.stored_key));
+	assert_int_equal(userdb_user_add(f->db, "fred@example.org", HASH, &bad,
+					 0, &error),
+			 -1);
+	bad = scram_good;
+	strlcpy_p(bad.salt, "not base64", sizeof(bad.salt));
+	assert_int_equal(userdb_scram_check(&bad, &error), -1);
+	assert_int_equal(userdb_scram_check(&scram_good, &error), 0);
+}
+
+/* A row changed behind our back is an error, not credentials. */
+static void test_scram_corrupt(void **state)
+{
+	struct fixture *f = *state;
+	struct userdb_scram got;
+	const char *error;
+	sqlite3 *sq;
+
+	assert_int_equal(userdb_user_passwd(f->db, "bob@example.org", HASH,
+					    &scram_good, &error),
+			 0);
+	assert_int_equal(sqlite3_open(f->path, &sq), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(sq,
+			     "UPDATE users SET scram_server_key = "
+			     "'AAAA' WHERE address = 'bob@example.org'",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(sq);
+	assert_int_equal(userdb_scram_credentials(f->db, "bob@example.org",
+						  &got, &error),
+			 -1);
+	assert_non_null(strstr(error, "corrupt"));
+}
+
+/* The version 1 schema, as postern 0.1 wrote it. */
+static const char schema_v1[] =
+	"CREATE TABLE domains (name TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE users (address TEXT PRIMARY KEY NOT NULL,"
+	" local TEXT NOT NULL, domain TEXT NOT NULL,"
+	" password_hash TEXT NOT NULL,"
+	" quota INTEGER NOT NULL DEFAULT 0 CHECK (quota >= 0),"
+	" created INTEGER NOT NULL);"
+	"CREATE INDEX users_by_domain ON users (domain, local);"
+	"CREATE TABLE aliases (alias TEXT NOT NULL, target TEXT NOT NULL,"
+	" PRIMARY KEY (alias, target)) WITHOUT ROWID;"
+	"INSERT INTO domains VALUES ('old.example');"
+	"INSERT INTO users VALUES ('ann@old.example', 'ann', 'old.example',"
+	" '" HASH "', 7, 0);"
+	"PRAGMA user_version = 1;";
+
+/* PRAGMA user_version of the file at path. */
+static int file_version(const char *path)
+{
+	sqlite3_stmt *st;
+	sqlite3 *sq;
+	int version;
+
+	assert_int_equal(sqlite3_open(path, &sq), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(sq, "PRAGMA user_version", -1, &st, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(sq);
+	return version;
+}
+
+static void test_upgrade_from_1(void **state)
+{
+	struct fixture *f = *state;
+	char *path = xasprintf("%s/v1.db", f->dir);
+	struct userdb_scram got;
+	const char *error = NULL;
+	struct userdb *db;
+	sqlite3 *sq;
+	char *hash;
+
+	assert_int_equal(sqlite3_open(path, &sq), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(sq, schema_v1, NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(sq);
+	/* opened without create: upgraded in place, data kept */
+	db = userdb_open(path, false, &error);
+	if (db == NULL)
+		print_message("open: %s\n", error);
+	assert_non_null(db);
+	expect(db, "ann", "old.example", USERDB_FOUND,
+	       BOXES("ann@old.example"));
+	assert_int_equal(
+		userdb_password_hash(db, "ann@old.example", &hash, &error), 0);
+	assert_string_equal(hash, HASH);
+	free(hash);
+	assert_int_equal(
+		userdb_scram_credentials(db, "ann@old.example", &got, &error),
+		1);
+	assert_int_equal(userdb_user_passwd(db, "ann@old.example", HASH,
+					    &scram_good, &error),
+			 0);
+	assert_int_equal(
+		userdb_scram_credentials(db, "ann@old.example", &got, &error),
+		0);
+	userdb_free(&db);
+	/* the version is 2 now, and a second open leaves it alone */
+	db = userdb_open(path, false, &error);
+	assert_non_null(db);
+	userdb_free(&db);
+	assert_int_equal(USERDB_SCHEMA_VERSION, 2);
+	assert_int_equal(file_version(path), 2);
+	for (size_t i = 0; i < 3; i++) {
+		char *p = xasprintf("%s%s", path,
+				    i == 0   ? ""
+				    : i == 1 ? "-wal"
+					     : "-shm");
+
+		unlink(p);
+		free(p);
+	}
+	free(path);
+}
+
 /* ---- open ---- */
 
 static void test_open(void **state)
@@ -664,6 +838,9 @@ int main(void)
 		T(test_password_lookup),
 		T(test_domain_admin),
 		T(test_alias_admin),
+		T(test_scram_store),
+		T(test_scram_corrupt),
+		T(test_upgrade_from_1),
 		T(test_open),
 	};
 

@@ -1,0 +1,385 @@
+"""
+The submission service (587/465/2525 + base): SASL AUTH only over TLS,
+sender rules, Message-ID/Date, local delivery and the outbound spool,
+driven by smtplib, swaks, curl, msmtp and a hand-made SCRAM client.
+"""
+
+import base64
+import concurrent.futures
+import hashlib
+import hmac
+import os
+import shutil
+import smtplib
+import subprocess
+import time
+
+import pytest
+
+from conftest import (HOST, HOSTNAME, LineConn, Server, client_context,
+                      find_port_base, finish_server, postern_bin,
+                      set_in_group)
+
+DOMAIN = "example.test"
+PASSWORD = "correct horse"
+
+
+def cli(srv, *args, stdin=""):
+    return subprocess.run([postern_bin(), *map(str, args), "-c",
+                           str(srv.conf)], input=stdin, capture_output=True,
+                          text=True, timeout=20)
+
+
+def make_server(root, smtp=None):
+    srv = Server(root, workers=1, limits={"shutdown_timeout": 3})
+    srv.init(find_port_base())
+    text = srv.conf.read_text()
+    for key, value in (smtp or {}).items():
+        text = set_in_group(text, "smtp", key, value)
+    srv.conf.write_text(text)
+    assert cli(srv, "domain", "add", DOMAIN).returncode == 0
+    for user in ("alice", "bob"):
+        r = cli(srv, "user", "add", f"{user}@{DOMAIN}", "--password-stdin",
+                stdin=PASSWORD + "\n")
+        assert r.returncode == 0, r
+    r = cli(srv, "alias", "add", f"sales@{DOMAIN}", f"alice@{DOMAIN}")
+    assert r.returncode == 0, r
+    srv.start()
+    return srv
+
+
+@pytest.fixture(scope="module")
+def sub(tmp_path_factory):
+    srv = make_server(tmp_path_factory.mktemp("sub"))
+    yield srv
+    finish_server(srv)
+
+
+def ctx_for(srv):
+    ctx = client_context(srv)
+    ctx.check_hostname = False  # we connect by address; the cert is mail.test
+    return ctx
+
+
+def inbox(srv, user):
+    d = srv.root / "data" / "mail" / DOMAIN / user / "new"
+    return sorted(d.iterdir()) if d.is_dir() else []
+
+
+def clear(srv):
+    d = srv.root / "data" / "mail" / DOMAIN
+    if d.exists():
+        shutil.rmtree(d)
+
+
+def spool_envelopes(srv):
+    d = srv.root / "data" / "queue" / "env"
+    return sorted(d.iterdir()) if d.is_dir() else []
+
+
+def login(srv, port_name="submission", user=f"alice@{DOMAIN}"):
+    if port_name == "submissions":
+        s = smtplib.SMTP_SSL(HOST, srv.port(port_name), timeout=15,
+                             context=ctx_for(srv))
+    else:
+        s = smtplib.SMTP(HOST, srv.port(port_name), timeout=15)
+        s.ehlo("client.test")
+        s.starttls(context=ctx_for(srv))
+    s.ehlo("client.test")
+    s.login(user, PASSWORD)
+    return s
+
+
+MSG = (f"From: Alice <alice@{DOMAIN}>\r\nTo: bob@{DOMAIN}\r\n"
+       "Subject: hi\r\n\r\nhello\r\n")
+
+
+@pytest.mark.parametrize("port_name", ["submission", "submission_alt",
+                                       "submissions"])
+def test_login_and_send_local(sub, port_name):
+    clear(sub)
+    with login(sub, port_name) as s:
+        assert "auth" in s.esmtp_features
+        assert s.sendmail(f"alice@{DOMAIN}", [f"bob@{DOMAIN}"],
+                          MSG.encode()) == {}
+    raw = inbox(sub, "bob")[0].read_bytes()
+    assert b"with ESMTPSA id" in raw
+    # RFC 6409 8: the MSA adds what is missing
+    assert b"\r\nMessage-ID: <" in raw or raw.startswith(b"Message-ID")
+    assert b"\r\nDate: " in raw
+
+
+def test_existing_message_id_and_date_kept(sub):
+    clear(sub)
+    msg = ("Message-ID: <keep.me@client.test>\r\n"
+           "Date: Mon, 2 Nov 2026 10:00:00 +0100\r\n" + MSG)
+    with login(sub) as s:
+        s.sendmail(f"alice@{DOMAIN}", [f"bob@{DOMAIN}"], msg.encode())
+    raw = inbox(sub, "bob")[0].read_bytes()
+    assert raw.count(b"Message-ID:") == 1
+    assert b"<keep.me@client.test>" in raw
+    assert raw.count(b"\r\nDate: ") == 1
+
+
+def test_auth_not_before_tls(sub):
+    with LineConn.connect(sub.port("submission")) as c:
+        assert c.smtp_reply()[0] == 220
+        c.cmd("EHLO client.test")
+        code, lines = c.smtp_reply()
+        assert code == 250
+        assert not any(l.upper().startswith("AUTH") for l in lines), lines
+        c.cmd("AUTH PLAIN " + base64.b64encode(
+            f"\0alice@{DOMAIN}\0{PASSWORD}".encode()).decode())
+        code, lines = c.smtp_reply()
+        assert code == 538 and lines[0].startswith("5.7.11"), lines
+        c.cmd(f"MAIL FROM:<alice@{DOMAIN}>")
+        code, lines = c.smtp_reply()
+        assert code == 530 and lines[0].startswith("5.7.0"), lines
+
+
+def test_mx_port_has_no_auth(sub):
+    with smtplib.SMTP(HOST, sub.port("smtp"), timeout=10) as s:
+        s.ehlo("client.test")
+        s.starttls(context=ctx_for(sub))
+        s.ehlo("client.test")
+        assert "auth" not in s.esmtp_features
+        # and no relaying without it
+        s.mail("x@remote.test")
+        assert s.rcpt("someone@elsewhere.test")[0] == 554
+
+
+def test_relay_needs_auth_on_submission(sub):
+    with smtplib.SMTP(HOST, sub.port("submission"), timeout=10) as s:
+        s.ehlo("client.test")
+        s.starttls(context=ctx_for(sub))
+        s.ehlo("client.test")
+        code, msg = s.mail(f"alice@{DOMAIN}")
+        assert code == 530
+
+
+def test_wrong_password_is_delayed(sub):
+    with smtplib.SMTP(HOST, sub.port("submission"), timeout=15) as s:
+        s.ehlo("client.test")
+        s.starttls(context=ctx_for(sub))
+        s.ehlo("client.test")
+        t0 = time.monotonic()
+        with pytest.raises(smtplib.SMTPAuthenticationError) as exc:
+            s.login(f"alice@{DOMAIN}", "wrong")
+        assert exc.value.smtp_code == 535
+        assert exc.value.smtp_error.startswith(b"5.7.8")
+        assert time.monotonic() - t0 >= 0.9
+
+
+def test_brute_force_throttled(tmp_path):
+    """Failures from one address are answered late and then refused; the
+    delays run in parallel here so the test stays short."""
+    srv = make_server(tmp_path / "bf")
+
+    def attempt(i):
+        with LineConn.connect(srv.port("submissions"), ctx_for(srv)) as c:
+            c.sock.settimeout(30)
+            assert c.smtp_reply()[0] == 220
+            c.cmd("EHLO client.test")
+            c.smtp_reply()
+            bad = base64.b64encode(
+                f"\0alice@{DOMAIN}\0bad{i}".encode()).decode()
+            t0 = time.monotonic()
+            c.cmd("AUTH PLAIN " + bad)
+            code, lines = c.smtp_reply()
+            return code, time.monotonic() - t0
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(10) as pool:
+            first = list(pool.map(attempt, range(10)))
+        assert all(code == 535 for code, _ in first), first
+        assert max(t for _, t in first) >= 3.5  # the delay grows
+        code, took = attempt(10)
+        assert code == 454 and took < 1.0, (code, took)
+        # the right password does not help from this address either
+        with LineConn.connect(srv.port("submissions"), ctx_for(srv)) as c:
+            c.smtp_reply()
+            c.cmd("EHLO client.test")
+            c.smtp_reply()
+            c.cmd("AUTH PLAIN " + base64.b64encode(
+                f"\0alice@{DOMAIN}\0{PASSWORD}".encode()).decode())
+            assert c.smtp_reply()[0] == 454
+    finally:
+        finish_server(srv)
+
+
+def test_spoofed_envelope_sender(sub):
+    with login(sub) as s:
+        code, msg = s.mail(f"bob@{DOMAIN}")
+        assert code == 553 and msg.startswith(b"5.7.1"), msg
+        code, msg = s.mail("")
+        assert code == 553
+        # an alias of the user is fine, and a +tag
+        assert s.mail(f"sales@{DOMAIN}")[0] == 250
+        s.rset()
+        assert s.mail(f"alice+list@{DOMAIN}")[0] == 250
+
+
+def test_spoofed_from_header(sub):
+    clear(sub)
+    with login(sub) as s:
+        s.mail(f"alice@{DOMAIN}")
+        s.rcpt(f"bob@{DOMAIN}")
+        code, msg = s.data(f"From: Boss <ceo@{DOMAIN}>\r\nSubject: x\r\n"
+                           "\r\npay now\r\n".encode())
+        assert code == 553 and msg.startswith(b"5.7.1"), msg
+    assert inbox(sub, "bob") == []
+
+
+def test_remote_recipient_is_spooled_and_survives_restart(tmp_path):
+    srv = make_server(tmp_path / "sp")
+    try:
+        with login(srv) as s:
+            assert s.sendmail(f"alice@{DOMAIN}",
+                              ["friend@elsewhere.test", f"bob@{DOMAIN}"],
+                              MSG.encode()) == {}
+        envs = spool_envelopes(srv)
+        assert len(envs) == 1
+        env = envs[0].read_bytes()
+        assert b"friend@elsewhere.test" in env
+        assert b"bob@" not in env  # local recipients are delivered now
+        assert len(inbox(srv, "bob")) == 1
+        msg = srv.root / "data" / "queue" / "msg" / envs[0].name
+        assert msg.read_bytes().endswith(b"\r\nhello\r\n")
+        # a restart keeps it
+        rc, _ = srv.stop()
+        assert rc == 0
+        srv.close()
+        srv.start()
+        assert [e.name for e in spool_envelopes(srv)] == [envs[0].name]
+    finally:
+        finish_server(srv)
+
+
+def test_swaks_plain_login(sub):
+    clear(sub)
+    for mech, tls in (("PLAIN", "--tls"), ("LOGIN", "--tls")):
+        r = subprocess.run(
+            ["swaks", "--server", HOST, "--port", str(sub.port("submission")),
+             tls, "--auth", mech, "--auth-user", f"alice@{DOMAIN}",
+             "--auth-password", PASSWORD, "--from", f"alice@{DOMAIN}",
+             "--to", f"bob@{DOMAIN}", "--helo", "client.test",
+             "--header", f"From: alice@{DOMAIN}", "--timeout", "15"],
+            capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    r = subprocess.run(
+        ["swaks", "--server", HOST, "--port", str(sub.port("submissions")),
+         "--tlsc", "--auth", "PLAIN", "--auth-user", f"alice@{DOMAIN}",
+         "--auth-password", PASSWORD, "--from", f"alice@{DOMAIN}",
+         "--to", f"bob@{DOMAIN}", "--header", f"From: alice@{DOMAIN}",
+         "--timeout", "15"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr
+    assert len(inbox(sub, "bob")) == 3
+
+
+def test_curl_ssl_reqd(sub, tmp_path):
+    clear(sub)
+    msg = tmp_path / "m.eml"
+    msg.write_bytes(MSG.encode())
+    r = subprocess.run(
+        ["curl", "-sS", "--ssl-reqd", "--cacert", str(sub.cert),
+         "--resolve", f"{HOSTNAME}:{sub.port('submission')}:{HOST}",
+         f"smtp://{HOSTNAME}:{sub.port('submission')}",
+         "-u", f"alice@{DOMAIN}:{PASSWORD}", "--mail-from",
+         f"alice@{DOMAIN}", "--mail-rcpt", f"bob@{DOMAIN}",
+         "--upload-file", str(msg)],
+        capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert len(inbox(sub, "bob")) == 1
+
+
+def test_msmtp(sub, tmp_path):
+    clear(sub)
+    conf = tmp_path / "msmtprc"
+    conf.write_text(
+        f"account default\nhost {HOST}\nport {sub.port('submission')}\n"
+        f"tls on\ntls_starttls on\ntls_trust_file {sub.cert}\n"
+        f"tls_host_override {HOSTNAME}\n"
+        f"auth on\nuser alice@{DOMAIN}\npassword {PASSWORD}\n"
+        f"from alice@{DOMAIN}\n")
+    conf.chmod(0o600)
+    r = subprocess.run(["msmtp", "-C", str(conf), f"bob@{DOMAIN}"],
+                       input=MSG, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert len(inbox(sub, "bob")) == 1
+
+
+def scram_client(c, user, password):
+    """RFC 5802 client for SCRAM-SHA-256 over a LineConn; returns the
+    final reply (code, lines)."""
+    cnonce = base64.b64encode(os.urandom(18)).decode()
+    first_bare = f"n={user},r={cnonce}"
+    c.cmd("AUTH SCRAM-SHA-256 " +
+          base64.b64encode(("n,," + first_bare).encode()).decode())
+    code, lines = c.smtp_reply()
+    assert code == 334, (code, lines)
+    server_first = base64.b64decode(lines[0]).decode()
+    attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
+    assert attrs["r"].startswith(cnonce)
+    salt = base64.b64decode(attrs["s"])
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt,
+                                 int(attrs["i"]))
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    final_bare = f"c=biws,r={attrs['r']}"
+    auth_msg = f"{first_bare},{server_first},{final_bare}".encode()
+    sig = hmac.new(stored_key, auth_msg, hashlib.sha256).digest()
+    proof = bytes(a ^ b for a, b in zip(client_key, sig))
+    c.cmd(base64.b64encode((final_bare + ",p=" +
+                            base64.b64encode(proof).decode())
+                           .encode()).decode())
+    code, lines = c.smtp_reply()
+    if code != 334:
+        return code, lines
+    server_final = base64.b64decode(lines[0]).decode()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    expect = base64.b64encode(hmac.new(server_key, auth_msg,
+                                       hashlib.sha256).digest()).decode()
+    assert server_final == "v=" + expect
+    c.cmd("")
+    return c.smtp_reply()
+
+
+def test_scram_sha_256(sub):
+    with LineConn.connect(sub.port("submissions"), ctx_for(sub)) as c:
+        assert c.smtp_reply()[0] == 220
+        c.cmd("EHLO client.test")
+        code, lines = c.smtp_reply()
+        auth = [l for l in lines if l.upper().startswith("AUTH ")]
+        assert auth and "SCRAM-SHA-256" in auth[0].upper().split()
+        code, lines = scram_client(c, f"alice@{DOMAIN}", PASSWORD)
+        assert code == 235, (code, lines)
+    with LineConn.connect(sub.port("submissions"), ctx_for(sub)) as c:
+        c.smtp_reply()
+        c.cmd("EHLO client.test")
+        c.smtp_reply()
+        c.sock.settimeout(20)
+        code, lines = scram_client(c, f"alice@{DOMAIN}", "wrong password")
+        assert code == 535, (code, lines)
+
+
+def test_auth_cancel_and_bad_base64(sub):
+    with LineConn.connect(sub.port("submissions"), ctx_for(sub)) as c:
+        assert c.smtp_reply()[0] == 220
+        c.cmd("EHLO client.test")
+        c.smtp_reply()
+        c.cmd("AUTH LOGIN")
+        assert c.smtp_reply() == (334, ["VXNlcm5hbWU6"])
+        c.cmd("*")
+        code, lines = c.smtp_reply()
+        assert code == 501 and lines[0].startswith("5.0.0"), lines
+        c.cmd("AUTH PLAIN !!!notbase64")
+        code, lines = c.smtp_reply()
+        assert code == 501, (code, lines)
+        c.cmd("AUTH FOO")
+        assert c.smtp_reply()[0] == 504
+        # authorization identity different from the authentication one
+        c.cmd("AUTH PLAIN " + base64.b64encode(
+            f"bob@{DOMAIN}\0alice@{DOMAIN}\0{PASSWORD}".encode()).decode())
+        c.sock.settimeout(20)
+        assert c.smtp_reply()[0] == 535

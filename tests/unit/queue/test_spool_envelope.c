@@ -1,0 +1,514 @@
+/*
+ * queue/spool_envelope: the record format. Round trips with values chosen
+ * to forge fields (newlines, "rcpt 5:" look-alikes, maximum lengths, the
+ * null sender), the exact bytes of one record, a table of malformed
+ * records, and every record cut at every length, which must never parse.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/mem.h"
+#include "queue/spool_envelope.h"
+
+#define ID "0123456789ABCDEF"
+
+/* One valid record; the rejection rows are edits of it. */
+static const char golden[] = "postern-envelope 1\n"
+			     "id " ID "\n"
+			     "created 1700000000\n"
+			     "sender 17:alice@example.org\n"
+			     "envid 5:ab+2B\n"
+			     "ret hdrs\n"
+			     "body 8bitmime\n"
+			     "smtputf8 1\n"
+			     "auth 17:alice@example.org\n"
+			     "size 1234\n"
+			     "attempts 3\n"
+			     "next_attempt 1700000600\n"
+			     "rcpts 2\n"
+			     "rcpt 15:bob@example.net\n"
+			     "orcpt 22:rfc822;bob@example.net\n"
+			     "notify failure,delay\n"
+			     "state deferred\n"
+			     "last_reply 22:451 4.7.1 Try later\r\nx\n"
+			     "updated 1700000300\n"
+			     "rcpt 11:c@example.c\n"
+			     "orcpt 0:\n"
+			     "notify default\n"
+			     "state pending\n"
+			     "last_reply 0:\n"
+			     "updated 0\n"
+			     "end\n";
+
+static void golden_env(struct spool_envelope *env)
+{
+	struct spool_rcpt *r;
+
+	spool_envelope_init(env);
+	memcpy(env->id, ID, sizeof(env->id));
+	env->created = 1700000000;
+	env->sender = xstrdup("alice@example.org");
+	env->envid = xstrdup("ab+2B");
+	env->ret = SPOOL_RET_HDRS;
+	env->body = SPOOL_BODY_8BITMIME;
+	env->smtputf8 = true;
+	env->auth = xstrdup("alice@example.org");
+	env->size = 1234;
+	env->attempts = 3;
+	env->next_attempt = 1700000600;
+	r = spool_envelope_add_rcpt(env, "bob@example.net",
+				    "rfc822;bob@example.net",
+				    SPOOL_NOTIFY_FAILURE | SPOOL_NOTIFY_DELAY);
+	r->state = SPOOL_RCPT_DEFERRED;
+	free(r->last_reply);
+	r->last_reply = xstrdup("451 4.7.1 Try later\r\nx");
+	r->updated = 1700000300;
+	spool_envelope_add_rcpt(env, "c@example.c", NULL, 0);
+}
+
+static const char *s_or_empty(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+static void assert_str_equal(const char *a, const char *b)
+{
+	assert_string_equal(s_or_empty(a), s_or_empty(b));
+}
+
+static void assert_env_equal(const struct spool_envelope *a,
+			     const struct spool_envelope *b)
+{
+	size_t i;
+
+	assert_string_equal(a->id, b->id);
+	assert_int_equal(a->created, b->created);
+	assert_str_equal(a->sender, b->sender);
+	assert_str_equal(a->envid, b->envid);
+	assert_int_equal(a->ret, b->ret);
+	assert_int_equal(a->body, b->body);
+	assert_int_equal(a->smtputf8, b->smtputf8);
+	assert_str_equal(a->auth, b->auth);
+	assert_int_equal(a->size, b->size);
+	assert_int_equal(a->attempts, b->attempts);
+	assert_int_equal(a->next_attempt, b->next_attempt);
+	assert_int_equal(a->nrcpts, b->nrcpts);
+	for (i = 0; i < a->nrcpts; i++) {
+		const struct spool_rcpt *x = &a->rcpts[i], *y = &b->rcpts[i];
+
+		assert_str_equal(x->address, y->address);
+		assert_str_equal(x->orcpt, y->orcpt);
+		assert_int_equal(x->notify, y->notify);
+		assert_int_equal(x->state, y->state);
+		assert_str_equal(x->last_reply, y->last_reply);
+		assert_int_equal(x->updated, y->updated);
+	}
+}
+
+/* Parsing must fail on every strict prefix of a record. */
+static void assert_prefixes_fail(const char *rec, size_t len)
+{
+	struct spool_envelope env;
+	const char *error;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		/* An exact-size copy, so a read past the cut is caught by
+		 * ASan. */
+		char *cut = xmalloc(i > 0 ? i : 1);
+
+		memcpy(cut, rec, i);
+		error = NULL;
+		assert_int_equal(spool_envelope_parse(cut, i, &env, &error),
+				 -1);
+		assert_non_null(error);
+		assert_null(env.rcpts);
+		assert_null(env.sender);
+		free(cut);
+	}
+}
+
+/* format(env) parses back equal, formats to the same bytes, and no
+ * prefix of it parses. */
+static void round_trip(const struct spool_envelope *env, bool prefixes)
+{
+	struct spool_envelope back;
+	const char *error = NULL;
+	size_t len, len2;
+	char *rec = spool_envelope_format(env, &len), *rec2;
+
+	assert_non_null(rec);
+	assert_int_equal(strlen(rec), len);
+	assert_int_equal(spool_envelope_parse(rec, len, &back, &error), 0);
+	assert_env_equal(env, &back);
+	rec2 = spool_envelope_format(&back, &len2);
+	assert_non_null(rec2);
+	assert_int_equal(len, len2);
+	assert_memory_equal(rec, rec2, len);
+	if (prefixes)
+		assert_prefixes_fail(rec, len);
+	spool_envelope_fini(&back);
+	free(rec);
+	free(rec2);
+}
+
+static void test_golden_bytes(void **state)
+{
+	struct spool_envelope env, parsed;
+	const char *error = NULL;
+	size_t len;
+	char *rec;
+
+	golden_env(&env);
+	rec = spool_envelope_format(&env, &len);
+	assert_non_null(rec);
+	assert_int_equal(len, strlen(golden));
+	assert_string_equal(rec, golden);
+	assert_int_equal(
+		spool_envelope_parse(golden, strlen(golden), &parsed, &error),
+		0);
+	assert_env_equal(&env, &parsed);
+	assert_prefixes_fail(golden, strlen(golden));
+	spool_envelope_fini(&parsed);
+	spool_envelope_fini(&env);
+	free(rec);
+}
+
+static char *repeat(char c, size_t n)
+{
+	char *s = xmalloc(n + 1);
+
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* Values that would forge a field in a format without length prefixes. */
+static void test_round_trip_forgeries(void **state)
+{
+	static const char *const evil[] = {
+		"",
+		" ",
+		"\n",
+		"a\nrcpt 5:x@y\n",
+		"x\nend\n",
+		"\nstate delivered\nlast_reply 0:\nupdated 0\n",
+		"5:abcde",
+		"rcpt 5:",
+		"with spaces and \t tab",
+		"\r\n.\r\n",
+		"\xff\xfe utf-8 \xc3\xa9",
+		"1000:",
+	};
+	struct spool_envelope env;
+	size_t i;
+
+	for (i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
+		struct spool_rcpt *r;
+
+		spool_envelope_init(&env);
+		memcpy(env.id, "FFFFFFFFFFFFFFFF", sizeof(env.id));
+		env.sender = xstrdup(evil[i]);
+		env.envid = xstrdup(evil[i]);
+		env.auth = xstrdup(evil[i]);
+		r = spool_envelope_add_rcpt(&env, evil[i], evil[i],
+					    SPOOL_NOTIFY_ALL);
+		free(r->last_reply);
+		r->last_reply = xstrdup(evil[i]);
+		r->state = SPOOL_RCPT_FAILED;
+		spool_envelope_add_rcpt(&env, "second@example.org", NULL,
+					SPOOL_NOTIFY_NEVER);
+		round_trip(&env, true);
+		spool_envelope_fini(&env);
+	}
+}
+
+static void test_round_trip_limits(void **state)
+{
+	struct spool_envelope env;
+	struct spool_rcpt *r;
+	char *big = repeat('x', SPOOL_FIELD_MAX);
+	size_t len, i;
+
+	/* Every field at its maximum; the null sender. */
+	spool_envelope_init(&env);
+	memcpy(env.id, ID, sizeof(env.id));
+	env.sender = xstrdup("");
+	env.envid = xstrdup(big);
+	env.auth = xstrdup(big);
+	env.created = env.next_attempt = INT64_MAX;
+	env.size = UINT64_MAX;
+	env.attempts = UINT32_MAX;
+	r = spool_envelope_add_rcpt(&env, big, big, SPOOL_NOTIFY_SUCCESS);
+	free(r->last_reply);
+	r->last_reply = xstrdup(big);
+	r->updated = INT64_MAX;
+	r->state = SPOOL_RCPT_DELIVERED;
+	round_trip(&env, true);
+
+	/* One byte over a field limit: format refuses. */
+	free(env.sender);
+	env.sender = repeat('y', SPOOL_FIELD_MAX + 1);
+	assert_null(spool_envelope_format(&env, &len));
+	free(env.sender);
+	env.sender = NULL; /* NULL formats as "" */
+
+	/* The most recipients, then one more. */
+	for (i = 1; i < SPOOL_MAX_RCPTS; i++)
+		spool_envelope_add_rcpt(&env, "r@example.org", NULL, 0);
+	round_trip(&env, false);
+	spool_envelope_add_rcpt(&env, "r@example.org", NULL, 0);
+	assert_null(spool_envelope_format(&env, &len));
+	spool_envelope_fini(&env);
+	free(big);
+}
+
+static void test_format_refuses(void **state)
+{
+	struct spool_envelope env;
+	size_t len;
+
+	golden_env(&env);
+	env.id[3] = 'a'; /* lower case */
+	assert_null(spool_envelope_format(&env, &len));
+	memcpy(env.id, ID, sizeof(env.id));
+	env.ret = (enum spool_ret)7;
+	assert_null(spool_envelope_format(&env, &len));
+	env.ret = SPOOL_RET_FULL;
+	env.rcpts[1].notify = 0x10;
+	assert_null(spool_envelope_format(&env, &len));
+	env.rcpts[1].notify = 0;
+	env.rcpts[1].state = (enum spool_rcpt_state)4;
+	assert_null(spool_envelope_format(&env, &len));
+	env.rcpts[1].state = SPOOL_RCPT_PENDING;
+	env.created = -1;
+	assert_null(spool_envelope_format(&env, &len));
+	env.created = 0;
+	spool_envelope_fini(&env);
+	/* No recipients. */
+	memcpy(env.id, ID, sizeof(env.id));
+	assert_null(spool_envelope_format(&env, &len));
+}
+
+struct edit {
+	const char *name;
+	const char *from;  /* replace the first occurrence in golden... */
+	const char *to;	   /* ...with this */
+	const char *error; /* what the parser says */
+};
+
+/* Each row: golden with one edit, which must be refused. */
+static const struct edit bad[] = {
+	{"bad magic", "postern-envelope 1", "postern-envelop 1",
+	 "not a postern envelope"},
+	{"version 2", "postern-envelope 1", "postern-envelope 2",
+	 "unsupported envelope version"},
+	{"version 0", "postern-envelope 1", "postern-envelope 0",
+	 "unsupported envelope version"},
+	{"version 01", "postern-envelope 1", "postern-envelope 01",
+	 "unsupported envelope version"},
+	{"no version", "postern-envelope 1", "postern-envelope",
+	 "not a postern envelope"},
+	{"empty id", "id " ID, "id ", "bad id"},
+	{"short id", "id " ID, "id 0123456789ABCDE", "bad id"},
+	{"long id", "id " ID, "id " ID "0", "bad id"},
+	{"lower id", "id " ID, "id 0123456789abcdef", "bad id"},
+	{"path id", "id " ID, "id ../../../etc/pw", "bad id"},
+	{"length too small",
+	 "sender 17:", "sender 16:", "length prefix does not match the value"},
+	{"length too large",
+	 "sender 17:", "sender 18:", "length prefix does not match the value"},
+	{"length leading zero",
+	 "sender 17:", "sender 017:", "bad length prefix"},
+	{"length over max", "sender 17:", "sender 1001:", "bad length prefix"},
+	{"length huge",
+	 "sender 17:", "sender 99999999999999999999:", "bad length prefix"},
+	{"length negative", "sender 17:", "sender -17:", "bad length prefix"},
+	{"length no colon", "sender 17:", "sender 17", "bad length prefix"},
+	{"length empty", "sender 17:", "sender :", "bad length prefix"},
+	{"length plus", "sender 17:", "sender +17:", "bad length prefix"},
+	{"missing field", "envid 5:ab+2B\n", "", "missing or misplaced field"},
+	{"swapped fields", "ret hdrs\nbody 8bitmime\n",
+	 "body 8bitmime\nret hdrs\n", "missing or misplaced field"},
+	{"duplicate field", "ret hdrs\n", "ret hdrs\nret hdrs\n",
+	 "missing or misplaced field"},
+	{"unknown field", "ret hdrs\n", "ret hdrs\nextra 0:\n",
+	 "missing or misplaced field"},
+	{"bad ret", "ret hdrs", "ret HDRS", "unknown keyword"},
+	{"bad body", "body 8bitmime", "body binarymime", "unknown keyword"},
+	{"smtputf8 2", "smtputf8 1", "smtputf8 2", "bad number"},
+	{"number space", "size 1234", "size 1234 ", "bad number"},
+	{"number leading zero", "size 1234", "size 01234", "bad number"},
+	{"number empty", "size 1234", "size ", "bad number"},
+	{"number negative", "created 1700000000", "created -1", "bad number"},
+	{"number hex", "size 1234", "size 0x12", "bad number"},
+	{"size overflow", "size 1234", "size 18446744073709551616",
+	 "bad number"},
+	{"attempts overflow", "attempts 3", "attempts 4294967296",
+	 "bad number"},
+	{"time overflow", "updated 0", "updated 9223372036854775808",
+	 "bad number"},
+	{"double space", "size 1234", "size  1234", "bad number"},
+	{"CRLF lines", "size 1234\n", "size 1234\r\n", "bad number"},
+	{"zero rcpts", "rcpts 2", "rcpts 0", "no recipients"},
+	{"too few rcpts", "rcpts 2", "rcpts 1",
+	 "missing end or too many recipients"},
+	{"too many rcpts", "rcpts 2", "rcpts 3", "missing or misplaced field"},
+	{"rcpts over max", "rcpts 2", "rcpts 10001", "too many recipients"},
+	{"bad state", "state pending", "state done", "unknown keyword"},
+	{"notify empty", "notify default", "notify ", "bad notify"},
+	{"notify dup", "notify failure,delay", "notify failure,failure",
+	 "bad notify"},
+	{"notify trailing comma", "notify failure,delay", "notify failure,",
+	 "bad notify"},
+	{"notify leading comma", "notify failure,delay", "notify ,delay",
+	 "bad notify"},
+	{"notify unknown", "notify failure,delay", "notify failure,bounce",
+	 "bad notify"},
+	{"notify default and", "notify default", "notify default,delay",
+	 "bad notify"},
+	{"notify number", "notify default", "notify 6", "bad notify"},
+	{"NUL in value", "alice@example.org\n", "alice@exa\0ple.org\n",
+	 "NUL in envelope"},
+	{"no end", "end\n", "", "truncated envelope"},
+	{"end without LF", "end\n", "end", "truncated envelope"},
+	{"END", "end\n", "END\n", "missing end or too many recipients"},
+	{"trailing data", "end\n", "end\nx", "trailing data after end"},
+	{"trailing LF", "end\n", "end\n\n", "trailing data after end"},
+	{"trailing record", "end\n", "end\npostern-envelope 1\n",
+	 "trailing data after end"},
+	{"field without value", "attempts 3\n", "attempts\n",
+	 "missing or misplaced field"},
+	{"token too long", "size 1234",
+	 "size 123412341234123412341234123412341", "value too long"},
+};
+
+/* golden with e's edit applied. */
+static char *apply(const struct edit *e, size_t *len_r)
+{
+	const char *at = strstr(golden, e->from);
+	size_t from_len = strlen(e->from), to_len = strlen(e->to);
+	size_t head, len;
+	char *out;
+
+	assert_non_null(at);
+	/* The NUL row's "to" is as long as its "from". */
+	if (strcmp(e->name, "NUL in value") == 0)
+		to_len = from_len;
+	head = (size_t)(at - golden);
+	len = strlen(golden) - from_len + to_len;
+	out = xmalloc(len > 0 ? len : 1);
+	memcpy(out, golden, head);
+	memcpy(out + head, e->to, to_len);
+	/* Records are not C strings: no NUL is wanted at the end. */
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
+	memcpy(out + head + to_len, at + from_len,
+	       strlen(golden) - head - from_len);
+	*len_r = len;
+	return out;
+}
+
+static void test_rejects(void **state)
+{
+	size_t i, len, cut;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct spool_envelope env;
+		const char *error = NULL;
+		char *rec = apply(&bad[i], &len);
+
+		if (spool_envelope_parse(rec, len, &env, &error) != -1)
+			fail_msg("row '%s' parsed", bad[i].name);
+		if (error == NULL || strcmp(error, bad[i].error) != 0)
+			fail_msg("row '%s': error '%s'", bad[i].name,
+				 error != NULL ? error : "(null)");
+		assert_null(env.rcpts);
+		/* Its prefixes may only parse when they end a record. */
+		for (cut = 0; cut < len; cut++) {
+			char *p = xmalloc(cut > 0 ? cut : 1);
+
+			memcpy(p, rec, cut);
+			if (spool_envelope_parse(p, cut, &env, &error) == 0) {
+				assert_true(cut >= 4);
+				assert_memory_equal(p + cut - 4, "end\n", 4);
+				spool_envelope_fini(&env);
+			}
+			free(p);
+		}
+		free(rec);
+	}
+}
+
+/* A record with a big recipient count but few bytes allocates by what is
+ * there, and a record with too many recipients stops at the limit. */
+static void test_rcpts_limit(void **state)
+{
+	struct spool_envelope env;
+	const char *error;
+	char *rec, *p;
+	size_t len, one, i;
+	const char *rcpt = "rcpt 1:a\norcpt 0:\nnotify default\n"
+			   "state pending\nlast_reply 0:\nupdated 0\n";
+	const char *head = strstr(golden, "rcpts 2\n");
+
+	one = strlen(rcpt);
+	len = (size_t)(head - golden) + strlen("rcpts 10000\n") +
+	      (SPOOL_MAX_RCPTS + 1) * one + 4;
+	rec = xmalloc(len);
+	p = rec;
+	memcpy(p, golden, (size_t)(head - golden));
+	p += head - golden;
+	memcpy(p, "rcpts 10000\n", 12);
+	p += 12;
+	for (i = 0; i < SPOOL_MAX_RCPTS + 1; i++, p += one)
+		memcpy(p, rcpt, one);
+	memcpy(p, "end\n", 4);
+	/* 10001 recipients against a count of 10000. */
+	assert_int_equal(spool_envelope_parse(rec, len, &env, &error), -1);
+	/* Exactly 10000. */
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
+	memcpy(rec + len - 4 - one, "end\n", 4);
+	assert_int_equal(spool_envelope_parse(rec, len - one, &env, &error), 0);
+	assert_int_equal(env.nrcpts, SPOOL_MAX_RCPTS);
+	spool_envelope_fini(&env);
+	free(rec);
+}
+
+static void test_id_valid(void **state)
+{
+	assert_true(spool_id_valid(ID));
+	assert_true(spool_id_valid("FFFFFFFFFFFFFFFF"));
+	assert_false(spool_id_valid(NULL));
+	assert_false(spool_id_valid(""));
+	assert_false(spool_id_valid("0123456789ABCDE"));
+	assert_false(spool_id_valid(ID "0"));
+	assert_false(spool_id_valid("0123456789ABCDEf"));
+	assert_false(spool_id_valid("0123456789ABCDEG"));
+	assert_false(spool_id_valid("../../etc/passwd"));
+	assert_false(spool_id_valid("0123456789ABCDE/"));
+	assert_false(spool_id_valid("0123456789ABCDE."));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_bytes),
+		cmocka_unit_test(test_round_trip_forgeries),
+		cmocka_unit_test(test_round_trip_limits),
+		cmocka_unit_test(test_format_refuses),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_rcpts_limit),
+		cmocka_unit_test(test_id_valid),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
