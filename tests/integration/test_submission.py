@@ -383,3 +383,32 @@ def test_auth_cancel_and_bad_base64(sub):
             f"bob@{DOMAIN}\0alice@{DOMAIN}\0{PASSWORD}".encode()).decode())
         c.sock.settimeout(20)
         assert c.smtp_reply()[0] == 535
+
+
+def test_mx_auth_relay_networks_hide_ip(tmp_path):
+    srv = make_server(tmp_path / "opts", smtp={
+        "mx_auth": "true", "hide_client_ip": "true",
+        "relay_networks": '["127.0.0.0/8"]'})
+    try:
+        # port 25 offers AUTH once TLS is up, when enabled
+        with smtplib.SMTP(HOST, srv.port("smtp"), timeout=15) as s:
+            s.ehlo("client.test")
+            assert "auth" not in s.esmtp_features
+            s.starttls(context=ctx_for(srv))
+            s.ehlo("client.test")
+            assert "auth" in s.esmtp_features
+            s.login(f"alice@{DOMAIN}", PASSWORD)
+        # a listed network relays without AUTH
+        with smtplib.SMTP(HOST, srv.port("smtp"), timeout=15) as s:
+            assert s.sendmail("app@client.test", ["someone@elsewhere.test"],
+                              b"Subject: relay\r\n\r\nx\r\n") == {}
+        assert len(spool_envelopes(srv)) == 1
+        # submitted mail does not show the client's address
+        with login(srv) as s:
+            s.sendmail(f"alice@{DOMAIN}", [f"bob@{DOMAIN}"], MSG.encode())
+        raw = inbox(srv, "bob")[0].read_bytes()
+        received = raw.split(b"\r\nReceived: ", 1)[1].split(b";", 1)[0]
+        assert b"127.0.0.1" not in received, received
+        assert b"with ESMTPSA" in received
+    finally:
+        finish_server(srv)
