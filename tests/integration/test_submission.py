@@ -378,6 +378,19 @@ def test_auth_cancel_and_bad_base64(sub):
         assert code == 501, (code, lines)
         c.cmd("AUTH FOO")
         assert c.smtp_reply()[0] == 504
+        # RFC 4954 4: PLAIN without an initial response gets "334 "
+        c.cmd("AUTH PLAIN")
+        assert c.smtp_reply() == (334, [""])
+        c.cmd(base64.b64encode(
+            f"\0alice@{DOMAIN}\0{PASSWORD}".encode()).decode())
+        code, lines = c.smtp_reply()
+        assert code == 235 and lines[0].startswith("2.7.0"), lines
+        c.cmd("AUTH PLAIN =")
+        assert c.smtp_reply()[0] == 503  # already authenticated
+    with LineConn.connect(sub.port("submissions"), ctx_for(sub)) as c:
+        c.smtp_reply()
+        c.cmd("EHLO client.test")
+        c.smtp_reply()
         # authorization identity different from the authentication one
         c.cmd("AUTH PLAIN " + base64.b64encode(
             f"bob@{DOMAIN}\0alice@{DOMAIN}\0{PASSWORD}".encode()).decode())
