@@ -16,6 +16,11 @@
 #define LIMIT_SMTP_ERRORS 10
 /* Seconds a server waits for the next DATA/BDAT block. */
 #define LIMIT_SMTP_DATA_TIMEOUT 300
+/* Outbound queue (RFC 5321 4.5.4.1: give up after 4-5 days). */
+#define LIMIT_QUEUE_LIFETIME (5 * 86400)
+#define LIMIT_QUEUE_WARN_AFTER (4 * 3600)
+#define LIMIT_QUEUE_CONCURRENCY 20
+#define LIMIT_QUEUE_PER_DESTINATION 4
 /* Input buffered per connection before reading pauses (back-pressure). */
 #define LIMIT_CONN_INPUT (64 * 1024)
 /* Output queued per connection before the writer must wait for FLUSHED. */

@@ -40,9 +40,9 @@ static const char *const tls_mode_names[] = {"none", "starttls", "implicit"};
 static const char *const log_level_names[] = {"debug", "info", "warn", "error"};
 static const char *const tls_version_names[] = {"TLSv1.2", "TLSv1.3"};
 
-static const char *const root_keys[] = {"hostname", "data_dir", "user",
-					"workers",  "log",	"tls",
-					"limits",   "smtp",	"listeners"};
+static const char *const root_keys[] = {
+	"hostname", "data_dir", "user",	 "workers", "log",   "tls",
+	"limits",   "smtp",	"queue", "dns",	    "relay", "listeners"};
 static const char *const log_keys[] = {"level", "file"};
 static const char *const tls_keys[] = {"cert", "key", "min_version", "sni"};
 static const char *const sni_keys[] = {"name", "cert", "key"};
@@ -486,6 +486,7 @@ static void set_defaults(struct config *cfg)
 	cfg->smtp.max_recipients = LIMIT_SMTP_RECIPIENTS;
 	cfg->smtp.max_errors = LIMIT_SMTP_ERRORS;
 	cfg->smtp.data_timeout = LIMIT_SMTP_DATA_TIMEOUT;
+	config_outbound_defaults(cfg);
 }
 
 /* Order matters: listeners are checked against the tls group. */
@@ -507,6 +508,7 @@ static void parse_root(struct config_loader *ld, config_setting_t *root)
 	parse_tls(ld, root);
 	parse_limits(ld, root);
 	parse_smtp(ld, root);
+	config_parse_outbound(ld, root);
 	parse_listeners(ld, root);
 }
 
@@ -687,6 +689,7 @@ void config_free(struct config **cfgp)
 		free(cfg->smtp.etrn_domains[i]);
 	free(cfg->smtp.etrn_domains);
 	free(cfg->smtp.relay_networks);
+	config_outbound_free(cfg);
 	free(cfg);
 	*cfgp = NULL;
 }

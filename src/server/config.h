@@ -78,11 +78,31 @@ struct config {
 		bool expn;	      /* answer EXPN */
 		char **etrn_domains;  /* ETRN allowed for these; NULL-ended */
 		size_t etrn_count;
-		bool mx_auth;	      /* offer AUTH (over TLS) on smtp too */
-		bool hide_client_ip;  /* no client address in Received */
+		bool mx_auth;	     /* offer AUTH (over TLS) on smtp too */
+		bool hide_client_ip; /* no client address in Received */
 		struct cidr *relay_networks; /* may relay without AUTH */
 		size_t relay_count;
 	} smtp;
+
+	struct {
+		int lifetime;	     /* seconds before giving up, with a DSN */
+		int warn_after;	     /* seconds before a delay DSN; 0: never */
+		int concurrency;     /* outbound connections in total */
+		int per_destination; /* outbound connections per host */
+		int mx_port; /* port of MX hosts: 25 (tests change it) */
+	} queue;
+
+	struct {
+		char *forward; /* "ip[@port]" upstream; NULL: resolv.conf */
+		char *trust_anchor; /* DNSSEC root key file; NULL: none */
+	} dns;
+
+	struct {
+		char *host;	     /* smart host; NULL: deliver to MX hosts */
+		int port;	     /* 0: auto (587, 465, 2525, 25) */
+		char *user;	     /* AUTH to the smart host, over TLS only */
+		char *password_file; /* file holding the password */
+	} relay;
 
 	struct config_listener *listeners;
 	size_t listener_count;

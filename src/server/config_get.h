@@ -91,4 +91,9 @@ config_setting_t *config_get_group_list(struct config_loader *ld,
 					config_setting_t *parent,
 					const char *path, const char *key);
 
+/* Schema parts kept in their own files (config_outbound.c). */
+void config_parse_outbound(struct config_loader *ld, config_setting_t *root);
+void config_outbound_defaults(struct config *cfg);
+void config_outbound_free(struct config *cfg);
+
 #endif
