@@ -88,8 +88,9 @@ void smtp_session_set_state(struct smtp_session *s, enum smtp_state state)
 			 body ? s->srv->data_timeout : s->srv->idle_timeout);
 }
 
-static void smtp_vreply(struct smtp_session *s, int code, const char *status,
-			const char *fmt, va_list ap)
+static void __attribute__((format(printf, 4, 0)))
+smtp_vreply(struct smtp_session *s, int code, const char *status,
+	    const char *fmt, va_list ap)
 {
 	char text[512];
 

@@ -282,8 +282,8 @@ static void test_never_matches(void **state)
 		"!!",
 		"*0",
 		"*LK*",
-		"!$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/"
-		"O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+		("!$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/"
+		 "O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"),
 		"$6$saltstring$",
 		"$6$saltstring",
 		"$y$",
