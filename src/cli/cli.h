@@ -14,6 +14,12 @@
 /* -c FILE, else $POSTERN_CONFIG, else CLI_DEFAULT_CONFIG. */
 const char *cli_config_path(const char *option);
 
+struct config;
+
+/* Load path for subcommand cmd, printing every error; NULL if unusable.
+ * The caller frees the result with config_free(). */
+struct config *cli_config_load(const char *cmd, const char *path);
+
 /* The subcommands; argv[0] is the subcommand name. */
 int cmd_init(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
@@ -21,6 +27,8 @@ int cmd_config(int argc, char **argv);
 int cmd_domain(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_mailq(int argc, char **argv);
 
 /*
  * The user database of the configuration, for domain/user/alias

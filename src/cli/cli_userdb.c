@@ -13,19 +13,12 @@
 int cli_userdb_open(struct cli_userdb *u, const char *cmd,
 		    const char *config_path)
 {
-	struct config_errors errors = {0};
 	const char *error;
 
 	*u = (struct cli_userdb){.cmd = cmd};
-	u->cfg = config_load(config_path, &errors);
-	for (size_t i = 0; i < errors.count; i++)
-		fprintf(stderr, "%s\n", errors.msgs[i]);
-	config_errors_fini(&errors);
-	if (u->cfg == NULL) {
-		fprintf(stderr, "postern %s: %s: configuration not usable\n",
-			cmd, config_path);
+	u->cfg = cli_config_load(cmd, config_path);
+	if (u->cfg == NULL)
 		return CLI_EXIT_USER;
-	}
 	u->path = xasprintf("%s/%s", u->cfg->data_dir, USERDB_FILE);
 	u->db = userdb_open(u->path, true, &error);
 	if (u->db == NULL) {

@@ -22,6 +22,8 @@ static const struct cli_command commands[] = {
 	{"domain", cmd_domain, "add, remove and list the local domains"},
 	{"user", cmd_user, "add, remove and list users; set passwords"},
 	{"alias", cmd_alias, "add, remove and list aliases"},
+	{"queue", cmd_queue, "list, show, flush, bounce or delete queued mail"},
+	{"mailq", cmd_mailq, "the queue in mailq(1) form (queue list)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
