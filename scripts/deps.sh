@@ -13,9 +13,10 @@ BUILD="build-essential meson ninja-build pkg-config
 # is used by the tests and operators to inspect certificates.
 RUN="openssl ca-certificates"
 # Test: cmocka unit tests, pytest integration tests with real clients,
-# clang for the libFuzzer targets and the sanitizer build.
+# clang for the libFuzzer targets and the sanitizer build, unbound as the
+# local DNS server the tests start (tests/dns/).
 TEST="libcmocka-dev python3 python3-pytest clang libclang-rt-14-dev
-	swaks procps curl msmtp"
+	swaks procps curl msmtp unbound"
 
 missing=""
 for p in $BUILD $RUN $TEST; do

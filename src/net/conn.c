@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "lib/buf.h"
 #include "lib/limits.h"
@@ -41,6 +42,8 @@ enum conn_tls_state {
 #define CONN_READ_CHUNK 16384
 /* Larger idle buffers are freed (memory per idle session). */
 #define CONN_KEEP_BUFFER 4096
+/* Peer certificate subject and SAN list kept for the owner. */
+#define CONN_PEER_NAMES_MAX 2048
 
 struct conn {
 	TAILQ_ENTRY(conn) entry;
@@ -80,6 +83,10 @@ struct conn {
 	int local_port;
 	char tls_version[32];
 	char tls_cipher[64];
+	/* Client side only, set when the handshake completes. */
+	long verify_result; /* X509_V_OK ... */
+	char *peer_subject;
+	char *peer_sans;
 };
 
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
@@ -230,6 +237,8 @@ void conn_free(struct conn **connp)
 	buf_fini(&c->in);
 	buf_fini(&c->out);
 	free(c->servername);
+	free(c->peer_subject);
+	free(c->peer_sans);
 	free(c);
 	*connp = NULL;
 }
@@ -300,6 +309,30 @@ const char *conn_tls_version(const struct conn *c)
 const char *conn_tls_cipher(const struct conn *c)
 {
 	return c->tls_state == CONN_TLS_ON ? c->tls_cipher : NULL;
+}
+
+bool conn_tls_verified(const struct conn *c)
+{
+	return c->tls_state == CONN_TLS_ON && c->servername != NULL &&
+	       c->verify_result == X509_V_OK;
+}
+
+const char *conn_tls_verify_error(const struct conn *c)
+{
+	if (c->tls_state != CONN_TLS_ON || c->servername == NULL ||
+	    c->verify_result == X509_V_OK)
+		return NULL;
+	return X509_verify_cert_error_string(c->verify_result);
+}
+
+const char *conn_tls_peer_subject(const struct conn *c)
+{
+	return c->tls_state == CONN_TLS_ON ? c->peer_subject : NULL;
+}
+
+const char *conn_tls_peer_sans(const struct conn *c)
+{
+	return c->tls_state == CONN_TLS_ON ? c->peer_sans : NULL;
 }
 
 /* Stop all I/O; only CONN_EV_CLOSED will be delivered. */
@@ -476,6 +509,8 @@ static void conn_start_handshake(struct conn *c)
 	}
 	if (c->servername != NULL) {
 		SSL_set_tlsext_host_name(c->ssl, c->servername);
+		/* The chain is checked, not enforced: the owner decides. */
+		SSL_set1_host(c->ssl, c->servername);
 		SSL_set_connect_state(c->ssl);
 	} else {
 		SSL_set_accept_state(c->ssl);
@@ -544,6 +579,75 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg)
 		conn_finish_close(c);
 }
 
+/* A SAN fit to list: printable, no separator (it is untrusted). */
+static bool conn_dns_name(const unsigned char *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (d[i] <= 0x20 || d[i] >= 0x7f || d[i] == ',')
+			return false;
+	}
+	return true;
+}
+
+/* The server's DNS names, comma separated, cut at a bound. */
+static char *conn_peer_sans(X509 *x)
+{
+	GENERAL_NAMES *names =
+		X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	char out[CONN_PEER_NAMES_MAX] = "";
+	size_t len = 0;
+
+	for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+		const unsigned char *d;
+		int n;
+
+		if (gn->type != GEN_DNS)
+			continue;
+		d = ASN1_STRING_get0_data(gn->d.dNSName);
+		n = ASN1_STRING_length(gn->d.dNSName);
+		if (n <= 0 || !conn_dns_name(d, (size_t)n) ||
+		    len + (size_t)n + 2 >= sizeof(out))
+			continue;
+		if (len > 0)
+			out[len++] = ',';
+		memcpy(out + len, d, (size_t)n);
+		len += (size_t)n;
+		out[len] = '\0';
+	}
+	GENERAL_NAMES_free(names);
+	return len > 0 ? xstrdup(out) : NULL;
+}
+
+/* Client side: what the owner may check about the server's certificate. */
+static void conn_peer_cert(struct conn *c)
+{
+	X509 *x = SSL_get0_peer_certificate(c->ssl);
+	BIO *bio;
+	char subject[CONN_PEER_NAMES_MAX];
+	int n;
+
+	c->verify_result = SSL_get_verify_result(c->ssl);
+	if (x == NULL) {
+		c->verify_result = X509_V_ERR_UNSPECIFIED;
+		return;
+	}
+	c->peer_sans = conn_peer_sans(x);
+	bio = BIO_new(BIO_s_mem());
+	if (bio == NULL)
+		return;
+	if (X509_NAME_print_ex(bio, X509_get_subject_name(x), 0,
+			       XN_FLAG_RFC2253) >= 0) {
+		n = BIO_read(bio, subject, sizeof(subject) - 1);
+		if (n > 0) {
+			subject[n] = '\0';
+			c->peer_subject = xstrdup(subject);
+		}
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+}
+
 static void conn_handshake(struct conn *c)
 {
 	int r;
@@ -557,6 +661,8 @@ static void conn_handshake(struct conn *c)
 			  sizeof(c->tls_version));
 		strlcpy_p(c->tls_cipher, SSL_get_cipher_name(c->ssl),
 			  sizeof(c->tls_cipher));
+		if (c->servername != NULL)
+			conn_peer_cert(c);
 		conn_arm_timer(c, c->timeout);
 		event_add(c->ev_read, NULL);
 		if (buf_len(&c->out) > 0)

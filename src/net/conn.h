@@ -119,6 +119,21 @@ bool conn_is_tls(const struct conn *conn);
 /* "TLSv1.3", "TLS_AES_256_GCM_SHA384"; NULL before TLS. */
 const char *conn_tls_version(const struct conn *conn);
 const char *conn_tls_cipher(const struct conn *conn);
+/*
+ * Client side, once TLS is up: the server's certificate chains to the
+ * trust store and matches the servername given to conn_start_tls()
+ * (OpenSSL's RFC 6125 host check). The handshake never fails for this;
+ * the owner enforces it per destination. False on the server side.
+ */
+bool conn_tls_verified(const struct conn *conn);
+/* Why not verified ("self-signed certificate"), or NULL (static text). */
+const char *conn_tls_verify_error(const struct conn *conn);
+/*
+ * Client side: the server certificate's subject (RFC 2253 text) and its
+ * DNS subjectAltNames joined by ","; NULL when absent. Untrusted text.
+ */
+const char *conn_tls_peer_subject(const struct conn *conn);
+const char *conn_tls_peer_sans(const struct conn *conn);
 
 /*
  * Orderly close: stop reading, flush the output (bounded by the idle

@@ -19,6 +19,7 @@
 #include "net/tls.h"
 #include "server/config.h"
 #include "server/privdrop.h"
+#include "server/queue_worker.h"
 #include "server/worker.h"
 
 /* A worker that dies younger than this is restarted after a pause. */
@@ -43,7 +44,9 @@ struct master {
 	struct master_socket *socks; /* parallel to cfg->listeners */
 	size_t nsocks;
 
-	pid_t *workers; /* current generation, cfg->workers slots; 0: none */
+	/* Current generation: cfg->workers front workers, then the queue
+	 * worker in the last slot; 0 where none runs. */
+	pid_t *workers;
 	time_t *started;
 	pid_t *retired; /* older generations, finishing their sessions */
 	size_t nretired;
@@ -60,6 +63,12 @@ static void master_sigs_default(void)
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_DFL);
 	signal(SIGHUP, SIG_IGN); /* the master alone reloads */
+}
+
+/* Front workers plus the one queue worker. */
+static size_t master_slots(const struct master *m)
+{
+	return (size_t)m->cfg->workers + 1;
 }
 
 static int *master_fds(const struct master *m)
@@ -92,9 +101,17 @@ static void master_spawn(struct master *m, size_t slot)
 		event_base_free(m->base);
 		m->base = NULL;
 		master_sigs_default();
-		log_set_process("worker");
 		privdrop_apply(&m->priv);
-		status = worker_run(m->cfg, m->tls, fds, (int)slot);
+		if (slot == (size_t)m->cfg->workers) {
+			/* It accepts nothing: the listeners are not its. */
+			for (size_t i = 0; i < m->nsocks; i++)
+				close(fds[i]);
+			log_set_process("queue");
+			status = queue_worker_run(m->cfg);
+		} else {
+			log_set_process("worker");
+			status = worker_run(m->cfg, m->tls, fds, (int)slot);
+		}
 		free(fds);
 		_exit(status);
 	}
@@ -106,7 +123,7 @@ static void master_spawn(struct master *m, size_t slot)
 
 static void master_spawn_missing(struct master *m)
 {
-	for (size_t i = 0; i < (size_t)m->cfg->workers; i++) {
+	for (size_t i = 0; i < master_slots(m); i++) {
 		if (m->workers[i] == 0)
 			master_spawn(m, i);
 	}
@@ -126,7 +143,7 @@ static size_t master_alive(const struct master *m)
 {
 	size_t n = m->nretired;
 
-	for (size_t i = 0; i < (size_t)m->cfg->workers; i++)
+	for (size_t i = 0; i < master_slots(m); i++)
 		n += m->workers[i] != 0;
 	return n;
 }
@@ -153,7 +170,7 @@ static void master_reap(struct master *m, pid_t pid, int status)
 			return;
 		}
 	}
-	for (size_t i = 0; i < (size_t)m->cfg->workers; i++) {
+	for (size_t i = 0; i < master_slots(m); i++) {
 		struct timeval tv = {MASTER_RESPAWN_DELAY, 0};
 
 		if (m->workers[i] != pid)
@@ -183,7 +200,7 @@ static void master_on_sigchld(struct master *m)
 
 static void master_signal_all(struct master *m, int sig)
 {
-	for (size_t i = 0; i < (size_t)m->cfg->workers; i++) {
+	for (size_t i = 0; i < master_slots(m); i++) {
 		if (m->workers[i] != 0)
 			kill(m->workers[i], sig);
 	}
@@ -348,14 +365,14 @@ static void master_log_errors(struct config_errors *errors)
 
 static void master_start_generation(struct master *m)
 {
-	m->workers = xcalloc((size_t)m->cfg->workers, sizeof(*m->workers));
-	m->started = xcalloc((size_t)m->cfg->workers, sizeof(*m->started));
+	m->workers = xcalloc(master_slots(m), sizeof(*m->workers));
+	m->started = xcalloc(master_slots(m), sizeof(*m->started));
 	master_spawn_missing(m);
 }
 
 static void master_retire_generation(struct master *m)
 {
-	for (size_t i = 0; i < (size_t)m->cfg->workers; i++) {
+	for (size_t i = 0; i < master_slots(m); i++) {
 		if (m->workers[i] == 0)
 			continue;
 		kill(m->workers[i], SIGQUIT);

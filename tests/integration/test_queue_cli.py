@@ -21,7 +21,7 @@ def spooled(tmp_path):
     srv = make_server(tmp_path / "q", smtp={})
     # no MX can be found for these: they stay queued
     with login(srv) as s:
-        s.sendmail(f"alice@{DOMAIN}", ["one@far.invalid", "two@far.invalid"],
+        s.sendmail(f"alice@{DOMAIN}", ["one@far.example.net", "two@far.example.net"],
                    MSG.encode())
     yield srv
     finish_server(srv)
@@ -33,7 +33,7 @@ def test_list_text_json_and_mailq(spooled):
     qid = envs[0].name
     r = queue(spooled, "queue", "list")
     assert r.returncode == 0, r.stderr
-    assert qid in r.stdout and "one@far.invalid" in r.stdout
+    assert qid in r.stdout and "one@far.example.net" in r.stdout
     assert "in 1 Request." in r.stdout
     assert queue(spooled, "mailq").stdout == r.stdout
     r = queue(spooled, "queue", "list", "--json")
@@ -41,14 +41,14 @@ def test_list_text_json_and_mailq(spooled):
     assert [m["id"] for m in data] == [qid]
     assert data[0]["sender"] == f"alice@{DOMAIN}"
     assert {x["address"] for x in data[0]["recipients"]} == \
-        {"one@far.invalid", "two@far.invalid"}
+        {"one@far.example.net", "two@far.example.net"}
 
 
 def test_show_flush_bounce_delete(spooled):
     qid = spool_envelopes(spooled)[0].name
     r = queue(spooled, "queue", "show", qid)
     assert r.returncode == 0 and "Subject: hi" in r.stdout, r
-    r = queue(spooled, "queue", "flush", "far.invalid")
+    r = queue(spooled, "queue", "flush", "far.example.net")
     assert r.returncode == 0 and r.stdout.startswith("1 message"), r
     r = queue(spooled, "queue", "bounce", qid)
     assert r.returncode == 0, r.stderr

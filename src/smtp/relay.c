@@ -1,0 +1,367 @@
+/*
+ * One delivery attempt of a queued message: destinations one after
+ * another, each through its MX hosts in preference order (RFC 5321 5.1)
+ * or the smart host, every address of a host before the next host.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "auth/userdb.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "net/conn.h"
+#include "net/connect.h"
+#include "queue/spool.h"
+#include "smtp/relay_int.h"
+
+/* Ports tried in turn for relay.port = auto (DESIGN.md 2). */
+static const int relay_auto_ports[] = {587, 465, 2525, 25};
+
+static void relay_try_host(struct relay_job *j);
+static void relay_try_addr(struct relay_job *j);
+
+static bool relay_rcpt_open(const struct spool_rcpt *r)
+{
+	return r->state == SPOOL_RCPT_PENDING ||
+	       r->state == SPOOL_RCPT_DEFERRED;
+}
+
+static const char *relay_domain_of(const char *address)
+{
+	const char *at = strrchr(address, '@');
+
+	return at != NULL ? at + 1 : "";
+}
+
+/* Pick the recipients of the next destination still open. */
+static bool relay_next_batch(struct relay_job *j)
+{
+	struct spool_envelope *env = &j->env;
+	size_t first = env->nrcpts;
+
+	for (size_t i = 0; i < env->nrcpts && first == env->nrcpts; i++) {
+		if (relay_rcpt_open(&env->rcpts[i]) && !j->tried[i])
+			first = i;
+	}
+	if (first == env->nrcpts)
+		return false;
+	strlcpy_p(j->domain, relay_domain_of(env->rcpts[first].address),
+		  sizeof(j->domain));
+	j->nbatch = 0;
+	for (size_t i = first; i < env->nrcpts; i++) {
+		if (relay_rcpt_open(&env->rcpts[i]) && !j->tried[i] &&
+		    strcasecmp(relay_domain_of(env->rcpts[i].address),
+			       j->domain) == 0 &&
+		    j->nbatch < SMTP_CLIENT_RCPTS_MAX) {
+			j->batch[j->nbatch++] = i;
+			j->tried[i] = true;
+		}
+	}
+	return true;
+}
+
+void relay_batch_result(struct relay_job *j, bool permanent, const char *text)
+{
+	for (size_t k = 0; k < j->nbatch; k++)
+		relay_rcpt_result(j, j->batch[k], permanent ? 550 : 451, NULL,
+				  text);
+	j->batch_done = true;
+}
+
+/* No host of the destination took the message: it waits, or fails. */
+static void relay_hosts_exhausted(struct relay_job *j)
+{
+	if (!j->batch_done)
+		relay_batch_result(j, j->last_permanent,
+				   j->last_error[0] != '\0'
+					   ? j->last_error
+					   : "4.4.1 no answer from any host");
+	relay_next_domain(j);
+}
+
+static void relay_error(struct relay_job *j, bool permanent, const char *fmt,
+			...) __attribute__((format(printf, 3, 4)));
+
+static void relay_error(struct relay_job *j, bool permanent, const char *fmt,
+			...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->last_error, sizeof(j->last_error), fmt, ap);
+	va_end(ap);
+	j->last_permanent = permanent;
+}
+
+static void relay_client_ready(struct smtp_client *c, void *arg)
+{
+	struct relay_job *j = arg;
+
+	if (smtp_client_send(c, &j->msg) < 0)
+		smtp_client_quit(c);
+}
+
+/* The server answered for the message: per-recipient outcomes. */
+static void relay_client_sent(struct smtp_client *c, struct smtp_client_msg *m,
+			      const struct smtp_client_result *r, void *arg)
+{
+	struct relay_job *j = arg;
+
+	for (size_t k = 0; k < j->nbatch; k++) {
+		const struct smtp_client_result *rr = &j->crcpts[k].result;
+
+		/* A recipient accepted at RCPT shares the DATA outcome. */
+		if (rr->code / 100 == 2 && r->code / 100 != 2)
+			rr = r;
+		relay_rcpt_result(j, j->batch[k], rr->code, rr->status,
+				  rr->text);
+	}
+	j->batch_done = true;
+	smtp_client_quit(c);
+}
+
+static void relay_client_failed(struct smtp_client *c,
+				const struct smtp_client_result *r, void *arg)
+{
+	struct relay_job *j = arg;
+
+	relay_error(j, r->permanent && r->stage == SMTP_STAGE_GREETING,
+		    "%d %s %s (%s)", r->code, r->status, r->text,
+		    smtp_client_stage_name(r->stage));
+}
+
+static void relay_client_closed(struct smtp_client *c, void *arg)
+{
+	struct relay_job *j = arg;
+
+	smtp_client_free(&j->client);
+	if (j->batch_done)
+		relay_next_domain(j);
+	else
+		relay_try_addr(j); /* the next address, then host */
+}
+
+static enum smtp_client_tls relay_tls_mode(const struct relay_job *j)
+{
+	if (j->ctx->smarthost == NULL)
+		return SMTP_TLS_MAY; /* DESIGN.md 2: STARTTLS when offered */
+	if (j->port == 465)
+		return SMTP_TLS_IMPLICIT;
+	return j->port == 25 && j->ctx->smarthost_user == NULL
+		       ? SMTP_TLS_MAY
+		       : SMTP_TLS_ENCRYPT;
+}
+
+static void relay_connected(void *arg, int fd, int error)
+{
+	static const struct smtp_client_cb cb = {
+		relay_client_ready, relay_client_sent, relay_client_failed,
+		relay_client_closed};
+	struct relay_job *j = arg;
+	struct smtp_client_params p = {0};
+	struct conn *conn;
+
+	j->connecting = NULL;
+	if (fd < 0) {
+		relay_error(j, false, "4.4.1 cannot connect to %s port %d: %s",
+			    j->hosts[j->host_i - 1].name, j->port,
+			    strerror(error));
+		relay_try_addr(j);
+		return;
+	}
+	conn = conn_new(j->ctx->base, fd, NULL, 1000);
+	p.helo = j->ctx->hostname;
+	p.tls = j->ctx->tls;
+	p.tls_mode = relay_tls_mode(j);
+	p.servername = j->hosts[j->host_i - 1].name;
+	p.tls_verify = j->ctx->smarthost != NULL;
+	p.auth_user = j->ctx->smarthost_user;
+	p.auth_password = j->ctx->smarthost_password;
+	j->client = smtp_client_new(j->ctx->base, conn, &p, &cb, j);
+}
+
+/* The next address of the current host, else the next host. */
+static void relay_try_addr(struct relay_job *j)
+{
+	if (j->addr_i >= j->naddrs) {
+		relay_try_host(j);
+		return;
+	}
+	j->connecting = net_connect_start(j->ctx->base, &j->addrs[j->addr_i++],
+					  j->port, 30000, relay_connected, j);
+}
+
+static void relay_addrs(void *arg, enum dns_status st,
+			const struct sockaddr_storage *addrs, size_t n,
+			bool secure)
+{
+	struct relay_job *j = arg;
+
+	j->query = NULL;
+	j->naddrs = n < 8 ? n : 8;
+	j->addr_i = 0;
+	memcpy(j->addrs, addrs, j->naddrs * sizeof(*addrs));
+	if (st != DNS_OK || n == 0)
+		relay_error(j, false, "4.4.3 cannot resolve %s: %s",
+			    j->hosts[j->host_i - 1].name, dns_status_str(st));
+	relay_try_addr(j);
+}
+
+static void relay_try_host(struct relay_job *j)
+{
+	if (j->host_i >= j->nhosts) {
+		relay_hosts_exhausted(j);
+		return;
+	}
+	j->host_i++;
+	j->naddrs = j->addr_i = 0;
+	if (j->ctx->smarthost != NULL && j->ctx->smarthost_port == 0)
+		j->port = relay_auto_ports[j->host_i - 1];
+	j->query = dns_resolve_addr(j->ctx->dns, j->hosts[j->host_i - 1].name,
+				    AF_UNSPEC, relay_addrs, j);
+}
+
+/* RFC 7505, RFC 5321 5.1: what the MX lookup means for the batch. */
+static void relay_mx(void *arg, enum dns_status st,
+		     const struct dns_mx_host *hosts, size_t n, bool secure)
+{
+	struct relay_job *j = arg;
+
+	j->query = NULL;
+	switch (st) {
+	case DNS_OK:
+		j->hosts = xcalloc(n, sizeof(*hosts));
+		memcpy(j->hosts, hosts, n * sizeof(*hosts));
+		j->nhosts = n;
+		relay_try_host(j);
+		return;
+	case DNS_NULL_MX:
+		relay_batch_result(
+			j, true, "5.1.10 the domain accepts no mail (null MX)");
+		break;
+	case DNS_NXDOMAIN:
+	case DNS_NODATA:
+		relay_batch_result(j, true, "5.1.2 the domain does not exist");
+		break;
+	case DNS_TEMPFAIL:
+	case DNS_BOGUS:
+		relay_batch_result(j, false, "4.4.3 DNS lookup failed");
+		break;
+	}
+	relay_next_domain(j);
+}
+
+/* Recipients of the batch as the SMTP client takes them. */
+static void relay_prepare_msg(struct relay_job *j)
+{
+	struct spool_envelope *env = &j->env;
+
+	memset(j->crcpts, 0, j->nbatch * sizeof(*j->crcpts));
+	for (size_t k = 0; k < j->nbatch; k++) {
+		const struct spool_rcpt *r = &env->rcpts[j->batch[k]];
+
+		j->crcpts[k].address = r->address;
+		j->crcpts[k].notify = r->notify;
+		j->crcpts[k].orcpt = r->orcpt[0] != '\0' ? r->orcpt : NULL;
+	}
+	j->msg = (struct smtp_client_msg){
+		.sender = env->sender,
+		.smtputf8 = env->smtputf8,
+		.body_8bit = env->body == SPOOL_BODY_8BITMIME,
+		.size = env->size,
+		.envid = env->envid[0] != '\0' ? env->envid : NULL,
+		.ret = env->ret == SPOOL_RET_FULL   ? SMTP_RET_FULL
+		       : env->ret == SPOOL_RET_HDRS ? SMTP_RET_HDRS
+						    : SMTP_RET_DEFAULT,
+		.rcpts = j->crcpts,
+		.nrcpts = j->nbatch,
+		.fd = j->fd,
+	};
+}
+
+static void relay_smarthost(struct relay_job *j)
+{
+	size_t nports = j->ctx->smarthost_port != 0
+				? 1
+				: sizeof(relay_auto_ports) / sizeof(int);
+
+	/* The smart host once per port to try: 587, 465, 2525, 25. */
+	j->hosts = xcalloc(nports, sizeof(*j->hosts));
+	for (size_t i = 0; i < nports; i++)
+		strlcpy_p(j->hosts[i].name, j->ctx->smarthost,
+			  sizeof(j->hosts[i].name));
+	j->nhosts = nports;
+	j->port = j->ctx->smarthost_port != 0 ? j->ctx->smarthost_port
+					      : relay_auto_ports[0];
+	relay_try_host(j);
+}
+
+void relay_next_domain(struct relay_job *j)
+{
+	int local;
+
+	xfree(&j->hosts);
+	j->nhosts = j->host_i = 0;
+	j->last_error[0] = '\0';
+	j->last_permanent = false;
+	j->batch_done = false;
+	if (!relay_next_batch(j)) {
+		relay_finish(j);
+		return;
+	}
+	local = userdb_domain_is_local(j->ctx->userdb, j->domain);
+	if (local == 1) {
+		relay_local(j);
+		return;
+	}
+	relay_prepare_msg(j);
+	if (j->ctx->smarthost != NULL) {
+		relay_smarthost(j);
+		return;
+	}
+	j->port = j->ctx->mx_port;
+	j->query = dns_resolve_mx(j->ctx->dns, j->domain, relay_mx, j);
+}
+
+int relay_message(struct relay_ctx *ctx, const char *id, relay_done_cb *done,
+		  void *arg)
+{
+	struct relay_job *j = xcalloc(1, sizeof(*j));
+	const char *error;
+	char *path;
+
+	j->ctx = ctx;
+	strlcpy_p(j->id, id, sizeof(j->id));
+	j->done = done;
+	j->arg = arg;
+	j->started = time(NULL);
+	spool_envelope_init(&j->env);
+	path = spool_msg_path(ctx->data_dir, id);
+	j->fd = path != NULL ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	free(path);
+	if (j->fd < 0 ||
+	    spool_envelope_read(ctx->data_dir, id, &j->env, &error) < 0) {
+		log_error(id, "cannot read queued message", "error=%s",
+			  log_qs((char[128]){0}, 128,
+				 j->fd < 0 ? strerror(errno) : error));
+		if (j->fd >= 0)
+			close(j->fd);
+		spool_envelope_fini(&j->env);
+		free(j);
+		return -1;
+	}
+	j->batch = xcalloc(j->env.nrcpts, sizeof(*j->batch));
+	j->crcpts = xcalloc(j->env.nrcpts, sizeof(*j->crcpts));
+	j->tried = xcalloc(j->env.nrcpts, sizeof(*j->tried));
+	j->domain[0] = '\0';
+	relay_next_domain(j);
+	return 0;
+}

@@ -1,0 +1,314 @@
+/*
+ * The end of a delivery attempt: recipient outcomes into the envelope,
+ * local domains into their Maildirs, the retry schedule, and the DSN
+ * (RFC 3464) to the sender once the message leaves the queue.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "auth/userdb.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "mail/dsn.h"
+#include "mail/received.h"
+#include "queue/schedule.h"
+#include "queue/spool.h"
+#include "smtp/relay_int.h"
+#include "store/maildir.h"
+
+/* Largest original returned whole in a DSN; past it only the header. */
+#define RELAY_DSN_RETURN_MAX (1024 * 1024)
+
+void relay_rcpt_result(struct relay_job *j, size_t i, int code,
+		       const char *status, const char *text)
+{
+	struct spool_rcpt *r = &j->env.rcpts[i];
+	char reply[SMTP_REPLY_TEXT_MAX + 64];
+	char q[600];
+
+	snprintf(reply, sizeof(reply), "%d%s%s %s", code,
+		 status != NULL && *status != '\0' ? " " : "",
+		 status != NULL ? status : "", text != NULL ? text : "");
+	free(r->last_reply);
+	r->last_reply = xstrdup(reply);
+	r->state = code / 100 == 2   ? SPOOL_RCPT_DELIVERED
+		   : code / 100 == 5 ? SPOOL_RCPT_FAILED
+				     : SPOOL_RCPT_DEFERRED;
+	r->updated = time(NULL);
+	log_info(j->id, "delivery", "to=%s domain=%s result=%s reply=%s",
+		 log_qs((char[300]){0}, 300, r->address), j->domain,
+		 r->state == SPOOL_RCPT_DELIVERED ? "sent"
+		 : r->state == SPOOL_RCPT_FAILED  ? "bounced"
+						  : "deferred",
+		 log_qs(q, sizeof(q), reply));
+}
+
+/* Copy the queued message into one delivery. */
+static int relay_copy(struct relay_job *j, struct maildir_delivery *d,
+		      const char **error_r)
+{
+	char buf[65536];
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = pread(j->fd, buf, sizeof(buf), off)) > 0) {
+		if (maildir_delivery_write(d, buf, (size_t)n, error_r) < 0)
+			return -1;
+		off += n;
+	}
+	if (n < 0) {
+		*error_r = strerror(errno);
+		return -1;
+	}
+	return 0;
+}
+
+/* RFC 5321 4.4: the final delivery records the envelope sender. */
+static int relay_return_path(struct relay_job *j, struct maildir_delivery *d,
+			     const char **error_r)
+{
+	char hdr[DSN_ADDRESS_MAX + 32];
+	size_t n = received_return_path(hdr, sizeof(hdr), j->env.sender);
+
+	return maildir_delivery_write(d, hdr, n, error_r);
+}
+
+/* One recipient of a local domain (a DSN to a local sender, mostly). */
+static void relay_local_one(struct relay_job *j, size_t i)
+{
+	const char *address = j->env.rcpts[i].address;
+	const char *at = strrchr(address, '@');
+	struct userdb_mailbox boxes[16];
+	struct maildir_target targets[16];
+	struct maildir_delivery *d;
+	char local[USERDB_LOCAL_MAX + 1], id[64];
+	const char *error = "lookup failed";
+	size_t n = 0;
+
+	snprintf(local, sizeof(local), "%.*s",
+		 at != NULL ? (int)(at - address) : 0, address);
+	switch (userdb_resolve(j->ctx->userdb, local, j->domain, boxes, 16,
+			       &n)) {
+	case USERDB_FOUND:
+		break;
+	case USERDB_NO_USER:
+	case USERDB_NO_DOMAIN:
+		relay_rcpt_result(j, i, 550, "5.1.1", "user unknown");
+		return;
+	case USERDB_TEMPFAIL:
+		relay_rcpt_result(j, i, 451, "4.3.0", error);
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		targets[k] = (struct maildir_target){
+			boxes[k].domain, boxes[k].local, boxes[k].quota};
+	d = maildir_delivery_new(j->ctx->data_dir, j->ctx->hostname, &error);
+	if (d != NULL && relay_return_path(j, d, &error) == 0 &&
+	    relay_copy(j, d, &error) == 0 &&
+	    maildir_delivery_commit(d, targets, n, id, sizeof(id), &error) == 0)
+		relay_rcpt_result(j, i, 250, "2.0.0", "delivered locally");
+	else
+		relay_rcpt_result(j, i, 451, "4.3.0", error);
+	maildir_delivery_free(&d);
+}
+
+void relay_local(struct relay_job *j)
+{
+	for (size_t k = 0; k < j->nbatch; k++)
+		relay_local_one(j, j->batch[k]);
+	j->batch_done = true;
+	relay_next_domain(j);
+}
+
+/* The start of the original, enough for its header or all of it. */
+static char *relay_read_original(struct relay_job *j, size_t *len_r)
+{
+	size_t cap = RELAY_DSN_RETURN_MAX + 1;
+	char *buf = xmalloc(cap);
+	size_t len = 0;
+	ssize_t n;
+
+	while (len < cap &&
+	       (n = pread(j->fd, buf + len, cap - len, (off_t)len)) > 0)
+		len += (size_t)n;
+	*len_r = len;
+	return buf;
+}
+
+/* Queue the DSN as a new message from <> to the sender. */
+static void relay_queue_dsn(struct relay_job *j, const char *text, size_t len)
+{
+	struct spool_envelope env;
+	struct spool_msg *m;
+	const char *error = NULL;
+
+	m = spool_msg_new(j->ctx->data_dir, &error);
+	spool_envelope_init(&env);
+	env.sender = xstrdup("");
+	env.envid = xstrdup("");
+	env.auth = xstrdup("");
+	spool_envelope_add_rcpt(&env, j->env.sender, "", 0);
+	if (m == NULL || spool_msg_write(m, text, len, &error) < 0 ||
+	    spool_msg_commit(m, &env, &error) < 0)
+		log_error(j->id, "cannot queue the DSN", "error=%s",
+			  log_qs((char[300]){0}, 300, error));
+	else
+		log_info(j->id, "dsn queued", "dsn=%s to=%s", spool_msg_id(m),
+			 log_qs((char[300]){0}, 300, j->env.sender));
+	spool_msg_free(&m);
+	spool_envelope_fini(&env);
+}
+
+/* "550 5.1.1 text" -> "5.1.1" in buf (RFC 3463); "" when there is none. */
+static const char *relay_reply_status(const char *reply, char *buf, size_t size)
+{
+	const char *p = strchr(reply, ' ');
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (p == NULL || (p[1] != '2' && p[1] != '4' && p[1] != '5') ||
+	    p[2] != '.')
+		return buf;
+	p++;
+	while (p[n] != '\0' && p[n] != ' ' && n + 1 < size)
+		n++;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A failure DSN for the recipients that bounced (RFC 3461 4.1). */
+static void relay_dsn(struct relay_job *j)
+{
+	struct dsn_rcpt *dr = xcalloc(j->env.nrcpts, sizeof(*dr));
+	char(*status)[16] = xcalloc(j->env.nrcpts, sizeof(*status));
+	struct dsn_report rep = {0};
+	size_t n = 0, olen, len;
+	char *orig, *text;
+
+	for (size_t i = 0; i < j->env.nrcpts; i++) {
+		const struct spool_rcpt *r = &j->env.rcpts[i];
+
+		if (r->state != SPOOL_RCPT_FAILED ||
+		    !dsn_wanted(r->notify, DSN_FAILED, j->env.sender))
+			continue;
+		dr[n++] = (struct dsn_rcpt){
+			.address = r->address,
+			.orcpt = r->orcpt,
+			.action = DSN_FAILED,
+			.status = relay_reply_status(r->last_reply, status[n],
+						     sizeof(status[n])),
+			.diagnostic = r->last_reply,
+			.last_attempt = r->updated,
+		};
+	}
+	if (n > 0) {
+		orig = relay_read_original(j, &olen);
+		rep = (struct dsn_report){
+			.reporting_mta = j->ctx->hostname,
+			.envid = j->env.envid,
+			.sender = j->env.sender,
+			.arrival = j->env.created,
+			.rcpts = dr,
+			.nrcpts = n,
+			.return_full = j->env.ret == SPOOL_RET_FULL,
+			.original = orig,
+			.original_len = olen,
+			.max_return = RELAY_DSN_RETURN_MAX,
+		};
+		text = dsn_compose(&rep, time(NULL), j->id, &len);
+		if (text != NULL)
+			relay_queue_dsn(j, text, len);
+		free(text);
+		free(orig);
+	}
+	free(dr);
+	free(status);
+}
+
+static void relay_free(struct relay_job *j)
+{
+	spool_envelope_fini(&j->env);
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j->batch);
+	free(j->crcpts);
+	free(j->tried);
+	free(j->hosts);
+	free(j);
+}
+
+struct relay_result {
+	relay_done_cb *done;
+	void *arg;
+	char id[SPOOL_ID_SIZE];
+	time_t next;
+};
+
+static void relay_report(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_result *res = arg;
+
+	res->done(res->arg, res->id, res->next);
+	free(res);
+}
+
+/* Every recipient final: DSN, then out of the spool. Else reschedule. */
+static time_t relay_settle(struct relay_job *j, time_t now)
+{
+	struct spool_envelope *env = &j->env;
+	bool open = false, expired;
+	const char *error;
+
+	env->attempts++;
+	expired = schedule_expired(env->created, now, j->ctx->lifetime);
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		struct spool_rcpt *r = &env->rcpts[i];
+
+		if (expired && (r->state == SPOOL_RCPT_PENDING ||
+				r->state == SPOOL_RCPT_DEFERRED)) {
+			/* RFC 5321 4.5.4.1: give up, and say so. */
+			relay_rcpt_result(j, i, 550, "4.4.7",
+					  "message expired in the queue");
+		}
+		open |= r->state == SPOOL_RCPT_PENDING ||
+			r->state == SPOOL_RCPT_DEFERRED;
+	}
+	if (!open) {
+		relay_dsn(j);
+		if (spool_remove(j->ctx->data_dir, j->id, &error) < 0)
+			log_error(j->id, "cannot remove from the spool",
+				  "error=%s",
+				  log_qs((char[300]){0}, 300, error));
+		else
+			log_info(j->id, "removed", "attempts=%u",
+				 env->attempts);
+		return 0;
+	}
+	env->next_attempt = schedule_next(env->attempts, now, env->created,
+					  j->ctx->lifetime);
+	if (spool_envelope_update(j->ctx->data_dir, env, &error) < 0)
+		log_error(j->id, "cannot update the envelope", "error=%s",
+			  log_qs((char[300]){0}, 300, error));
+	return env->next_attempt;
+}
+
+void relay_finish(struct relay_job *j)
+{
+	struct relay_result *res = xcalloc(1, sizeof(*res));
+	struct timeval now_tv = {0, 0};
+
+	res->done = j->done;
+	res->arg = j->arg;
+	strlcpy_p(res->id, j->id, sizeof(res->id));
+	res->next = relay_settle(j, time(NULL));
+	/* done() from the loop, never from inside relay_message(). */
+	event_base_once(j->ctx->base, -1, EV_TIMEOUT, relay_report, res,
+			&now_tv);
+	relay_free(j);
+}

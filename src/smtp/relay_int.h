@@ -1,0 +1,65 @@
+/*
+ * Private to the relay files: one delivery attempt of one message.
+ */
+#ifndef SMTP_RELAY_INT_H
+#define SMTP_RELAY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "dns/resolver.h"
+#include "queue/spool_envelope.h"
+#include "smtp/client.h"
+#include "smtp/relay.h"
+
+struct event;
+struct net_connect;
+
+struct relay_job {
+	struct relay_ctx *ctx;
+	char id[SPOOL_ID_SIZE];
+	struct spool_envelope env;
+	int fd; /* the message file */
+	relay_done_cb *done;
+	void *arg;
+	time_t started;
+
+	/* The destination being tried: recipients of one domain. */
+	char domain[DNS_NAME_MAX + 3];
+	size_t *batch; /* indices into env.rcpts */
+	size_t nbatch;
+	bool *tried; /* per env recipient: batched in this attempt */
+	struct smtp_client_rcpt *crcpts;
+	struct smtp_client_msg msg;
+
+	/* Hosts of the destination (MX or the smart host), then addresses. */
+	struct dns_mx_host *hosts;
+	size_t nhosts, host_i;
+	int port;
+	struct sockaddr_storage addrs[8];
+	size_t naddrs, addr_i;
+	struct dns_query *query;
+	struct net_connect *connecting;
+	struct smtp_client *client;
+	bool batch_done; /* this destination has its outcome */
+	char last_error[SMTP_REPLY_TEXT_MAX + 64]; /* why it was not sent */
+	bool last_permanent;
+
+	struct event *ev_done;
+};
+
+/* Record the outcome of env recipient i (code/status/text of a reply). */
+void relay_rcpt_result(struct relay_job *j, size_t i, int code,
+		       const char *status, const char *text);
+/* The whole batch gets one outcome. */
+void relay_batch_result(struct relay_job *j, bool permanent, const char *text);
+/* Deliver the batch of a local domain to its Maildirs. */
+void relay_local(struct relay_job *j);
+/* Try the next destination, or finish the attempt. */
+void relay_next_domain(struct relay_job *j);
+/* Everything was tried: update or remove the message, DSNs, done(). */
+void relay_finish(struct relay_job *j);
+
+#endif

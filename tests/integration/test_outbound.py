@@ -1,0 +1,186 @@
+"""
+Outbound delivery end to end: a message submitted to postern A leaves
+through A's queue worker, found by MX lookup in a real DNS server on
+loopback (unbound serving the test zones), and arrives at postern B's MX
+service. Failures come back to the sender as DSNs.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import finish_server, set_in_group, wait_for
+from test_submission import DOMAIN, MSG, PASSWORD, cli, inbox, login
+from conftest import Server, find_port_base
+
+REMOTE = "remote.test"
+
+
+def free_udp_tcp_port():
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+            t.close()
+    raise RuntimeError("no free port")
+
+
+@pytest.fixture(scope="module")
+def dns(tmp_path_factory):
+    """unbound on 127.0.0.1 serving the test zones."""
+    exe = shutil.which("unbound") or "/usr/sbin/unbound"
+    assert os.access(exe, os.X_OK), "unbound missing (scripts/deps.sh)"
+    d = tmp_path_factory.mktemp("dns")
+    port = free_udp_tcp_port()
+    conf = d / "unbound.conf"
+    conf.write_text(f"""server:
+  interface: 127.0.0.1@{port}
+  port: {port}
+  do-daemonize: no
+  chroot: ""
+  username: ""
+  directory: "{d}"
+  pidfile: ""
+  use-syslog: no
+  logfile: "{d}/unbound.log"
+  access-control: 127.0.0.0/8 allow
+  do-ip6: no
+  module-config: "iterator"
+  local-zone: "{REMOTE}." static
+  local-data: "{REMOTE}. IN MX 10 mx.{REMOTE}."
+  local-data: "mx.{REMOTE}. IN A 127.0.0.1"
+  local-zone: "nullmx.test." static
+  local-data: "nullmx.test. IN MX 0 ."
+  local-zone: "down.test." static
+  local-data: "down.test. IN MX 10 mx.down.test."
+  local-data: "mx.down.test. IN A 127.0.0.1"
+""")
+    proc = subprocess.Popen([exe, "-d", "-c", str(conf)],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        r = None
+        for _ in range(100):
+            r = subprocess.run(["sh", "-c", "true"])
+            try:
+                s = socket.create_connection(("127.0.0.1", port), 0.2)
+                s.close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"127.0.0.1@{port}"
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def make_pair(root, dns):
+    """B: the remote MX for remote.test. A: the sender, whose MX port for
+    remote domains is B's."""
+    b = Server(root / "b", workers=1, limits={"shutdown_timeout": 3})
+    b.init(find_port_base())
+    assert cli(b, "domain", "add", REMOTE).returncode == 0
+    r = cli(b, "user", "add", f"bob@{REMOTE}", "--password-stdin",
+            stdin=PASSWORD + "\n")
+    assert r.returncode == 0, r
+    b.start()
+    a = Server(root / "a", workers=1, limits={"shutdown_timeout": 3})
+    a.init(find_port_base())
+    text = a.conf.read_text()
+    text += (f'\ndns = {{ forward = "{dns}"; }};\n'
+             f"queue = {{ mx_port = {b.port('smtp')}; }};\n")
+    a.conf.write_text(text)
+    assert cli(a, "domain", "add", DOMAIN).returncode == 0
+    r = cli(a, "user", "add", f"alice@{DOMAIN}", "--password-stdin",
+            stdin=PASSWORD + "\n")
+    assert r.returncode == 0, r
+    a.start()
+    return a, b
+
+
+@pytest.fixture
+def pair(tmp_path, dns):
+    a, b = make_pair(tmp_path, dns)
+    yield a, b
+    finish_server(a)
+    finish_server(b)
+
+
+def remote_inbox(b, user="bob"):
+    d = b.root / "data" / "mail" / REMOTE / user / "new"
+    return sorted(d.iterdir()) if d.is_dir() else []
+
+
+def spool(srv):
+    d = srv.root / "data" / "queue" / "env"
+    return sorted(d.iterdir()) if d.is_dir() else []
+
+
+def test_mx_delivery(pair):
+    a, b = pair
+    with login(a) as s:
+        assert s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"],
+                          MSG.encode()) == {}
+    files = wait_for(lambda: remote_inbox(b), 15, what="delivery to B")
+    raw = files[0].read_bytes()
+    # A's submission trace and B's MX trace, then the message
+    assert raw.count(b"Received: from ") == 2
+    assert b"by mail.test (postern) with ESMTPSA" in raw
+    assert raw.endswith(b"\r\nhello\r\n")
+    wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+
+
+def dsn_in(a, user="alice"):
+    def find():
+        for f in inbox(a, user):
+            data = f.read_bytes()
+            if b"multipart/report" in data:
+                return data
+        return None
+    return wait_for(find, 15, what="a DSN in the sender's inbox")
+
+
+def test_unknown_remote_user_bounces(pair):
+    a, b = pair
+    with login(a) as s:
+        s.sendmail(f"alice@{DOMAIN}", [f"nobody@{REMOTE}"], MSG.encode())
+    dsn = dsn_in(a)
+    assert b"Return-Path: <>" in dsn
+    assert b"report-type=delivery-status" in dsn
+    assert b"Final-Recipient: rfc822; nobody@remote.test" in dsn
+    assert b"Status: 5.1.1" in dsn
+    assert b"Action: failed" in dsn
+    wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+
+
+def test_null_mx_bounces_at_once(pair):
+    a, b = pair
+    with login(a) as s:
+        s.sendmail(f"alice@{DOMAIN}", ["x@nullmx.test"], MSG.encode())
+    dsn = dsn_in(a)
+    assert b"Status: 5.1.10" in dsn
+
+
+def test_unreachable_host_is_deferred(pair):
+    a, b = pair
+    # mx.down.test is 127.0.0.1 too, but B's port answers for it only if
+    # B accepts the domain: it refuses relaying (554), a permanent error.
+    with login(a) as s:
+        s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}", "x@down.test"],
+                   MSG.encode())
+    wait_for(lambda: remote_inbox(b), 15, what="the good recipient")
+    dsn = dsn_in(a)
+    assert b"x@down.test" in dsn and b"bob@remote.test" not in \
+        dsn.split(b"message/delivery-status")[1].split(b"--")[0]
