@@ -24,7 +24,6 @@ struct queue_cli {
 	const char *domain; /* flush: only messages with rcpts there */
 	size_t count;
 	uint64_t bytes;
-	int status;
 };
 
 static void queue_usage(FILE *fp)
@@ -191,71 +190,31 @@ static int queue_show(struct queue_cli *qc, const char *id)
 	return CLI_EXIT_OK;
 }
 
-/*
- * Write env back. As root, the new file goes to the queue worker's
- * account (the owner of the env/ folder), or the worker could not read it.
- */
+/* Write env back (the spool keeps the worker's ownership). */
 static int queue_write(struct queue_cli *qc, struct spool_envelope *env)
 {
-	char *dir = xasprintf("%s/queue/env", qc->cfg->data_dir);
-	char *path = xasprintf("%s/%s", dir, env->id);
 	const char *error;
-	struct stat st;
-	int ret = 0;
 
 	if (spool_envelope_update(qc->cfg->data_dir, env, &error) < 0) {
 		fprintf(stderr, "postern queue: %s: %s\n", env->id, error);
-		ret = -1;
-	} else if (geteuid() == 0 && stat(dir, &st) == 0 &&
-		   chown(path, st.st_uid, st.st_gid) < 0) {
-		perror(path);
-		ret = -1;
+		return -1;
 	}
-	free(dir);
-	free(path);
-	return ret;
-}
-
-static bool env_has_domain(const struct spool_envelope *env, const char *domain)
-{
-	for (size_t i = 0; i < env->nrcpts; i++) {
-		const char *at = strrchr(env->rcpts[i].address, '@');
-
-		if (at != NULL && strcasecmp(at + 1, domain) == 0)
-			return true;
-	}
-	return false;
-}
-
-static int flush_cb(const char *id, void *ctx)
-{
-	struct queue_cli *qc = ctx;
-	struct spool_envelope env;
-
-	if (queue_read(qc, id, &env) < 0)
-		return 0;
-	if (qc->domain == NULL || env_has_domain(&env, qc->domain)) {
-		env.next_attempt = 0;
-		if (queue_write(qc, &env) < 0)
-			qc->status = CLI_EXIT_INTERNAL;
-		else
-			qc->count++;
-	}
-	spool_envelope_fini(&env);
 	return 0;
 }
 
 static int queue_flush(struct queue_cli *qc)
 {
 	const char *error;
+	size_t n = 0;
+	int r = spool_flush(qc->cfg->data_dir, qc->domain, &n, &error);
 
-	if (spool_list(qc->cfg->data_dir, flush_cb, qc, &error) < 0) {
+	if (r < 0 && n == 0) {
 		fprintf(stderr, "postern queue: %s\n", error);
 		return CLI_EXIT_INTERNAL;
 	}
-	printf("%zu message%s scheduled for delivery now\n", qc->count,
-	       qc->count == 1 ? "" : "s");
-	return qc->status;
+	printf("%zu message%s scheduled for delivery now\n", n,
+	       n == 1 ? "" : "s");
+	return r < 0 ? CLI_EXIT_INTERNAL : CLI_EXIT_OK;
 }
 
 static int queue_bounce(struct queue_cli *qc, const char *id)

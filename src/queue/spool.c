@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -600,6 +601,18 @@ int spool_envelope_read(const char *data_dir, const char *id,
  */
 static int replace_existing(const char *tmp, const char *path, char *err)
 {
+	struct stat st;
+
+	/*
+	 * Root (the CLI) rewriting an envelope keeps it the queue worker's:
+	 * the new file takes the owner of the one it replaces.
+	 */
+	if (geteuid() == 0 && stat(path, &st) == 0 &&
+	    chown(tmp, st.st_uid, st.st_gid) < 0) {
+		errno_err(err, "chown", tmp);
+		unlink(tmp);
+		return -1;
+	}
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
 		unlink(tmp);
 		return 0;
@@ -830,4 +843,54 @@ int spool_cleanup_orphans(const char *data_dir, time_t older_than,
 	if (b < 0)
 		return -1;
 	return a + b;
+}
+
+struct spool_flush_ctx {
+	const char *data_dir;
+	const char *domain;
+	size_t count;
+	int status;
+};
+
+static bool spool_has_domain(const struct spool_envelope *env,
+			     const char *domain)
+{
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		const char *at = strrchr(env->rcpts[i].address, '@');
+
+		if (at != NULL && strcasecmp(at + 1, domain) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int spool_flush_one(const char *id, void *ctx)
+{
+	struct spool_flush_ctx *f = ctx;
+	struct spool_envelope env;
+	const char *error;
+
+	spool_envelope_init(&env);
+	if (spool_envelope_read(f->data_dir, id, &env, &error) == 0 &&
+	    (f->domain == NULL || spool_has_domain(&env, f->domain))) {
+		env.next_attempt = 0;
+		if (spool_envelope_update(f->data_dir, &env, &error) < 0)
+			f->status = -1;
+		else
+			f->count++;
+	}
+	spool_envelope_fini(&env);
+	return 0;
+}
+
+int spool_flush(const char *data_dir, const char *domain, size_t *count_r,
+		const char **error_r)
+{
+	struct spool_flush_ctx f = {data_dir, domain, 0, 0};
+
+	*error_r = spool_error;
+	if (spool_list(data_dir, spool_flush_one, &f, error_r) < 0)
+		return -1;
+	*count_r = f.count;
+	return f.status;
 }

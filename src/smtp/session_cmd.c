@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "net/conn.h"
+#include "queue/spool.h"
 #include "smtp/session_int.h"
 
 static bool smtp_starttls_offered(const struct smtp_session *s)
@@ -192,6 +193,30 @@ void smtp_cmd_help(struct smtp_session *s, const char *arg, size_t len)
 		   "VRFY EXPN HELP ETRN STARTTLS; see RFC 5321");
 }
 
+/* RFC 1985 4: the queue worker sees the flushed envelopes at once. */
+static void smtp_etrn_flush(struct smtp_session *s, const char *node)
+{
+	const char *error;
+	size_t n = 0;
+
+	if (spool_flush(s->srv->data_dir, node, &n, &error) < 0 && n == 0) {
+		log_error(conn_sid(s->conn), "etrn failed", "error=%s",
+			  log_qs((char[300]){0}, 300, error));
+		smtp_reply(s, 458, "4.3.0",
+			   "Unable to queue messages for "
+			   "node %s",
+			   node);
+	} else if (n == 0) {
+		smtp_reply(s, 251, "2.0.0",
+			   "OK, no messages waiting for node "
+			   "%s",
+			   node);
+	} else {
+		smtp_reply(s, 250, "2.0.0", "OK, queuing for node %s started",
+			   node);
+	}
+}
+
 /* RFC 1985 5: "ETRN name", "ETRN @name" (subdomains), "ETRN #queue". */
 void smtp_cmd_etrn(struct smtp_session *s, const char *arg, size_t len)
 {
@@ -212,9 +237,7 @@ void smtp_cmd_etrn(struct smtp_session *s, const char *arg, size_t len)
 	     s->srv->etrn_domains != NULL && s->srv->etrn_domains[i] != NULL;
 	     i++) {
 		if (strcasecmp(s->srv->etrn_domains[i], node) == 0) {
-			/* Delivery is started by the outbound queue. */
-			smtp_reply(s, 250, "2.0.0",
-				   "Queuing for node %s started", node);
+			smtp_etrn_flush(s, node);
 			return;
 		}
 	}

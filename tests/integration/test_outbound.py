@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import finish_server, set_in_group, wait_for
+from conftest import LineConn, finish_server, set_in_group, wait_for
 from test_submission import DOMAIN, MSG, PASSWORD, cli, inbox, login
 from conftest import Server, find_port_base
 
@@ -97,6 +97,7 @@ def make_pair(root, dns):
     a = Server(root / "a", workers=1, limits={"shutdown_timeout": 3})
     a.init(find_port_base())
     text = a.conf.read_text()
+    text = set_in_group(text, "smtp", "etrn_domains", f'["{REMOTE}"]')
     text += (f'\ndns = {{ forward = "{dns}"; }};\n'
              f"queue = {{ mx_port = {b.port('smtp')}; }};\n")
     a.conf.write_text(text)
@@ -182,3 +183,29 @@ def test_mixed_outcome_bounces_only_the_failed(pair):
     dsn = dsn_in(a)
     assert b"x@down.test" in dsn and b"bob@remote.test" not in \
         dsn.split(b"message/delivery-status")[1].split(b"--")[0]
+
+
+def test_mx_down_deferred_then_etrn_delivers(pair):
+    a, b = pair
+    rc, _ = b.stop()
+    assert rc == 0
+    b.close()
+    with login(a) as s:
+        assert s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"],
+                          MSG.encode()) == {}
+    env = wait_for(lambda: [e for e in spool(a)
+                            if b"state deferred" in e.read_bytes()],
+                   15, what="a deferred recipient")
+    assert b"cannot connect" in env[0].read_bytes()
+    b.start()
+    with LineConn.connect(a.port("smtp")) as c:
+        assert c.smtp_reply()[0] == 220
+        c.cmd("EHLO client.test")
+        c.smtp_reply()
+        c.cmd(f"ETRN {REMOTE}")
+        assert c.smtp_reply() == (250, [f"2.0.0 OK, queuing for node "
+                                        f"{REMOTE} started"])
+        c.cmd("ETRN other.test")
+        assert c.smtp_reply()[0] == 459
+    wait_for(lambda: remote_inbox(b), 15, what="delivery after ETRN")
+    wait_for(lambda: spool(a) == [], 10, what="spool emptied")
