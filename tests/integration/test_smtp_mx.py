@@ -482,3 +482,33 @@ def test_transaction_log_line(mx):
     for key in ("result=accepted", "peer=127.0.0.1", "to=alice@example.test",
                 "rcpts=1", "tls=no", "sid=", "size="):
         assert key in line, line
+
+
+def test_smtputf8_utf8_recipient(tmp_path):
+    srv = make_mx(tmp_path / "u8")
+    try:
+        dom = "b\u00fccher.test"
+        assert postern_input(srv, "domain", "add", dom).returncode == 0
+        r = postern_input(srv, "user", "add", f"leser@{dom}",
+                          "--password-stdin", stdin="pw\n")
+        assert r.returncode == 0, r
+        with smtp_conn(srv) as c:
+            ehlo(c)
+            # without SMTPUTF8 the UTF-8 address is refused (RFC 6531)
+            c.cmd("MAIL FROM:<x@remote.test>")
+            assert c.smtp_reply()[0] == 250
+            c.cmd(f"RCPT TO:<leser@{dom}>")
+            code, lines = c.smtp_reply()
+            assert code == 553 and lines[0].startswith("5.6.7"), lines
+        with smtplib.SMTP(HOST, srv.port("smtp"), timeout=10) as s:
+            assert s.sendmail("j\u00f6rg@remote.test", [f"leser@{dom}"],
+                              "Subject: \u00fc\r\n\r\ngr\u00fc\u00dfe\r\n"
+                              .encode(), mail_options=["SMTPUTF8"]) == {}
+        box = srv.root / "data" / "mail" / dom / "leser" / "new"
+        files = sorted(box.iterdir())
+        assert len(files) == 1
+        raw = files[0].read_bytes()
+        assert f"for <leser@{dom}>".encode() in raw
+        assert raw.endswith("gr\u00fc\u00dfe\r\n".encode())
+    finally:
+        finish_server(srv)
