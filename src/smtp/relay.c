@@ -115,12 +115,10 @@ static void relay_client_sent(struct smtp_client *c, struct smtp_client_msg *m,
 {
 	struct relay_job *j = arg;
 
+	/* The client gave each recipient its outcome (RCPT or DATA). */
 	for (size_t k = 0; k < j->nbatch; k++) {
 		const struct smtp_client_result *rr = &j->crcpts[k].result;
 
-		/* A recipient accepted at RCPT shares the DATA outcome. */
-		if (rr->code / 100 == 2 && r->code / 100 != 2)
-			rr = r;
 		relay_rcpt_result(j, j->batch[k], rr->code, rr->status,
 				  rr->text);
 	}

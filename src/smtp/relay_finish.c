@@ -30,15 +30,20 @@ void relay_rcpt_result(struct relay_job *j, size_t i, int code,
 	struct spool_rcpt *r = &j->env.rcpts[i];
 	char reply[SMTP_REPLY_TEXT_MAX + 64];
 	char q[600];
+	int cls;
 
 	snprintf(reply, sizeof(reply), "%d%s%s %s", code,
 		 status != NULL && *status != '\0' ? " " : "",
 		 status != NULL ? status : "", text != NULL ? text : "");
 	free(r->last_reply);
 	r->last_reply = xstrdup(reply);
-	r->state = code / 100 == 2   ? SPOOL_RCPT_DELIVERED
-		   : code / 100 == 5 ? SPOOL_RCPT_FAILED
-				     : SPOOL_RCPT_DEFERRED;
+	/* The client's own verdicts have no code, only a status. */
+	cls = code != 0				  ? code / 100
+	      : status != NULL && *status != '\0' ? status[0] - '0'
+						  : 4;
+	r->state = cls == 2   ? SPOOL_RCPT_DELIVERED
+		   : cls == 5 ? SPOOL_RCPT_FAILED
+			      : SPOOL_RCPT_DEFERRED;
 	r->updated = time(NULL);
 	log_info(j->id, "delivery", "to=%s domain=%s result=%s reply=%s",
 		 log_qs((char[300]){0}, 300, r->address), j->domain,
@@ -197,7 +202,7 @@ static void relay_dsn(struct relay_job *j)
 		if (r->state != SPOOL_RCPT_FAILED ||
 		    !dsn_wanted(r->notify, DSN_FAILED, j->env.sender))
 			continue;
-		dr[n++] = (struct dsn_rcpt){
+		dr[n] = (struct dsn_rcpt){
 			.address = r->address,
 			.orcpt = r->orcpt,
 			.action = DSN_FAILED,
@@ -206,6 +211,7 @@ static void relay_dsn(struct relay_job *j)
 			.diagnostic = r->last_reply,
 			.last_attempt = r->updated,
 		};
+		n++;
 	}
 	if (n > 0) {
 		orig = relay_read_original(j, &olen);
