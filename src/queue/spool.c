@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -95,98 +96,20 @@ static int id_path(char *buf, const char *data_dir, const char *sub,
 	return pathf(buf, err, "%s/queue/%s/%s", data_dir, sub, id);
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *path, char *err)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0) {
-		errno_err(err, "open", path);
-		return -1;
-	}
-	if (fsync(fd) < 0) {
-		errno_err(err, "fsync", path);
-		close(fd);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		errno_err(err, "close", path);
-		return -1;
-	}
-	return 0;
-}
-
 /* fsync the directory holding path, so a new entry in it is durable. */
 static int fsync_parent(const char *path, char *err)
 {
-	char parent[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t len;
-
-	if (slash == NULL)
-		return fsync_dir(".", err);
-	len = slash == path ? 1 : (size_t)(slash - path);
-	memcpy(parent, path, len);
-	parent[len] = '\0';
-	return fsync_dir(parent, err);
+	if (fsutil_fsync_parent(path) < 0) {
+		errno_err(err, "fsync directory of", path);
+		return -1;
+	}
+	return 0;
 }
 
 /* <data_dir>/queue/<sub>, the directory holding a spool file. */
 static int dir_path(char *buf, const char *data_dir, const char *sub, char *err)
 {
 	return pathf(buf, err, "%s/queue/%s", data_dir, sub);
-}
-
-/*
- * mkdir -p with mode 0700; the parent of each directory made is fsync'd
- * so the new entry survives a crash. path is modified and restored.
- */
-static int mkdir_p(char *path, char *err)
-{
-	char *slash;
-	int ret;
-
-	if (mkdir(path, 0700) == 0)
-		return fsync_parent(path, err);
-	if (errno == EEXIST)
-		return 0;
-	if (errno != ENOENT) {
-		errno_err(err, "mkdir", path);
-		return -1;
-	}
-	slash = strrchr(path, '/');
-	if (slash == NULL || slash == path) {
-		errno_err(err, "mkdir", path);
-		return -1;
-	}
-	*slash = '\0';
-	ret = mkdir_p(path, err);
-	*slash = '/';
-	if (ret < 0)
-		return -1;
-	if (mkdir(path, 0700) == 0)
-		return fsync_parent(path, err);
-	if (errno == EEXIST)
-		return 0;
-	errno_err(err, "mkdir", path);
-	return -1;
 }
 
 static int make_dirs(const char *data_dir, char *err)
@@ -196,9 +119,12 @@ static int make_dirs(const char *data_dir, char *err)
 	size_t i;
 
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (dir_path(path, data_dir, subs[i], err) < 0 ||
-		    mkdir_p(path, err) < 0)
+		if (dir_path(path, data_dir, subs[i], err) < 0)
 			return -1;
+		if (fsutil_mkdir_p(path, 0700) < 0) {
+			errno_err(err, "mkdir", path);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -275,7 +201,7 @@ static int write_file(const char *path, const char *data, size_t len, char *err)
 		errno = saved;
 		return -1;
 	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fsutil_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		errno_err(err, "write", path);
 		close(fd);
 		unlink(path);
@@ -365,7 +291,7 @@ static int flush(struct spool_msg *m)
 {
 	if (m->buf_len == 0)
 		return 0;
-	if (write_all(m->fd, m->buf, m->buf_len) < 0) {
+	if (fsutil_write_all(m->fd, m->buf, m->buf_len) < 0) {
 		errno_err(m->error, "write", m->tmp_msg);
 		m->failed = true;
 		return -1;
@@ -423,12 +349,13 @@ static int finish_message(struct spool_msg *m)
  * first, so an envelope never outlives its message. */
 static void undo_commit(const char *env_path, const char *msg_path)
 {
-	char err[ERR_SIZE];
+	int r = 0;
 
 	if (env_path != NULL && unlink(env_path) == 0)
-		(void)fsync_parent(env_path, err);
+		r |= fsutil_fsync_parent(env_path);
 	if (unlink(msg_path) == 0)
-		(void)fsync_parent(msg_path, err);
+		r |= fsutil_fsync_parent(msg_path);
+	(void)r; /* best effort: the caller has already set its error */
 }
 
 /* The renames of spool.h, after both temp files are durable. */

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -107,94 +108,6 @@ static int maildir_path(char *buf, const char *data_dir,
 	return pathf(buf, err, "%s/mail/%s/%s", data_dir, t->domain, t->local);
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *path, char *err)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0) {
-		errno_err(err, "open", path);
-		return -1;
-	}
-	if (fsync(fd) < 0) {
-		errno_err(err, "fsync", path);
-		close(fd);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		errno_err(err, "close", path);
-		return -1;
-	}
-	return 0;
-}
-
-/* fsync the directory holding path, so a new entry in it is durable. */
-static int fsync_parent(const char *path, char *err)
-{
-	char parent[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t len;
-
-	if (slash == NULL)
-		return fsync_dir(".", err);
-	len = slash == path ? 1 : (size_t)(slash - path);
-	memcpy(parent, path, len);
-	parent[len] = '\0';
-	return fsync_dir(parent, err);
-}
-
-/*
- * mkdir -p with mode 0700. The parent of each directory made is fsync'd
- * so the new entry survives a crash. path is modified and restored.
- */
-static int mkdir_p(char *path, char *err)
-{
-	char *slash;
-	int ret;
-
-	if (mkdir(path, 0700) == 0)
-		return fsync_parent(path, err);
-	if (errno == EEXIST)
-		return 0;
-	if (errno != ENOENT) {
-		errno_err(err, "mkdir", path);
-		return -1;
-	}
-	slash = strrchr(path, '/');
-	if (slash == NULL || slash == path) {
-		errno_err(err, "mkdir", path);
-		return -1;
-	}
-	*slash = '\0';
-	ret = mkdir_p(path, err);
-	*slash = '/';
-	if (ret < 0)
-		return -1;
-	if (mkdir(path, 0700) == 0)
-		return fsync_parent(path, err);
-	if (errno == EEXIST)
-		return 0;
-	errno_err(err, "mkdir", path);
-	return -1;
-}
-
 /* cur/ and tmp/ first: a new/ that exists implies a complete Maildir. */
 static int maildir_create(const char *mdpath, char *err)
 {
@@ -204,8 +117,10 @@ static int maildir_create(const char *mdpath, char *err)
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
 		if (pathf(path, err, "%s/%s", mdpath, subdirs[i]) < 0)
 			return -1;
-		if (mkdir_p(path, err) < 0)
+		if (fsutil_mkdir_p(path, 0700) < 0) {
+			errno_err(err, "mkdir", path);
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -271,9 +186,12 @@ static int open_temp(struct maildir_delivery *d, char *err)
 {
 	char path[PATH_MAX];
 
-	if (pathf(path, err, "%s/tmp", d->data_dir) < 0 ||
-	    mkdir_p(path, err) < 0)
+	if (pathf(path, err, "%s/tmp", d->data_dir) < 0)
 		return -1;
+	if (fsutil_mkdir_p(path, 0700) < 0) {
+		errno_err(err, "mkdir", path);
+		return -1;
+	}
 	/* A clash with a leftover file only costs another id. */
 	for (int tries = 0; tries < 8; tries++) {
 		make_id(d->id);
@@ -332,7 +250,7 @@ static int flush(struct maildir_delivery *d)
 {
 	if (d->buf_len == 0)
 		return 0;
-	if (write_all(d->fd, d->buf, d->buf_len) < 0) {
+	if (fsutil_write_all(d->fd, d->buf, d->buf_len) < 0) {
 		errno_err(d->error, "write", d->tmp_path);
 		d->failed = true;
 		return -1;
@@ -609,7 +527,7 @@ static void maildirsize_write(const char *mdpath, uint64_t quota,
 	n = snprintf(line, sizeof(line), "%lluS\n%llu %llu\n",
 		     (unsigned long long)quota, (unsigned long long)bytes,
 		     (unsigned long long)count);
-	ok = write_all(fd, line, (size_t)n) == 0;
+	ok = fsutil_write_all(fd, line, (size_t)n) == 0;
 	if (!ok)
 		saved = errno;
 	if (close(fd) < 0 && ok) {
@@ -672,7 +590,7 @@ static void maildirsize_append(const char *mdpath, uint64_t size)
 	if (fd < 0)
 		return; /* no file: the next quota check recalculates */
 	n = snprintf(line, sizeof(line), "%llu 1\n", (unsigned long long)size);
-	ok = write_all(fd, line, (size_t)n) == 0;
+	ok = fsutil_write_all(fd, line, (size_t)n) == 0;
 	if (!ok)
 		saved = errno;
 	if (close(fd) < 0 && ok) {
@@ -717,7 +635,7 @@ static int copy_into(struct maildir_delivery *d, const char *mdpath,
 			errno_err(d->error, "read", d->tmp_path);
 			goto fail;
 		}
-		if (write_all(out, d->buf, (size_t)n) < 0) {
+		if (fsutil_write_all(out, d->buf, (size_t)n) < 0) {
 			errno_err(d->error, "write", tmp);
 			goto fail;
 		}
@@ -798,9 +716,10 @@ static void rollback(char **mdpaths, char **links, size_t n)
 				  "path=%s error=%s", links[i],
 				  strerror(errno));
 		if (pathf(dir, err, "%s/new", mdpaths[i]) == 0 &&
-		    fsync_dir(dir, err) < 0)
+		    fsutil_fsync_dir(dir) < 0)
 			log_warn(NULL, "cannot undo maildir delivery",
-				 "error=\"%s\"", err);
+				 "error=\"fsync %s: %s\"", dir,
+				 strerror(errno));
 		xfree(&links[i]);
 	}
 }
@@ -847,9 +766,12 @@ static int link_all(struct maildir_delivery *d, char **mdpaths, char **links,
 	for (size_t i = 0; i < n; i++) {
 		if (mdpaths[i] == NULL)
 			continue;
-		if (pathf(dest, d->error, "%s/new", mdpaths[i]) < 0 ||
-		    fsync_dir(dest, d->error) < 0)
+		if (pathf(dest, d->error, "%s/new", mdpaths[i]) < 0)
 			return -1;
+		if (fsutil_fsync_dir(dest) < 0) {
+			errno_err(d->error, "fsync", dest);
+			return -1;
+		}
 	}
 	return 0;
 }
