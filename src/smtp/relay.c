@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "auth/userdb.h"
+#include "mail/dsn.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "net/conn.h"
@@ -115,12 +116,20 @@ static void relay_client_sent(struct smtp_client *c, struct smtp_client_msg *m,
 {
 	struct relay_job *j = arg;
 
+	const struct smtp_ehlo *ehlo = smtp_client_ehlo(c);
+
 	/* The client gave each recipient its outcome (RCPT or DATA). */
 	for (size_t k = 0; k < j->nbatch; k++) {
 		const struct smtp_client_result *rr = &j->crcpts[k].result;
+		size_t i = j->batch[k];
 
-		relay_rcpt_result(j, j->batch[k], rr->code, rr->status,
-				  rr->text);
+		relay_rcpt_result(j, i, rr->code, rr->status, rr->text);
+		/* RFC 3461 5.2.2: a next hop without DSN cannot report
+		 * success: we say "relayed" ourselves. */
+		if (ehlo != NULL && !ehlo->dsn &&
+		    j->env.rcpts[i].state == SPOOL_RCPT_DELIVERED &&
+		    (j->env.rcpts[i].notify & SMTP_NOTIFY_SUCCESS))
+			j->success[i] = DSN_RELAYED;
 	}
 	j->batch_done = true;
 	smtp_client_quit(c);
@@ -359,6 +368,12 @@ int relay_message(struct relay_ctx *ctx, const char *id, relay_done_cb *done,
 	j->batch = xcalloc(j->env.nrcpts, sizeof(*j->batch));
 	j->crcpts = xcalloc(j->env.nrcpts, sizeof(*j->crcpts));
 	j->tried = xcalloc(j->env.nrcpts, sizeof(*j->tried));
+	j->success = xcalloc(j->env.nrcpts, sizeof(*j->success));
+	for (size_t i = 0; i < j->env.nrcpts; i++) {
+		j->success[i] = -1;
+		if (j->env.rcpts[i].updated > j->last_attempt)
+			j->last_attempt = j->env.rcpts[i].updated;
+	}
 	j->domain[0] = '\0';
 	relay_next_domain(j);
 	return 0;

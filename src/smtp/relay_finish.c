@@ -115,9 +115,12 @@ static void relay_local_one(struct relay_job *j, size_t i)
 	d = maildir_delivery_new(j->ctx->data_dir, j->ctx->hostname, &error);
 	if (d != NULL && relay_return_path(j, d, &error) == 0 &&
 	    relay_copy(j, d, &error) == 0 &&
-	    maildir_delivery_commit(d, targets, n, id, sizeof(id), &error) == 0)
+	    maildir_delivery_commit(d, targets, n, id, sizeof(id), &error) ==
+		    0) {
 		relay_rcpt_result(j, i, 250, "2.0.0", "delivered locally");
-	else
+		if (j->env.rcpts[i].notify & DSN_NOTIFY_SUCCESS)
+			j->success[i] = DSN_DELIVERED;
+	} else
 		relay_rcpt_result(j, i, 451, "4.3.0", error);
 	maildir_delivery_free(&d);
 }
@@ -187,52 +190,89 @@ static const char *relay_reply_status(const char *reply, char *buf, size_t size)
 	return buf;
 }
 
-/* A failure DSN for the recipients that bounced (RFC 3461 4.1). */
-static void relay_dsn(struct relay_job *j)
+/*
+ * What recipient i has to report now (RFC 3461 4.1), or -1: a failure
+ * once the message leaves the queue (final), a success in the attempt
+ * that made it, a delay once, in the first attempt past warn_after.
+ */
+static int relay_dsn_action(const struct relay_job *j, size_t i, bool final,
+			    bool warn)
+{
+	const struct spool_rcpt *r = &j->env.rcpts[i];
+	int action = -1;
+
+	if (final && r->state == SPOOL_RCPT_FAILED)
+		action = DSN_FAILED;
+	else if (j->success[i] >= 0)
+		action = j->success[i];
+	else if (warn && (r->state == SPOOL_RCPT_DEFERRED ||
+			  r->state == SPOOL_RCPT_PENDING))
+		action = DSN_DELAYED;
+	if (action >= 0 &&
+	    !dsn_wanted(r->notify, (enum dsn_action)action, j->env.sender))
+		action = -1;
+	return action;
+}
+
+static void relay_dsn_send(struct relay_job *j, const struct dsn_rcpt *dr,
+			   size_t n, bool failed)
+{
+	struct dsn_report rep;
+	size_t olen, len;
+	char *orig = relay_read_original(j, &olen);
+	char *text;
+
+	rep = (struct dsn_report){
+		.reporting_mta = j->ctx->hostname,
+		.envid = j->env.envid,
+		.sender = j->env.sender,
+		.arrival = j->env.created,
+		.rcpts = dr,
+		.nrcpts = n,
+		.return_full = failed && j->env.ret == SPOOL_RET_FULL,
+		.original = orig,
+		.original_len = olen,
+		.max_return = RELAY_DSN_RETURN_MAX,
+	};
+	text = dsn_compose(&rep, time(NULL), j->id, &len);
+	if (text != NULL)
+		relay_queue_dsn(j, text, len);
+	free(text);
+	free(orig);
+}
+
+/* One DSN for everything this attempt has to tell the sender. */
+static void relay_dsn(struct relay_job *j, bool final, bool warn)
 {
 	struct dsn_rcpt *dr = xcalloc(j->env.nrcpts, sizeof(*dr));
 	char(*status)[16] = xcalloc(j->env.nrcpts, sizeof(*status));
-	struct dsn_report rep = {0};
-	size_t n = 0, olen, len;
-	char *orig, *text;
+	size_t n = 0;
+	bool failed = false;
 
 	for (size_t i = 0; i < j->env.nrcpts; i++) {
 		const struct spool_rcpt *r = &j->env.rcpts[i];
+		int action = relay_dsn_action(j, i, final, warn);
 
-		if (r->state != SPOOL_RCPT_FAILED ||
-		    !dsn_wanted(r->notify, DSN_FAILED, j->env.sender))
+		if (action < 0)
 			continue;
+		failed |= action == DSN_FAILED;
 		dr[n] = (struct dsn_rcpt){
 			.address = r->address,
 			.orcpt = r->orcpt,
-			.action = DSN_FAILED,
+			.action = (enum dsn_action)action,
 			.status = relay_reply_status(r->last_reply, status[n],
 						     sizeof(status[n])),
 			.diagnostic = r->last_reply,
 			.last_attempt = r->updated,
+			.will_retry_until =
+				action == DSN_DELAYED
+					? j->env.created + j->ctx->lifetime
+					: 0,
 		};
 		n++;
 	}
-	if (n > 0) {
-		orig = relay_read_original(j, &olen);
-		rep = (struct dsn_report){
-			.reporting_mta = j->ctx->hostname,
-			.envid = j->env.envid,
-			.sender = j->env.sender,
-			.arrival = j->env.created,
-			.rcpts = dr,
-			.nrcpts = n,
-			.return_full = j->env.ret == SPOOL_RET_FULL,
-			.original = orig,
-			.original_len = olen,
-			.max_return = RELAY_DSN_RETURN_MAX,
-		};
-		text = dsn_compose(&rep, time(NULL), j->id, &len);
-		if (text != NULL)
-			relay_queue_dsn(j, text, len);
-		free(text);
-		free(orig);
-	}
+	if (n > 0)
+		relay_dsn_send(j, dr, n, failed);
 	free(dr);
 	free(status);
 }
@@ -245,6 +285,7 @@ static void relay_free(struct relay_job *j)
 	free(j->batch);
 	free(j->crcpts);
 	free(j->tried);
+	free(j->success);
 	free(j->hosts);
 	free(j);
 }
@@ -286,7 +327,7 @@ static time_t relay_settle(struct relay_job *j, time_t now)
 			r->state == SPOOL_RCPT_DEFERRED;
 	}
 	if (!open) {
-		relay_dsn(j);
+		relay_dsn(j, true, false);
 		if (spool_remove(j->ctx->data_dir, j->id, &error) < 0)
 			log_error(j->id, "cannot remove from the spool",
 				  "error=%s",
@@ -296,6 +337,11 @@ static time_t relay_settle(struct relay_job *j, time_t now)
 				 env->attempts);
 		return 0;
 	}
+	/* Once: the first attempt to end past warn_after (RFC 3461 4.1). */
+	relay_dsn(j, false,
+		  schedule_warn_due(env->created, now, j->ctx->warn_after,
+				    j->last_attempt >=
+					    env->created + j->ctx->warn_after));
 	env->next_attempt = schedule_next(env->attempts, now, env->created,
 					  j->ctx->lifetime);
 	if (spool_envelope_update(j->ctx->data_dir, env, &error) < 0)

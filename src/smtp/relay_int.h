@@ -31,6 +31,10 @@ struct relay_job {
 	size_t *batch; /* indices into env.rcpts */
 	size_t nbatch;
 	bool *tried; /* per env recipient: batched in this attempt */
+	/* Per env recipient: a success to report (RFC 3461 4.1 NOTIFY=
+	 * SUCCESS), as DSN_DELIVERED or DSN_RELAYED; -1: none. */
+	int *success;
+	time_t last_attempt; /* when the previous attempt ended, or 0 */
 	struct smtp_client_rcpt *crcpts;
 	struct smtp_client_msg msg;
 

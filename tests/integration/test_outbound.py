@@ -6,6 +6,9 @@ service. Failures come back to the sender as DSNs.
 """
 
 import os
+import signal
+import socketserver
+import threading
 import shutil
 import socket
 import subprocess
@@ -209,3 +212,88 @@ def test_mx_down_deferred_then_etrn_delivers(pair):
         assert c.smtp_reply()[0] == 459
     wait_for(lambda: remote_inbox(b), 15, what="delivery after ETRN")
     wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+
+
+def test_delay_notice_once(tmp_path, dns):
+    a, b = make_pair(tmp_path, dns)
+    try:
+        text = a.conf.read_text().replace("queue = {", "queue = { warn_after = 1;")
+        a.conf.write_text(text)
+        a.signal(signal.SIGHUP)
+        rc, _ = b.stop()
+        assert rc == 0
+        b.close()
+        time.sleep(0.5)
+        with login(a) as s:
+            s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], MSG.encode())
+        wait_for(lambda: [e for e in spool(a)
+                          if b"state deferred" in e.read_bytes()],
+                 15, what="a deferred recipient")
+        time.sleep(1.5)
+        r = cli(a, "queue", "flush")
+        assert r.returncode == 0, r
+        dsn = dsn_in(a)
+        assert b"Action: delayed" in dsn
+        assert b"Will-Retry-Until:" in dsn
+        assert b"Delayed Mail" in dsn
+        # only once: a second flush adds no second notice
+        cli(a, "queue", "flush")
+        time.sleep(1.5)
+        notices = [f for f in inbox(a, "alice")
+                   if b"Action: delayed" in f.read_bytes()]
+        assert len(notices) == 1
+        assert len(spool(a)) == 1  # still queued
+    finally:
+        finish_server(a)
+        finish_server(b)
+
+
+class NoDsnSink(socketserver.StreamRequestHandler):
+    """A peer without DSN (and without PIPELINING) that takes anything."""
+
+    def handle(self):
+        self.wfile.write(b"220 sink.test ESMTP\r\n")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                self.wfile.write(b"250-sink.test\r\n250 8BITMIME\r\n")
+            elif verb == b"DATA":
+                self.wfile.write(b"354 go\r\n")
+                while self.rfile.readline() not in (b".\r\n", b""):
+                    pass
+                self.server.messages += 1
+                self.wfile.write(b"250 2.0.0 ok\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 2.0.0 ok\r\n")
+
+
+def test_success_notice_when_next_hop_lacks_dsn(tmp_path, dns):
+    sink = socketserver.ThreadingTCPServer(("127.0.0.1", 0), NoDsnSink)
+    sink.messages = 0
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    a = Server(tmp_path / "a", workers=1, limits={"shutdown_timeout": 3})
+    a.init(find_port_base())
+    a.conf.write_text(a.conf.read_text() +
+                      f'\ndns = {{ forward = "{dns}"; }};\n'
+                      f"queue = {{ mx_port = {sink.server_address[1]}; }};\n")
+    assert cli(a, "domain", "add", DOMAIN).returncode == 0
+    assert cli(a, "user", "add", f"alice@{DOMAIN}", "--password-stdin",
+               stdin=PASSWORD + "\n").returncode == 0
+    a.start()
+    try:
+        with login(a) as s:
+            s.mail(f"alice@{DOMAIN}")
+            assert s.rcpt(f"bob@{REMOTE}", ["NOTIFY=SUCCESS"])[0] == 250
+            assert s.data(MSG.encode())[0] == 250
+        dsn = dsn_in(a)
+        assert b"Action: relayed" in dsn
+        assert sink.messages == 1
+    finally:
+        finish_server(a)
+        sink.shutdown()
