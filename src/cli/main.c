@@ -24,6 +24,8 @@ static const struct cli_command commands[] = {
 	{"alias", cmd_alias, "add, remove and list aliases"},
 	{"queue", cmd_queue, "list, show, flush, bounce or delete queued mail"},
 	{"mailq", cmd_mailq, "the queue in mailq(1) form (queue list)"},
+	{"sendmail", cmd_sendmail,
+	 "queue a message from stdin, as sendmail(8)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -54,8 +56,16 @@ static void usage(FILE *fp)
 
 int main(int argc, char **argv)
 {
+	const char *self = strrchr(argv[0], '/');
+
 	/* Writes to a closed socket are errors to handle, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Installed as /usr/sbin/sendmail or mailq, it is that command. */
+	self = self != NULL ? self + 1 : argv[0];
+	if (strcmp(self, "sendmail") == 0)
+		return cmd_sendmail(argc, argv);
+	if (strcmp(self, "mailq") == 0)
+		return cmd_mailq(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_EXIT_USER;

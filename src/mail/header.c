@@ -50,6 +50,7 @@ enum field_kind {
 	FK_OTHER,
 	FK_FROM,
 	FK_SENDER,
+	FK_RCPT, /* To:, Cc:, Bcc: (for sendmail -t) */
 };
 
 struct header_scan {
@@ -76,6 +77,10 @@ struct header_scan {
 	bool from_malformed;
 	char *sender;
 	bool sender_seen, sender_malformed;
+
+	char **rcpts; /* To:, Cc:, Bcc: mailboxes */
+	size_t rcpt_count, rcpt_size;
+	bool rcpt_malformed;
 };
 
 /* A cursor over one unfolded field body. */
@@ -134,6 +139,9 @@ void header_scan_free(struct header_scan **hp)
 	for (size_t i = 0; i < h->from_count; i++)
 		free(h->from[i]);
 	free(h->from);
+	for (size_t i = 0; i < h->rcpt_count; i++)
+		free(h->rcpts[i]);
+	free(h->rcpts);
 	free(h->sender);
 	free(h->names);
 	free(h->body);
@@ -416,6 +424,21 @@ static void add_mailbox(struct header_scan *h, struct parser *p)
 		h->sender = text;
 		return;
 	}
+	if (p->kind == FK_RCPT) {
+		if (h->rcpt_count >= HEADER_RCPT_MAX) {
+			free(text);
+			set_limit(h, "Too many To:/Cc:/Bcc: addresses");
+			p->stop = true;
+			return;
+		}
+		if (h->rcpt_count == h->rcpt_size) {
+			h->rcpt_size = h->rcpt_size ? 2 * h->rcpt_size : 4;
+			h->rcpts = xrealloc(h->rcpts,
+					    h->rcpt_size * sizeof(*h->rcpts));
+		}
+		h->rcpts[h->rcpt_count++] = text;
+		return;
+	}
 	if (h->from_count >= h->lim.from_max) {
 		free(text);
 		set_limit(h, "Too many From: addresses");
@@ -520,7 +543,9 @@ static size_t scan_list(struct header_scan *h, struct parser *p, bool in_group)
 			continue;
 		}
 		/* RFC 6854: From: may hold groups; groups do not nest. */
-		scan_address(h, p, !in_group && p->kind == FK_FROM);
+		scan_address(h, p,
+			     !in_group && (p->kind == FK_FROM ||
+					   p->kind == FK_RCPT));
 		members++;
 		if (p->bad || p->stop)
 			return members;
@@ -550,6 +575,25 @@ static void parse_from(struct header_scan *h)
 	h->from_malformed = true;
 	while (h->from_count > before)
 		free(h->from[--h->from_count]);
+}
+
+/* RFC 5322 3.6.3 to / cc / bcc = address-list (bcc may be empty). */
+static void parse_rcpt(struct header_scan *h)
+{
+	struct parser p = {.s = (const unsigned char *)h->body,
+			   .len = h->body_len,
+			   .kind = FK_RCPT};
+	size_t before = h->rcpt_count;
+
+	skip_cfws(&p);
+	if (at_end(&p))
+		return;
+	(void)scan_list(h, &p, false);
+	if (p.stop || !p.bad)
+		return;
+	h->rcpt_malformed = true;
+	while (h->rcpt_count > before)
+		free(h->rcpts[--h->rcpt_count]);
 }
 
 /* RFC 5322 3.6.2 sender = "Sender:" mailbox; 3.6: at most one. */
@@ -590,6 +634,8 @@ static void finish_field(struct header_scan *h)
 			parse_from(h);
 		else if (h->kind == FK_SENDER)
 			parse_sender(h);
+		else if (h->kind == FK_RCPT)
+			parse_rcpt(h);
 		break;
 	case FS_NONE:
 	case FS_BAD:
@@ -636,6 +682,9 @@ static void end_name(struct header_scan *h)
 		h->kind = FK_FROM;
 	else if (strcasecmp(name, "Sender") == 0)
 		h->kind = FK_SENDER;
+	else if (strcasecmp(name, "To") == 0 || strcasecmp(name, "Cc") == 0 ||
+		 strcasecmp(name, "Bcc") == 0)
+		h->kind = FK_RCPT;
 	h->state = FS_BODY;
 }
 
@@ -858,4 +907,19 @@ size_t header_message_id(char *buf, size_t size, const char *unique,
 		return 0;
 	}
 	return (size_t)n;
+}
+
+size_t header_scan_rcpt_count(const struct header_scan *h)
+{
+	return h->rcpt_count;
+}
+
+const char *header_scan_rcpt(const struct header_scan *h, size_t i)
+{
+	return i < h->rcpt_count ? h->rcpts[i] : NULL;
+}
+
+bool header_scan_rcpt_malformed(const struct header_scan *h)
+{
+	return h->rcpt_malformed;
 }

@@ -27,6 +27,8 @@
 #define HEADER_FIELDS_MAX 1000
 #define HEADER_BLOCK_MAX ((size_t)256 * 1024)
 #define HEADER_FROM_MAX 100
+/* To:, Cc: and Bcc: mailboxes kept (sendmail -t). */
+#define HEADER_RCPT_MAX 1000
 /* Comments nest (RFC 5322 3.2.2); deeper nesting makes a field malformed. */
 #define HEADER_COMMENT_DEPTH 32
 /* A buffer this large holds header_date_format()'s output. */
@@ -158,5 +160,14 @@ size_t header_date_format(char *buf, size_t size, time_t t);
  */
 size_t header_message_id(char *buf, size_t size, const char *unique,
 			 const char *domain);
+
+/*
+ * The addr-specs of every To:, Cc: and Bcc: mailbox, groups flattened, in
+ * order (as header_scan_from gives From:), for sendmail -t; a malformed
+ * field is flagged and its addresses left out.
+ */
+size_t header_scan_rcpt_count(const struct header_scan *h);
+const char *header_scan_rcpt(const struct header_scan *h, size_t i);
+bool header_scan_rcpt_malformed(const struct header_scan *h);
 
 #endif

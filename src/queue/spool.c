@@ -112,6 +112,33 @@ static int dir_path(char *buf, const char *data_dir, const char *sub, char *err)
 	return pathf(buf, err, "%s/queue/%s", data_dir, sub);
 }
 
+/* The folder path is in, in a static buffer (for adopt()). */
+static const char *dirname_of(const char *path)
+{
+	static char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash != NULL ? (size_t)(slash - path) : 0;
+
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return dir;
+}
+
+/*
+ * As root (the CLI: sendmail, queue commands), what the spool creates is
+ * given to the owner of `owner_of` (data_dir, or the folder a file is in),
+ * so the unprivileged queue worker can read and replace it.
+ */
+static int adopt(const char *owner_of, int fd, const char *path)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || stat(owner_of, &st) != 0)
+		return 0;
+	return fd >= 0 ? fchown(fd, st.st_uid, st.st_gid)
+		       : chown(path, st.st_uid, st.st_gid);
+}
+
 static int make_dirs(const char *data_dir, char *err)
 {
 	static const char *const subs[] = {"tmp", "msg", "env"};
@@ -123,6 +150,14 @@ static int make_dirs(const char *data_dir, char *err)
 			return -1;
 		if (fsutil_mkdir_p(path, 0700) < 0) {
 			errno_err(err, "mkdir", path);
+			return -1;
+		}
+	}
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (dir_path(path, data_dir, subs[i], err) < 0 ||
+		    adopt(data_dir, -1, path) < 0 ||
+		    (i == 0 && adopt(data_dir, -1, dirname_of(path)) < 0)) {
+			errno_err(err, "chown", path);
 			return -1;
 		}
 	}
@@ -201,7 +236,8 @@ static int write_file(const char *path, const char *data, size_t len, char *err)
 		errno = saved;
 		return -1;
 	}
-	if (fsutil_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (adopt(dirname_of(path), fd, NULL) < 0 ||
+	    fsutil_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		errno_err(err, "write", path);
 		close(fd);
 		unlink(path);
@@ -242,6 +278,10 @@ static int open_new_id(struct spool_msg *m, char *err)
 			if (errno == EEXIST)
 				continue;
 			errno_err(err, "create", m->tmp_msg);
+			return -1;
+		}
+		if (adopt(m->data_dir, m->fd, NULL) < 0) {
+			errno_err(err, "chown", m->tmp_msg);
 			return -1;
 		}
 		if (id_path(path, m->data_dir, "msg", m->id, err) < 0 ||

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import LineConn, finish_server, set_in_group, wait_for
+from conftest import LineConn, finish_server, postern_bin, set_in_group, wait_for
 from test_submission import DOMAIN, MSG, PASSWORD, cli, inbox, login
 from conftest import Server, find_port_base
 
@@ -297,3 +297,38 @@ def test_success_notice_when_next_hop_lacks_dsn(tmp_path, dns):
     finally:
         finish_server(a)
         sink.shutdown()
+
+
+def sendmail(srv, *args, stdin):
+    return subprocess.run([postern_bin(), "sendmail", "-c", str(srv.conf),
+                           *args], input=stdin, capture_output=True,
+                          text=True, timeout=20)
+
+
+def test_sendmail_injector(pair, tmp_path):
+    a, b = pair
+    # recipients on the command line, LF line ends, dot-terminated
+    r = sendmail(a, "-f", f"alice@{DOMAIN}", f"bob@{REMOTE}",
+                 stdin="Subject: cron\n\nline\n.\nnot sent\n")
+    assert r.returncode == 0, r.stderr
+    raw = wait_for(lambda: remote_inbox(b), 15, what="delivery")[0] \
+        .read_bytes()
+    assert b"Subject: cron\r\n" in raw and raw.endswith(b"\r\nline\r\n")
+    assert b"with local id" in raw and b"Message-ID: <" in raw
+    # -t: To/Cc/Bcc give the recipients; Bcc is not shown to anyone
+    r = sendmail(a, "-t", "-i", f"-falice@{DOMAIN}", stdin=(
+        f"To: Alice <alice@{DOMAIN}>\nBcc: bob@{REMOTE}\n"
+        "Subject: t\n\n.\nbody\n"))
+    assert r.returncode == 0, r.stderr
+    local = wait_for(lambda: [f for f in inbox(a, "alice")
+                              if b"Subject: t" in f.read_bytes()], 15,
+                     what="local copy")
+    remote = wait_for(lambda: [f for f in remote_inbox(b)
+                               if b"Subject: t" in f.read_bytes()], 15,
+                      what="remote copy")
+    for f in local + remote:
+        data = f.read_bytes()
+        assert b"Bcc:" not in data
+        assert data.endswith(b"\r\n.\r\nbody\r\n")  # -i: the dot stays
+    r = sendmail(a, stdin="Subject: nobody\n\n")
+    assert r.returncode == 1 and "no recipients" in r.stderr

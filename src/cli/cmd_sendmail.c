@@ -1,0 +1,264 @@
+/*
+ * postern sendmail: the sendmail(8) injector that cron, mail(1) and web
+ * applications expect. The message is read from stdin, given the headers
+ * it lacks, and committed to the outbound spool; the queue worker delivers
+ * it (local domains to their Maildirs, the rest by MX).
+ *
+ * SECURITY: it writes the spool directly, so only root and the server's
+ * account can use it; the envelope sender defaults to the invoking user.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "lib/buf.h"
+#include "lib/mem.h"
+#include "mail/address.h"
+#include "mail/header.h"
+#include "mail/received.h"
+#include "queue/spool.h"
+#include "server/config.h"
+
+struct sendmail {
+	struct config *cfg;
+	bool use_headers; /* -t */
+	bool dot_ends;	  /* a "." line ends the input (not with -i) */
+	const char *sender;
+	char **rcpts;
+	size_t nrcpts;
+	struct buf msg; /* the message with CRLF line ends */
+	struct buf bcc; /* -t: the Bcc: fields taken out of it */
+};
+
+static void sendmail_usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: postern sendmail [-t] [-i] [-f SENDER] [-c FILE] "
+		"[--] [RECIPIENT...]\n\n"
+		"Read a message from stdin and queue it, as sendmail(8) does. "
+		"-t also takes\nthe recipients from To:, Cc: and Bcc: (Bcc: is "
+		"removed); -i (or -oi) does not\nend the message at a line "
+		"with a single dot; -f sets the envelope sender.\n"
+		"Other sendmail options (-o..., -B, -v, -N...) are accepted "
+		"and ignored.\n");
+}
+
+/* "root" -> "root@hostname": a local name gets our host name. */
+static char *sendmail_address(const struct sendmail *sm, const char *a)
+{
+	return strchr(a, '@') != NULL
+		       ? xstrdup(a)
+		       : xasprintf("%s@%s", a, sm->cfg->hostname);
+}
+
+static void sendmail_add_rcpt(struct sendmail *sm, const char *a)
+{
+	sm->rcpts = xrealloc(sm->rcpts, (sm->nrcpts + 1) * sizeof(char *));
+	sm->rcpts[sm->nrcpts++] = sendmail_address(sm, a);
+}
+
+/*
+ * stdin into sm->msg with CRLF line ends (local input may use LF),
+ * dot-terminated unless -i; with -t, Bcc: fields go to sm->bcc.
+ */
+static int sendmail_read(struct sendmail *sm)
+{
+	char line[4096];
+	bool in_header = true, in_bcc = false, fold;
+	struct buf *dst;
+
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		size_t n = strcspn(line, "\r\n");
+
+		line[n] = '\0';
+		if (sm->dot_ends && strcmp(line, ".") == 0)
+			break;
+		fold = line[0] == ' ' || line[0] == '\t';
+		if (in_header && n == 0)
+			in_header = false;
+		if (in_header && !fold)
+			in_bcc = strncasecmp(line, "Bcc:", 4) == 0;
+		/* RFC 5322 3.6.3: Bcc: recipients, but not in the message. */
+		dst = in_header && in_bcc && sm->use_headers ? &sm->bcc
+							     : &sm->msg;
+		if (buf_append(dst, line, n) < 0 ||
+		    buf_append(dst, "\r\n", 2) < 0) {
+			fprintf(stderr, "postern sendmail: message too big\n");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The trace of the injection and the headers the message lacks. */
+static int sendmail_headers(struct sendmail *sm, struct header_scan *h,
+			    const char *id, struct buf *b)
+{
+	char date[HEADER_DATE_SIZE], mid[300];
+	int r = 0;
+
+	header_date_format(date, sizeof(date), time(NULL));
+	r |= buf_printf(b,
+			"Received: by %s (postern) with local id %s\r\n"
+			"\t(uid %ld); %s\r\n",
+			sm->cfg->hostname, id, (long)getuid(), date);
+	if (!header_scan_has(h, "From"))
+		r |= buf_printf(b, "From: <%s>\r\n", sm->sender);
+	if (!header_scan_has(h, "Date"))
+		r |= buf_printf(b, "Date: %s\r\n", date);
+	if (!header_scan_has(h, "Message-ID") &&
+	    header_message_id(mid, sizeof(mid), id, sm->cfg->hostname) > 0)
+		r |= buf_printf(b, "Message-ID: %s\r\n", mid);
+	return r;
+}
+
+/* A header block through the scanner; -t takes its recipients. */
+static struct header_scan *sendmail_scan_block(struct sendmail *sm,
+					       const struct buf *b)
+{
+	struct header_scan *h = header_scan_new(NULL);
+	size_t used;
+
+	if (header_scan_feed(h, buf_data(b), buf_len(b), &used) == 0)
+		(void)!header_scan_finish(h);
+	if (sm->use_headers) {
+		if (header_scan_rcpt_malformed(h))
+			fprintf(stderr, "postern sendmail: warning: a "
+					"malformed To:/Cc:/Bcc: field was "
+					"ignored\n");
+		for (size_t i = 0; i < header_scan_rcpt_count(h); i++)
+			sendmail_add_rcpt(sm, header_scan_rcpt(h, i));
+	}
+	return h;
+}
+
+/* The message's header (what it has, To:/Cc:) and the Bcc: fields. */
+static struct header_scan *sendmail_scan(struct sendmail *sm)
+{
+	struct header_scan *bcc = sendmail_scan_block(sm, &sm->bcc);
+
+	header_scan_free(&bcc);
+	return sendmail_scan_block(sm, &sm->msg);
+}
+
+static int sendmail_queue(struct sendmail *sm)
+{
+	struct header_scan *h = sendmail_scan(sm);
+	struct spool_envelope env;
+	struct spool_msg *m = NULL;
+	struct buf hdr;
+	const char *error = NULL;
+	int ret = CLI_EXIT_INTERNAL;
+
+	buf_init(&hdr, 8192);
+	spool_envelope_init(&env);
+	if (sm->nrcpts == 0) {
+		fprintf(stderr, "postern sendmail: no recipients\n");
+		ret = CLI_EXIT_USER;
+		goto out;
+	}
+	env.sender = xstrdup(sm->sender);
+	env.envid = xstrdup("");
+	env.auth = xstrdup("");
+	for (size_t i = 0; i < sm->nrcpts; i++)
+		spool_envelope_add_rcpt(&env, sm->rcpts[i], "", 0);
+	m = spool_msg_new(sm->cfg->data_dir, &error);
+	if (m == NULL || sendmail_headers(sm, h, spool_msg_id(m), &hdr) < 0 ||
+	    spool_msg_write(m, buf_data(&hdr), buf_len(&hdr), &error) < 0 ||
+	    spool_msg_write(m, buf_data(&sm->msg), buf_len(&sm->msg), &error) <
+		    0 ||
+	    spool_msg_commit(m, &env, &error) < 0) {
+		fprintf(stderr, "postern sendmail: cannot queue: %s\n",
+			error != NULL ? error : "header too long");
+		goto out;
+	}
+	ret = CLI_EXIT_OK;
+out:
+	spool_msg_free(&m);
+	spool_envelope_fini(&env);
+	buf_fini(&hdr);
+	header_scan_free(&h);
+	return ret;
+}
+
+/* The invoking user, as a sender at our host name. */
+static char *sendmail_default_sender(const struct sendmail *sm)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	return xasprintf("%s@%s", pw != NULL ? pw->pw_name : "nobody",
+			 sm->cfg->hostname);
+}
+
+/* sendmail's options: most are accepted and ignored, as Postfix does. */
+static int sendmail_options(int argc, char **argv, struct sendmail *sm,
+			    const char **config_r, const char **sender_r)
+{
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+		const char *o = argv[i];
+
+		if (strcmp(o, "--") == 0)
+			return i + 1;
+		if (strcmp(o, "-t") == 0)
+			sm->use_headers = true;
+		else if (strcmp(o, "-i") == 0 || strcmp(o, "-oi") == 0)
+			sm->dot_ends = false;
+		else if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0)
+			return -2;
+		else if ((strcmp(o, "-f") == 0 || strcmp(o, "-c") == 0 ||
+			  strcmp(o, "-F") == 0) &&
+			 i + 1 < argc) {
+			if (o[1] == 'f')
+				*sender_r = argv[i + 1];
+			else if (o[1] == 'c')
+				*config_r = argv[i + 1];
+			i++;
+		} else if (strncmp(o, "-f", 2) == 0) {
+			*sender_r = o + 2;
+		} else if (strchr("oBvNRVFbq", o[1]) == NULL) {
+			return -1;
+		}
+	}
+	return i;
+}
+
+int cmd_sendmail(int argc, char **argv)
+{
+	struct sendmail sm = {.dot_ends = true};
+	const char *config = NULL, *sender = NULL;
+	int first = sendmail_options(argc, argv, &sm, &config, &sender);
+	int ret;
+
+	if (first < 0) {
+		sendmail_usage(first == -2 ? stdout : stderr);
+		return first == -2 ? CLI_EXIT_OK : CLI_EXIT_USER;
+	}
+	sm.cfg = cli_config_load("sendmail", cli_config_path(config));
+	if (sm.cfg == NULL)
+		return CLI_EXIT_USER;
+	buf_init(&sm.msg, (size_t)sm.cfg->smtp.max_message_size);
+	buf_init(&sm.bcc, HEADER_BLOCK_MAX);
+	char *owned = sender != NULL ? NULL : sendmail_default_sender(&sm);
+
+	sm.sender = sender != NULL ? sender : owned;
+	for (int i = first; i < argc; i++)
+		sendmail_add_rcpt(&sm, argv[i]);
+	ret = sendmail_read(&sm) < 0 ? CLI_EXIT_USER : sendmail_queue(&sm);
+	for (size_t i = 0; i < sm.nrcpts; i++)
+		free(sm.rcpts[i]);
+	free(sm.rcpts);
+	free(owned);
+	buf_fini(&sm.msg);
+	buf_fini(&sm.bcc);
+	config_free(&sm.cfg);
+	return ret;
+}
