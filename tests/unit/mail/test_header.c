@@ -612,6 +612,44 @@ static void test_message_id(void **state)
 	}
 }
 
+/* To:, Cc: and Bcc: for sendmail -t: groups flattened, Bcc may be empty,
+ * a malformed field flagged and skipped, fed whole and byte by byte. */
+static void test_rcpts(void **state)
+{
+	static const char in[] =
+		"From: a@x.example\r\n"
+		"To: One <one@x.example>, \"two q\"@y.example\r\n"
+		"Cc: team: three@z.example, four@z.example;\r\n"
+		"Bcc:\r\n"
+		"Bcc: (hidden) five@w.example\r\n"
+		"Cc: <<broken\r\n"
+		"\r\nbody\r\n";
+	static const char *const want[] = {
+		"one@x.example",  "two q@y.example", "three@z.example",
+		"four@z.example", "five@w.example",
+	};
+
+	for (int pass = 0; pass < 2; pass++) {
+		struct header_scan *h = header_scan_new(NULL);
+		size_t used = 0;
+		int r = 0;
+
+		for (size_t i = 0; i < sizeof(in) - 1 && r == 0; i += used) {
+			size_t n = pass == 0 ? sizeof(in) - 1 - i : 1;
+
+			r = header_scan_feed(h, in + i, n, &used);
+		}
+		assert_int_equal(r, 1);
+		assert_int_equal(header_scan_rcpt_count(h), 5);
+		for (size_t i = 0; i < 5; i++)
+			assert_string_equal(header_scan_rcpt(h, i), want[i]);
+		assert_null(header_scan_rcpt(h, 5));
+		assert_true(header_scan_rcpt_malformed(h));
+		assert_int_equal(header_scan_from_count(h), 1);
+		header_scan_free(&h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_long_name),
 		cmocka_unit_test(test_date),
 		cmocka_unit_test(test_message_id),
+		cmocka_unit_test(test_rcpts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
