@@ -520,6 +520,17 @@ class Server:
             self._logf = None
 
 
+def start_or_kill(srv):
+    """srv.start(), but never leave a half-started server behind."""
+    try:
+        srv.start()
+    except BaseException:
+        srv.kill()
+        srv.close()
+        raise
+    return srv
+
+
 def start_server(root, workers=None, limits=None, attempts=3):
     """init + serve in root/<n>; retries on another port base when a port
     was taken between the check and the bind."""

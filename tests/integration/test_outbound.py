@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from conftest import LineConn, finish_server, postern_bin, set_in_group, wait_for
+from conftest import (LineConn, finish_server, postern_bin, set_in_group,
+                      start_or_kill, wait_for)
 from test_submission import DOMAIN, MSG, PASSWORD, cli, inbox, login
 from conftest import Server, find_port_base
 
@@ -97,7 +98,7 @@ def make_pair(root, dns):
     r = cli(b, "user", "add", f"bob@{REMOTE}", "--password-stdin",
             stdin=PASSWORD + "\n")
     assert r.returncode == 0, r
-    b.start()
+    start_or_kill(b)
     a = Server(root / "a", workers=1, limits={"shutdown_timeout": 3})
     a.init(find_port_base())
     text = a.conf.read_text()
@@ -109,7 +110,11 @@ def make_pair(root, dns):
     r = cli(a, "user", "add", f"alice@{DOMAIN}", "--password-stdin",
             stdin=PASSWORD + "\n")
     assert r.returncode == 0, r
-    a.start()
+    try:
+        start_or_kill(a)
+    except BaseException:
+        finish_server(b)
+        raise
     return a, b
 
 

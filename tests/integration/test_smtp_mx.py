@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import (HOST, LineConn, Server, client_context, find_port_base,
+from conftest import (start_or_kill, HOST, LineConn, Server, client_context, find_port_base,
                       finish_server, postern_bin, set_in_group)
 
 DOMAIN = "example.test"
@@ -43,8 +43,7 @@ def make_mx(root, smtp=None, quota=None):
     r = postern_input(srv, "alias", "add", f"team@{DOMAIN}",
                       f"alice@{DOMAIN}", f"bob@{DOMAIN}", f"carol@{DOMAIN}")
     assert r.returncode == 0, r
-    srv.start()
-    return srv
+    return start_or_kill(srv)
 
 
 @pytest.fixture(scope="module")

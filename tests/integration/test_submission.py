@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import (HOST, HOSTNAME, LineConn, Server, client_context,
+from conftest import (start_or_kill, HOST, HOSTNAME, LineConn, Server, client_context,
                       find_port_base, finish_server, postern_bin,
                       set_in_group)
 
@@ -46,8 +46,7 @@ def make_server(root, smtp=None, dns="127.0.0.1@9"):
         assert r.returncode == 0, r
     r = cli(srv, "alias", "add", f"sales@{DOMAIN}", f"alice@{DOMAIN}")
     assert r.returncode == 0, r
-    srv.start()
-    return srv
+    return start_or_kill(srv)
 
 
 @pytest.fixture(scope="module")
