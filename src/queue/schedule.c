@@ -1,15 +1,21 @@
 #include "queue/schedule.h"
 
 time_t schedule_next(unsigned attempts, time_t now, time_t created,
-		     int lifetime)
+		     int lifetime, const int *delays, size_t n)
 {
 	static const int first[] = SCHEDULE_FIRST_DELAYS;
-	const unsigned nfirst = sizeof(first) / sizeof(first[0]);
-	int delay = attempts >= 1 && attempts <= nfirst ? first[attempts - 1]
-							: SCHEDULE_STEADY_DELAY;
-	time_t next = now + delay;
-	time_t end = created + lifetime;
+	const size_t nfirst = sizeof(first) / sizeof(first[0]);
+	int delay;
+	time_t next, end = created + lifetime;
 
+	if (n > 0)
+		delay = delays[attempts >= 1 && attempts <= n ? attempts - 1
+							      : n - 1];
+	else
+		delay = attempts >= 1 && attempts <= nfirst
+				? first[attempts - 1]
+				: SCHEDULE_STEADY_DELAY;
+	next = now + delay;
 	if (next > end && now < end)
 		next = end;
 	return next;

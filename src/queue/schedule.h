@@ -8,6 +8,7 @@
 #define QUEUE_SCHEDULE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 /* The delays after attempts 1, 2, 3, 4; hourly after that. */
@@ -17,13 +18,17 @@
 	}
 #define SCHEDULE_STEADY_DELAY 3600
 
+/* Most retry delays a configuration may list (queue.retry). */
+#define SCHEDULE_MAX_DELAYS 16
+
 /*
  * Time of the next attempt after `attempts` attempts (>= 1) that ended
  * at now, never later than created + lifetime (the last try is then
- * made just before expiry).
+ * made just before expiry). delays[0..n) are the waits after attempts 1,
+ * 2, ...; the last one repeats. n == 0: the defaults above.
  */
 time_t schedule_next(unsigned attempts, time_t now, time_t created,
-		     int lifetime);
+		     int lifetime, const int *delays, size_t n);
 
 /* Has a message created at `created` outlived its lifetime? */
 bool schedule_expired(time_t created, time_t now, int lifetime);

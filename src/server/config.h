@@ -90,6 +90,10 @@ struct config {
 		int concurrency;     /* outbound connections in total */
 		int per_destination; /* outbound connections per host */
 		int mx_port; /* port of MX hosts: 25 (tests change it) */
+		/* Waits between attempts, the last repeating; none: the
+		 * defaults of queue/schedule.h. */
+		int retry[16];
+		size_t retry_count;
 	} queue;
 
 	struct {

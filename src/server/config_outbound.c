@@ -10,7 +10,8 @@
 #include "server/config_get.h"
 
 static const char *const queue_keys[] = {
-	"lifetime", "warn_after", "concurrency", "per_destination", "mx_port",
+	"lifetime",	   "warn_after", "concurrency",
+	"per_destination", "mx_port",	 "retry",
 };
 static const char *const dns_keys[] = {"forward", "trust_anchor"};
 static const char *const relay_keys[] = {"host", "port", "user",
@@ -34,6 +35,41 @@ void config_outbound_free(struct config *cfg)
 	free(cfg->relay.password_file);
 }
 
+/* queue.retry = [300, 600, ...]: seconds between attempts, last repeats. */
+static void parse_retry(struct config_loader *ld, config_setting_t *q)
+{
+	config_setting_t *r = config_setting_get_member(q, "retry");
+	struct config *cfg = ld->cfg;
+	int n;
+
+	if (r == NULL)
+		return;
+	n = config_setting_length(r);
+	if ((config_setting_type(r) != CONFIG_TYPE_ARRAY &&
+	     config_setting_type(r) != CONFIG_TYPE_LIST) ||
+	    n < 1 || n > (int)COUNT(cfg->queue.retry)) {
+		config_report(ld, r, "queue", "retry",
+			      "must be an array of 1..%zu integers (seconds)",
+			      COUNT(cfg->queue.retry));
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(r, i);
+		long long v = -1;
+
+		if (config_setting_type(e) == CONFIG_TYPE_INT ||
+		    config_setting_type(e) == CONFIG_TYPE_INT64)
+			v = config_setting_get_int64(e);
+		if (v < 1 || v > 86400) {
+			config_report(ld, e, "queue", "retry",
+				      "element %d must be 1..86400 seconds", i);
+			return;
+		}
+		cfg->queue.retry[i] = (int)v;
+	}
+	cfg->queue.retry_count = (size_t)n;
+}
+
 static void parse_queue(struct config_loader *ld, config_setting_t *root)
 {
 	config_setting_t *q = config_get_group(ld, root, "queue");
@@ -52,6 +88,7 @@ static void parse_queue(struct config_loader *ld, config_setting_t *root)
 			     &cfg->queue.per_destination);
 	(void)config_get_int(ld, q, "queue", "mx_port", 1, 65535,
 			     &cfg->queue.mx_port);
+	parse_retry(ld, q);
 }
 
 /* A non-empty string setting copied into *value_r. */

@@ -13,6 +13,7 @@
 #ifndef SMTP_RELAY_H
 #define SMTP_RELAY_H
 
+#include <stddef.h>
 #include <time.h>
 
 struct dns_resolver;
@@ -33,9 +34,11 @@ struct relay_ctx {
 	int smarthost_port;    /* 0: auto */
 	const char *smarthost_user;
 	const char *smarthost_password;
-	int lifetime;	/* seconds before giving up */
-	int warn_after; /* seconds before a delay DSN; 0: never */
-	int timeout_ms; /* per connection step */
+	int lifetime;	  /* seconds before giving up */
+	int warn_after;	  /* seconds before a delay DSN; 0: never */
+	int timeout_ms;	  /* per connection step */
+	const int *retry; /* waits between attempts; NULL: the defaults */
+	size_t retry_count;
 };
 
 /*

@@ -343,7 +343,8 @@ static time_t relay_settle(struct relay_job *j, time_t now)
 				    j->last_attempt >=
 					    env->created + j->ctx->warn_after));
 	env->next_attempt = schedule_next(env->attempts, now, env->created,
-					  j->ctx->lifetime);
+					  j->ctx->lifetime, j->ctx->retry,
+					  j->ctx->retry_count);
 	if (spool_envelope_update(j->ctx->data_dir, env, &error) < 0)
 		log_error(j->id, "cannot update the envelope", "error=%s",
 			  log_qs((char[300]){0}, 300, error));

@@ -387,3 +387,59 @@ def test_kill9_under_load_loses_nothing(pair):
     dup = sum(n - 1 for n in subjects().values())
     print(f"duplicates after kill -9: {dup}")
     assert dup <= 20, dup
+
+
+class GreylistPeer(NoDsnSink):
+    """Answers the first RCPT with 451 (greylisting), then accepts."""
+
+    def handle(self):
+        self.wfile.write(b"220 grey.test ESMTP\r\n")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb == b"RCPT":
+                self.server.rcpts += 1
+                self.wfile.write(b"451 4.7.1 greylisted, try again\r\n"
+                                 if self.server.rcpts == 1 else
+                                 b"250 2.1.5 ok\r\n")
+            elif verb == b"DATA":
+                self.wfile.write(b"354 go\r\n")
+                while self.rfile.readline() not in (b".\r\n", b""):
+                    pass
+                self.server.messages += 1
+                self.wfile.write(b"250 2.0.0 ok\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+def test_temporary_failure_is_retried(tmp_path, dns):
+    peer = socketserver.ThreadingTCPServer(("127.0.0.1", 0), GreylistPeer)
+    peer.rcpts = peer.messages = 0
+    threading.Thread(target=peer.serve_forever, daemon=True).start()
+    a = Server(tmp_path / "a", workers=1, limits={"shutdown_timeout": 3})
+    a.init(find_port_base())
+    a.conf.write_text(a.conf.read_text() +
+                      f'\ndns = {{ forward = "{dns}"; }};\n'
+                      f"queue = {{ mx_port = {peer.server_address[1]}; "
+                      "retry = [1]; };\n")
+    assert cli(a, "domain", "add", DOMAIN).returncode == 0
+    assert cli(a, "user", "add", f"alice@{DOMAIN}", "--password-stdin",
+               stdin=PASSWORD + "\n").returncode == 0
+    start_or_kill(a)
+    try:
+        with login(a) as s:
+            s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], MSG.encode())
+        wait_for(lambda: peer.messages == 1, 15, what="the retried delivery")
+        assert peer.rcpts == 2
+        wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+        log = a.log_text()
+        assert "result=deferred" in log and "greylisted" in log
+        assert "result=sent" in log
+    finally:
+        finish_server(a)
+        peer.shutdown()

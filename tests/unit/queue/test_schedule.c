@@ -32,12 +32,22 @@ static void test_backoff(void **state)
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		time_t got = schedule_next(rows[i].attempts, rows[i].now, 0,
-					   5 * DAY);
+					   5 * DAY, NULL, 0);
 
 		if (got != rows[i].expect)
 			fail_msg("row %zu: %lld != %lld", i, (long long)got,
 				 (long long)rows[i].expect);
 	}
+}
+
+static void test_configured_delays(void **state)
+{
+	static const int delays[] = {1, 2, 60};
+
+	assert_int_equal(schedule_next(1, 100, 0, DAY, delays, 3), 101);
+	assert_int_equal(schedule_next(2, 100, 0, DAY, delays, 3), 102);
+	assert_int_equal(schedule_next(3, 100, 0, DAY, delays, 3), 160);
+	assert_int_equal(schedule_next(9, 100, 0, DAY, delays, 3), 160);
 }
 
 static void test_expiry_and_warning(void **state)
@@ -54,6 +64,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_configured_delays),
 		cmocka_unit_test(test_expiry_and_warning),
 	};
 
