@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from conftest import (LineConn, finish_server, postern_bin, set_in_group,
-                      start_or_kill, wait_for)
+from conftest import (LineConn, finish_server, postern_bin, proc_stat,
+                      set_in_group, start_or_kill, wait_for)
 from test_submission import DOMAIN, MSG, PASSWORD, cli, inbox, login
 from conftest import Server, find_port_base
 
@@ -347,6 +347,7 @@ def test_kill9_under_load_loses_nothing(pair):
     the envelope update may repeat: at most one per attempt in flight)."""
     a, b = pair
     acked = []
+    killed = []
     sent = 0
     stop_at = 250  # kill after this many acknowledgements
     try:
@@ -358,13 +359,17 @@ def test_kill9_under_load_loses_nothing(pair):
                 acked.append(i)
                 sent += 1
                 if sent == stop_at:
-                    for pid in [a.pid, *a.children()]:
+                    killed = [a.pid, *a.children()]
+                    for pid in killed:
                         os.kill(pid, signal.SIGKILL)
                     break
     except (smtplib.SMTPException, OSError):
         pass
     a.proc.wait(10)
     a.close()
+    # every old process gone, so no dying listener answers the restart
+    wait_for(lambda: all((proc_stat(p) or "Z")[0] == "Z" for p in killed),
+             10, what="the killed processes to be gone")
     a.start()
     with login(a) as s:
         for i in range(stop_at, 500):
