@@ -14,6 +14,7 @@
 
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "mail/dsn.h"
 #include "mail/header.h"
 #include "mail/received.h"
 #include "net/conn.h"
@@ -358,6 +359,78 @@ static int smtp_body_commit(struct smtp_session *s, char *id, size_t size)
 	return r;
 }
 
+/* Queue a DSN from <> to the sender; failures are only logged. */
+static void smtp_queue_dsn(struct smtp_session *s, const char *to,
+			   const char *text, size_t len)
+{
+	struct spool_envelope env;
+	struct spool_msg *m;
+	const char *error = NULL;
+
+	spool_envelope_init(&env);
+	env.sender = xstrdup("");
+	env.envid = xstrdup("");
+	env.auth = xstrdup("");
+	spool_envelope_add_rcpt(&env, to, "", 0);
+	m = spool_msg_new(s->srv->data_dir, &error);
+	if (m == NULL || spool_msg_write(m, text, len, &error) < 0 ||
+	    spool_msg_commit(m, &env, &error) < 0)
+		log_error(conn_sid(s->conn), "cannot queue a success notice",
+			  "error=%s", log_qs((char[300]){0}, 300, error));
+	spool_msg_free(&m);
+	spool_envelope_fini(&env);
+}
+
+/*
+ * RFC 3461 4.1, 5.2.1: we advertised DSN, so a local delivery asked for
+ * with NOTIFY=SUCCESS is reported ("delivered"); remote recipients are
+ * the queue's to report. The original is not returned (RFC 3461 4.3).
+ */
+static void smtp_success_dsn(struct smtp_session *s)
+{
+	struct smtp_txn *t = &s->txn;
+	char sender[ADDRESS_PATH_MAX + 1];
+	char(*addr)[ADDRESS_PATH_MAX + 1];
+	struct dsn_rcpt *dr;
+	size_t n = 0, len;
+	char *text;
+
+	address_format(&t->from, sender, sizeof(sender));
+	if (t->from.null || t->nrcpts == 0)
+		return;
+	addr = xcalloc(t->nrcpts, sizeof(*addr));
+	dr = xcalloc(t->nrcpts, sizeof(*dr));
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		const struct smtp_rcpt *r = &t->rcpts[i];
+
+		if (r->remote ||
+		    !dsn_wanted(r->params.notify, DSN_DELIVERED, sender))
+			continue;
+		address_format(&r->addr, addr[n], sizeof(addr[n]));
+		dr[n] = (struct dsn_rcpt){.address = addr[n],
+					  .orcpt = r->params.orcpt,
+					  .action = DSN_DELIVERED,
+					  .status = "2.0.0",
+					  .last_attempt = time(NULL)};
+		n++;
+	}
+	if (n > 0) {
+		struct dsn_report rep = {.reporting_mta = s->srv->hostname,
+					 .envid = t->mail.envid,
+					 .sender = sender,
+					 .arrival = time(NULL),
+					 .rcpts = dr,
+					 .nrcpts = n};
+
+		text = dsn_compose(&rep, time(NULL), smtp_body_id(t), &len);
+		if (text != NULL)
+			smtp_queue_dsn(s, sender, text, len);
+		free(text);
+	}
+	free(dr);
+	free(addr);
+}
+
 int smtp_body_finish(struct smtp_session *s, unsigned flags, char *id,
 		     size_t size)
 {
@@ -372,7 +445,8 @@ int smtp_body_finish(struct smtp_session *s, unsigned flags, char *id,
 		return -1;
 	}
 	stored = t->delivery != NULL ? maildir_delivery_size(t->delivery) : 0;
-	if (smtp_body_quota(s, stored) < 0)
+	if (smtp_body_quota(s, stored) < 0 || smtp_body_commit(s, id, size) < 0)
 		return -1;
-	return smtp_body_commit(s, id, size);
+	smtp_success_dsn(s);
+	return 0;
 }

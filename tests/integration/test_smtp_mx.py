@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import (start_or_kill, HOST, LineConn, Server, client_context, find_port_base,
+from conftest import (start_or_kill, wait_for, HOST, LineConn, Server, client_context, find_port_base,
                       finish_server, postern_bin, set_in_group)
 
 DOMAIN = "example.test"
@@ -515,3 +515,31 @@ def test_smtputf8_utf8_recipient(tmp_path):
         assert raw.endswith("gr\u00fc\u00dfe\r\n".encode())
     finally:
         finish_server(srv)
+
+
+def test_notify_success_gets_a_delivered_notice(mx):
+    clear(mx)
+    with smtp_conn(mx) as c:
+        ehlo(c)
+        c.send(b"MAIL FROM:<alice@example.test> ENVID=env+2B1\r\n"
+               b"RCPT TO:<bob@example.test> NOTIFY=SUCCESS "
+               b"ORCPT=rfc822;bob@example.test\r\n"
+               b"RCPT TO:<carol@example.test>\r\nDATA\r\n")
+        assert [c.smtp_reply()[0] for _ in range(4)] == [250, 250, 250, 354]
+        c.send(b"Subject: ack\r\n\r\nx\r\n.\r\n")
+        assert c.smtp_reply()[0] == 250
+
+    def notice():
+        for f in new_files(mx, "alice"):
+            data = f.read_bytes()
+            if b"multipart/report" in data:
+                return data
+        return None
+
+    dsn = wait_for(notice, 15, what="a success notice for alice")
+    assert b"Action: delivered" in dsn
+    assert b"Final-Recipient: rfc822; bob@example.test" in dsn
+    assert b"carol@example.test" not in dsn  # she did not ask
+    # RFC 3461 6.3 a: the xtext of ENVID= is decoded in the report
+    assert b"Original-Envelope-Id: env+1\r\n" in dsn
+    assert len(new_files(mx, "bob")) == 1
