@@ -861,3 +861,32 @@ int spool_flush(const char *data_dir, const char *domain, size_t *count_r,
 	*count_r = f.count;
 	return f.status;
 }
+
+int spool_queue_notice(const char *data_dir, const char *to, const char *text,
+		       size_t len, char *id_r, const char **error_r)
+{
+	struct spool_envelope env;
+	struct spool_msg *m;
+	const char *error = NULL;
+	int ret = -1;
+
+	spool_envelope_init(&env);
+	env.sender = xstrdup(""); /* RFC 3461 6.2: notices come from <> */
+	env.envid = xstrdup("");
+	env.auth = xstrdup("");
+	spool_envelope_add_rcpt(&env, to, "", 0);
+	m = spool_msg_new(data_dir, &error);
+	if (m != NULL && spool_msg_write(m, text, len, &error) == 0 &&
+	    spool_msg_commit(m, &env, &error) == 0) {
+		strlcpy_p(id_r, spool_msg_id(m), SPOOL_ID_SIZE);
+		ret = 0;
+	} else {
+		/* m's error text dies with m: keep a copy. */
+		if (error != spool_error)
+			errf(spool_error, "%s", error != NULL ? error : "?");
+		*error_r = spool_error;
+	}
+	spool_msg_free(&m);
+	spool_envelope_fini(&env);
+	return ret;
+}

@@ -144,4 +144,14 @@ int spool_cleanup_orphans(const char *data_dir, time_t older_than,
 int spool_flush(const char *data_dir, const char *domain, size_t *count_r,
 		const char **error_r) __attribute__((warn_unused_result));
 
+/*
+ * Queue text, a complete message, from the null sender <> to the one
+ * recipient `to`, durably (DSNs and other notices to senders). Returns 0
+ * with the queue id in id_r (SPOOL_ID_SIZE octets), or -1 with *error_r
+ * set (valid until the next call into this module).
+ */
+int spool_queue_notice(const char *data_dir, const char *to, const char *text,
+		       size_t len, char *id_r, const char **error_r)
+	__attribute__((warn_unused_result));
+
 #endif

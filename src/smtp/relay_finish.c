@@ -148,28 +148,19 @@ static char *relay_read_original(struct relay_job *j, size_t *len_r)
 	return buf;
 }
 
-/* Queue the DSN as a new message from <> to the sender. */
+/* Queue the DSN from <> to the sender. */
 static void relay_queue_dsn(struct relay_job *j, const char *text, size_t len)
 {
-	struct spool_envelope env;
-	struct spool_msg *m;
-	const char *error = NULL;
+	char id[SPOOL_ID_SIZE];
+	const char *error;
 
-	m = spool_msg_new(j->ctx->data_dir, &error);
-	spool_envelope_init(&env);
-	env.sender = xstrdup("");
-	env.envid = xstrdup("");
-	env.auth = xstrdup("");
-	spool_envelope_add_rcpt(&env, j->env.sender, "", 0);
-	if (m == NULL || spool_msg_write(m, text, len, &error) < 0 ||
-	    spool_msg_commit(m, &env, &error) < 0)
+	if (spool_queue_notice(j->ctx->data_dir, j->env.sender, text, len, id,
+			       &error) < 0)
 		log_error(j->id, "cannot queue the DSN", "error=%s",
 			  log_qs((char[300]){0}, 300, error));
 	else
-		log_info(j->id, "dsn queued", "dsn=%s to=%s", spool_msg_id(m),
+		log_info(j->id, "dsn queued", "dsn=%s to=%s", id,
 			 log_qs((char[300]){0}, 300, j->env.sender));
-	spool_msg_free(&m);
-	spool_envelope_fini(&env);
 }
 
 /* "550 5.1.1 text" -> "5.1.1" in buf (RFC 3463); "" when there is none. */

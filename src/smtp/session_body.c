@@ -359,28 +359,6 @@ static int smtp_body_commit(struct smtp_session *s, char *id, size_t size)
 	return r;
 }
 
-/* Queue a DSN from <> to the sender; failures are only logged. */
-static void smtp_queue_dsn(struct smtp_session *s, const char *to,
-			   const char *text, size_t len)
-{
-	struct spool_envelope env;
-	struct spool_msg *m;
-	const char *error = NULL;
-
-	spool_envelope_init(&env);
-	env.sender = xstrdup("");
-	env.envid = xstrdup("");
-	env.auth = xstrdup("");
-	spool_envelope_add_rcpt(&env, to, "", 0);
-	m = spool_msg_new(s->srv->data_dir, &error);
-	if (m == NULL || spool_msg_write(m, text, len, &error) < 0 ||
-	    spool_msg_commit(m, &env, &error) < 0)
-		log_error(conn_sid(s->conn), "cannot queue a success notice",
-			  "error=%s", log_qs((char[300]){0}, 300, error));
-	spool_msg_free(&m);
-	spool_envelope_fini(&env);
-}
-
 /*
  * RFC 3461 4.1, 5.2.1: we advertised DSN, so a local delivery asked for
  * with NOTIFY=SUCCESS is reported ("delivered"); remote recipients are
@@ -392,6 +370,8 @@ static void smtp_success_dsn(struct smtp_session *s)
 	char sender[ADDRESS_PATH_MAX + 1];
 	char(*addr)[ADDRESS_PATH_MAX + 1];
 	struct dsn_rcpt *dr;
+	char id[SPOOL_ID_SIZE];
+	const char *error;
 	size_t n = 0, len;
 	char *text;
 
@@ -423,8 +403,12 @@ static void smtp_success_dsn(struct smtp_session *s)
 					 .nrcpts = n};
 
 		text = dsn_compose(&rep, time(NULL), smtp_body_id(t), &len);
-		if (text != NULL)
-			smtp_queue_dsn(s, sender, text, len);
+		if (text != NULL &&
+		    spool_queue_notice(s->srv->data_dir, sender, text, len, id,
+				       &error) < 0)
+			log_error(conn_sid(s->conn),
+				  "cannot queue a success notice", "error=%s",
+				  log_qs((char[300]){0}, 300, error));
 		free(text);
 	}
 	free(dr);
