@@ -20,7 +20,6 @@
 #define LIMIT_QUEUE_LIFETIME (5 * 86400)
 #define LIMIT_QUEUE_WARN_AFTER (4 * 3600)
 #define LIMIT_QUEUE_CONCURRENCY 20
-#define LIMIT_QUEUE_PER_DESTINATION 4
 /* Input buffered per connection before reading pauses (back-pressure). */
 #define LIMIT_CONN_INPUT (64 * 1024)
 /* Output queued per connection before the writer must wait for FLUSHED. */

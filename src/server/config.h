@@ -85,11 +85,10 @@ struct config {
 	} smtp;
 
 	struct {
-		int lifetime;	     /* seconds before giving up, with a DSN */
-		int warn_after;	     /* seconds before a delay DSN; 0: never */
-		int concurrency;     /* outbound connections in total */
-		int per_destination; /* outbound connections per host */
-		int mx_port; /* port of MX hosts: 25 (tests change it) */
+		int lifetime;	 /* seconds before giving up, with a DSN */
+		int warn_after;	 /* seconds before a delay DSN; 0: never */
+		int concurrency; /* messages being delivered at once */
+		int mx_port;	 /* port of MX hosts: 25 (tests change it) */
 		/* Waits between attempts, the last repeating; none: the
 		 * defaults of queue/schedule.h. */
 		int retry[16];

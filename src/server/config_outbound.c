@@ -10,8 +10,7 @@
 #include "server/config_get.h"
 
 static const char *const queue_keys[] = {
-	"lifetime",	   "warn_after", "concurrency",
-	"per_destination", "mx_port",	 "retry",
+	"lifetime", "warn_after", "concurrency", "mx_port", "retry",
 };
 static const char *const dns_keys[] = {"forward", "trust_anchor"};
 static const char *const relay_keys[] = {"host", "port", "user",
@@ -22,7 +21,6 @@ void config_outbound_defaults(struct config *cfg)
 	cfg->queue.lifetime = LIMIT_QUEUE_LIFETIME;
 	cfg->queue.warn_after = LIMIT_QUEUE_WARN_AFTER;
 	cfg->queue.concurrency = LIMIT_QUEUE_CONCURRENCY;
-	cfg->queue.per_destination = LIMIT_QUEUE_PER_DESTINATION;
 	cfg->queue.mx_port = 25;
 }
 
@@ -84,8 +82,6 @@ static void parse_queue(struct config_loader *ld, config_setting_t *root)
 			     &cfg->queue.warn_after);
 	(void)config_get_int(ld, q, "queue", "concurrency", 1, 10000,
 			     &cfg->queue.concurrency);
-	(void)config_get_int(ld, q, "queue", "per_destination", 1, 1000,
-			     &cfg->queue.per_destination);
 	(void)config_get_int(ld, q, "queue", "mx_port", 1, 65535,
 			     &cfg->queue.mx_port);
 	parse_retry(ld, q);

@@ -285,7 +285,6 @@ static void queue_setup_relay(struct queue_worker *q, const char *db_path)
 	r->warn_after = cfg->queue.warn_after;
 	r->retry = cfg->queue.retry;
 	r->retry_count = cfg->queue.retry_count;
-	r->timeout_ms = 300 * 1000; /* RFC 5321 4.5.3.2: minutes, per step */
 }
 
 static void queue_free(struct queue_worker *q)

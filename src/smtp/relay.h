@@ -36,7 +36,6 @@ struct relay_ctx {
 	const char *smarthost_password;
 	int lifetime;	  /* seconds before giving up */
 	int warn_after;	  /* seconds before a delay DSN; 0: never */
-	int timeout_ms;	  /* per connection step */
 	const int *retry; /* waits between attempts; NULL: the defaults */
 	size_t retry_count;
 };
