@@ -181,6 +181,46 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->listeners[0].service, SERVICE_SMTP);
 	assert_int_equal(cfg->listeners[0].tls, CONFIG_TLS_NONE);
 	assert_int_equal(cfg->listeners[0].line, 2);
+	assert_int_equal(cfg->smtp.max_message_size, LIMIT_SMTP_MESSAGE_SIZE);
+	assert_int_equal(cfg->smtp.max_recipients, LIMIT_SMTP_RECIPIENTS);
+	assert_false(cfg->smtp.vrfy || cfg->smtp.expn || cfg->smtp.mx_auth);
+	assert_int_equal(cfg->smtp.relay_count, 0);
+	assert_int_equal(cfg->queue.lifetime, LIMIT_QUEUE_LIFETIME);
+	assert_int_equal(cfg->queue.mx_port, 25);
+	assert_int_equal(cfg->queue.retry_count, 0);
+	assert_null(cfg->dns.forward);
+	assert_null(cfg->relay.host);
+	config_free(&cfg);
+	config_errors_fini(&errors);
+}
+
+/* The outbound groups and smtp extras, as an operator writes them. */
+static void test_outbound_values(void **state)
+{
+	struct config_errors errors = {0};
+	struct config *cfg = parse(
+		DATA_DIR SMTP_LISTENER
+		"smtp = { relay_networks = [\"192.0.2.0/24\", \"::1\"]; "
+		"etrn_domains = [\"a.example\"]; mx_auth = true; };\n"
+		"queue = { retry = [60, 120]; mx_port = 2525; };\n"
+		"dns = { forward = \"127.0.0.1@5353\"; };\n"
+		"relay = { host = \"smtp.example\"; port = \"auto\"; };\n",
+		&errors);
+
+	print_errors(&errors);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->smtp.relay_count, 2);
+	assert_true(cidr_match(&cfg->smtp.relay_networks[0], "192.0.2.9"));
+	assert_true(cidr_match(&cfg->smtp.relay_networks[1], "::1"));
+	assert_string_equal(cfg->smtp.etrn_domains[0], "a.example");
+	assert_null(cfg->smtp.etrn_domains[1]);
+	assert_true(cfg->smtp.mx_auth);
+	assert_int_equal(cfg->queue.retry_count, 2);
+	assert_int_equal(cfg->queue.retry[1], 120);
+	assert_int_equal(cfg->queue.mx_port, 2525);
+	assert_string_equal(cfg->dns.forward, "127.0.0.1@5353");
+	assert_string_equal(cfg->relay.host, "smtp.example");
+	assert_int_equal(cfg->relay.port, 0); /* auto */
 	config_free(&cfg);
 	config_errors_fini(&errors);
 }
@@ -233,6 +273,26 @@ struct error_case {
 };
 
 static const struct error_case error_cases[] = {
+	{"smtp group: unknown key, wrong type, bad range",
+	 DATA_DIR SMTP_LISTENER
+	 "smtp = { vrfy = 1; max_recipients = 0; "
+	 "relay_networks = [\"10.0.0.0/33\"]; x = 1; };\n",
+	 {"test.conf:3: smtp: unknown key 'x'",
+	  "test.conf:3: smtp.max_recipients: must be 1..100000 (got 0)",
+	  "test.conf:3: smtp.vrfy: must be true or false (got an integer)",
+	  "test.conf:3: smtp.relay_networks: \"10.0.0.0/33\" is not an "
+	  "address or CIDR range"}},
+	{"queue, dns and relay groups",
+	 DATA_DIR SMTP_LISTENER
+	 "queue = { retry = [0]; per_destination = 4; };\n"
+	 "dns = { forward = \"\"; };\n"
+	 "relay = { port = \"soon\"; user = \"u\"; };\n",
+	 {"test.conf:3: queue: unknown key 'per_destination'",
+	  "test.conf:3: queue.retry: element 0 must be 1..86400 seconds",
+	  "test.conf:4: dns.forward: must not be empty",
+	  "test.conf:5: relay.port: must be \"auto\" or 1..65535 (got "
+	  "\"soon\")",
+	  "test.conf:5: relay.user: needs relay.password_file"}},
 	{"syntax error",
 	 DATA_DIR "listeners = ( { service = ; } );\n",
 	 {"test.conf:2: syntax error"}},
@@ -817,6 +877,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_outbound_values),
 		cmocka_unit_test(test_valid_edges),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_errors_appended),
