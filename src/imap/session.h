@@ -11,15 +11,22 @@
 #define IMAP_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct conn;
 struct tls_ctx;
+struct throttle;
+struct userdb;
 
 struct imap_server {
 	const char *hostname;
 	struct tls_ctx *tls; /* NULL: no TLS available */
 	bool starttls;
 	int idle_timeout; /* seconds; RFC 9051 5.4 asks for >= 30 min */
+	const char *data_dir;	   /* <data_dir>/mail/ holds the store */
+	struct userdb *userdb;	   /* this worker's handle */
+	struct throttle *throttle; /* failed-login brakes, shared with SMTP */
+	size_t max_message_size;   /* largest message (IMAP APPEND) */
 };
 
 /* Take over conn and greet; the session frees conn when it ends. */

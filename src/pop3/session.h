@@ -11,15 +11,21 @@
 #define POP3_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct conn;
 struct tls_ctx;
+struct throttle;
+struct userdb;
 
 struct pop3_server {
 	const char *hostname;
 	struct tls_ctx *tls; /* NULL: no TLS available */
 	bool starttls;	     /* offer STLS */
 	int idle_timeout;    /* seconds; RFC 1939 3 asks for >= 10 min */
+	const char *data_dir;	   /* <data_dir>/mail/ holds the store */
+	struct userdb *userdb;	   /* this worker's handle */
+	struct throttle *throttle; /* failed-login brakes, shared with SMTP */
 };
 
 /* Take over conn and greet; the session frees conn when it ends. */

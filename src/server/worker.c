@@ -253,10 +253,26 @@ static void worker_setup_listener(struct worker *w, struct worker_listener *l,
 		.relay_networks = cfg->smtp.relay_networks,
 		.relay_count = cfg->smtp.relay_count,
 	};
-	l->imap = (struct imap_server){cfg->hostname, w->tls, starttls,
-				       cfg->limits.idle_timeout};
-	l->pop3 = (struct pop3_server){cfg->hostname, w->tls, starttls,
-				       cfg->limits.idle_timeout};
+	l->imap = (struct imap_server){
+		.hostname = cfg->hostname,
+		.tls = w->tls,
+		.starttls = starttls,
+		.idle_timeout = cfg->limits.idle_timeout,
+		.data_dir = cfg->data_dir,
+		.userdb = w->userdb,
+		.throttle = w->throttle,
+		.max_message_size = (size_t)cfg->smtp.max_message_size,
+	};
+	l->pop3 = (struct pop3_server){
+		.hostname = cfg->hostname,
+		.tls = w->tls,
+		.starttls = starttls,
+		.idle_timeout = cfg->limits.idle_timeout,
+		.data_dir = cfg->data_dir,
+		.userdb = w->userdb,
+		.throttle = w->throttle,
+		.max_message_size = (size_t)cfg->smtp.max_message_size,
+	};
 	l->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, worker_on_accept,
 			  l);
 	event_add(l->ev, NULL);
