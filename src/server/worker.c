@@ -271,7 +271,6 @@ static void worker_setup_listener(struct worker *w, struct worker_listener *l,
 		.data_dir = cfg->data_dir,
 		.userdb = w->userdb,
 		.throttle = w->throttle,
-		.max_message_size = (size_t)cfg->smtp.max_message_size,
 	};
 	l->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, worker_on_accept,
 			  l);
