@@ -1,7 +1,7 @@
 /*
- * postern queue list|show|delete|flush|bounce: the outbound spool as an
- * operator sees it. Changes are made to the envelopes on disk; the queue
- * worker notices them (inotify) and acts.
+ * postern queue list|show|delete|flush|hold|release|bounce: the outbound
+ * spool as an operator sees it. Changes are made to the envelopes on disk; the
+ * queue worker notices them (inotify) and acts.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -33,11 +33,16 @@ static void queue_usage(FILE *fp)
 		"       postern queue show ID [-c FILE]\n"
 		"       postern queue delete ID [-c FILE]\n"
 		"       postern queue flush [DOMAIN] [-c FILE]\n"
+		"       postern queue hold ID [-c FILE]\n"
+		"       postern queue release ID [-c FILE]\n"
 		"       postern queue bounce ID [-c FILE]\n\n"
 		"Inspect and manage the outbound queue. flush retries now "
-		"(all messages, or those\nwith recipients in DOMAIN); bounce "
-		"gives up on a message and returns it to its\nsender with a "
-		"DSN. The queue worker of a running server acts on both.\n");
+		"(all messages, or those\nwith recipients in DOMAIN); hold "
+		"keeps a message from being tried (and from\nexpiring) until "
+		"release, which tries it at once; bounce gives up on a\n"
+		"message and returns it to its sender with a DSN. The queue "
+		"worker of a\nrunning server acts on each. In list, a '!' "
+		"after the id marks a held message.\n");
 }
 
 static const char *const rcpt_states[] = {"pending", "delivered", "deferred",
@@ -61,10 +66,11 @@ static void json_str(const char *s)
 static void list_json(const struct spool_envelope *env, bool first)
 {
 	printf("%s\n  {\"id\": \"%s\", \"size\": %llu, \"created\": %lld, "
-	       "\"attempts\": %u, \"next_attempt\": %lld, \"sender\": ",
+	       "\"attempts\": %u, \"next_attempt\": %lld, \"held\": %s, "
+	       "\"sender\": ",
 	       first ? "" : ",", env->id, (unsigned long long)env->size,
 	       (long long)env->created, env->attempts,
-	       (long long)env->next_attempt);
+	       (long long)env->next_attempt, env->held ? "true" : "false");
 	json_str(env->sender);
 	printf(", \"recipients\": [");
 	for (size_t i = 0; i < env->nrcpts; i++) {
@@ -78,7 +84,8 @@ static void list_json(const struct spool_envelope *env, bool first)
 	printf("]}");
 }
 
-/* mailq(1) layout, as Postfix and sendmail print it. */
+/* mailq(1) layout, as Postfix and sendmail print it: '!' after the id
+ * marks a message on hold, as in Postfix. */
 static void list_text(const struct spool_envelope *env)
 {
 	char when[32];
@@ -86,7 +93,7 @@ static void list_text(const struct spool_envelope *env)
 
 	localtime_r(&env->created, &tm);
 	strftime(when, sizeof(when), "%a %b %e %H:%M:%S", &tm);
-	printf("%-16s %8llu %-20s  %s\n", env->id,
+	printf("%s%c %8llu %-20s  %s\n", env->id, env->held ? '!' : ' ',
 	       (unsigned long long)env->size, when,
 	       env->sender[0] != '\0' ? env->sender : "MAILER-DAEMON");
 	for (size_t i = 0; i < env->nrcpts; i++) {
@@ -127,7 +134,7 @@ static int queue_list(struct queue_cli *qc)
 	if (qc->json)
 		putchar('[');
 	else
-		printf("%-16s %8s %-20s  %s\n", "-Queue ID-", "--Size--",
+		printf("%-17s %8s %-20s  %s\n", "-Queue ID-", "--Size--",
 		       "----Arrival Time----", "-Sender/Recipient-------");
 	if (spool_list(qc->cfg->data_dir, list_cb, qc, &error) < 0) {
 		fprintf(stderr, "postern queue: %s\n", error);
@@ -174,9 +181,10 @@ static int queue_show(struct queue_cli *qc, const char *id)
 		return CLI_EXIT_USER;
 	qc->json = false;
 	list_text(&env);
-	printf("attempts %u, next attempt %lld, auth %s\n", env.attempts,
+	printf("attempts %u, next attempt %lld, auth %s%s\n", env.attempts,
 	       (long long)env.next_attempt,
-	       env.auth[0] != '\0' ? env.auth : "-");
+	       env.auth[0] != '\0' ? env.auth : "-",
+	       env.held ? ", on hold" : "");
 	spool_envelope_fini(&env);
 	/* The header block of the message, as stored. */
 	path = spool_msg_path(qc->cfg->data_dir, id);
@@ -237,10 +245,40 @@ static int queue_bounce(struct queue_cli *qc, const char *id)
 		r->updated = time(NULL);
 	}
 	env.next_attempt = 0;
+	env.held = false; /* returning it is a release too */
 	ret = queue_write(qc, &env) < 0 ? CLI_EXIT_INTERNAL : CLI_EXIT_OK;
 	spool_envelope_fini(&env);
 	if (ret == CLI_EXIT_OK)
 		printf("%s will be returned to its sender\n", id);
+	return ret;
+}
+
+/*
+ * hold: the worker stops trying it (an attempt already running ends
+ * first). release: due at once. While held a message does not expire;
+ * released after queue.lifetime it gets one attempt, then whatever is
+ * still undelivered is returned to the sender.
+ */
+static int queue_hold(struct queue_cli *qc, const char *id, bool hold)
+{
+	struct spool_envelope env;
+	int ret;
+
+	if (queue_read(qc, id, &env) < 0)
+		return CLI_EXIT_USER;
+	if (env.held == hold) {
+		printf("%s is %s\n", id,
+		       hold ? "already on hold" : "not on hold");
+		spool_envelope_fini(&env);
+		return CLI_EXIT_OK;
+	}
+	env.held = hold;
+	if (!hold)
+		env.next_attempt = 0;
+	ret = queue_write(qc, &env) < 0 ? CLI_EXIT_INTERNAL : CLI_EXIT_OK;
+	spool_envelope_fini(&env);
+	if (ret == CLI_EXIT_OK)
+		printf("%s %s\n", id, hold ? "on hold" : "released");
 	return ret;
 }
 
@@ -271,6 +309,10 @@ static int queue_dispatch(struct queue_cli *qc, const char *action, int nargs,
 		return queue_delete(qc, args[0]);
 	if (strcmp(action, "bounce") == 0 && nargs == 1)
 		return queue_bounce(qc, args[0]);
+	if (strcmp(action, "hold") == 0 && nargs == 1)
+		return queue_hold(qc, args[0], true);
+	if (strcmp(action, "release") == 0 && nargs == 1)
+		return queue_hold(qc, args[0], false);
 	if (strcmp(action, "flush") == 0 && nargs <= 1) {
 		qc->domain = nargs == 1 ? args[0] : NULL;
 		return queue_flush(qc);

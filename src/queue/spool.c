@@ -838,7 +838,9 @@ static int spool_flush_one(const char *id, void *ctx)
 	const char *error;
 
 	spool_envelope_init(&env);
+	/* Held messages wait for release, as with Postfix's postqueue -f. */
 	if (spool_envelope_read(f->data_dir, id, &env, &error) == 0 &&
+	    !env.held &&
 	    (f->domain == NULL || spool_has_domain(&env, f->domain))) {
 		env.next_attempt = 0;
 		if (spool_envelope_update(f->data_dir, &env, &error) < 0)

@@ -277,15 +277,16 @@ static int parse_header(struct cursor *c, struct spool_envelope *env,
 	const char *tok;
 	size_t len;
 	uint64_t v, nrcpts;
-	unsigned w;
+	unsigned w, version;
 
 	if (expect_key(c, MAGIC) < 0)
 		return fail(c, "not a postern envelope");
 	if (read_token(c, &tok, &len) < 0)
 		return -1;
 	if (parse_number(tok, len, UINT32_MAX, &v) < 0 ||
-	    v != SPOOL_ENVELOPE_VERSION)
+	    v < SPOOL_ENVELOPE_VERSION_MIN || v > SPOOL_ENVELOPE_VERSION)
 		return fail(c, "unsupported envelope version");
+	version = (unsigned)v;
 	if (expect_key(c, "id") < 0 || read_token(c, &tok, &len) < 0)
 		return -1;
 	if (len != SPOOL_ID_LEN)
@@ -312,8 +313,15 @@ static int parse_header(struct cursor *c, struct spool_envelope *env,
 	    read_number(c, "attempts", UINT32_MAX, &v) < 0)
 		return -1;
 	env->attempts = (unsigned)v;
-	if (read_time(c, "next_attempt", &env->next_attempt) < 0 ||
-	    read_number(c, "rcpts", UINT32_MAX, &nrcpts) < 0)
+	if (read_time(c, "next_attempt", &env->next_attempt) < 0)
+		return -1;
+	/* Version 1 had no hold. */
+	if (version >= 2) {
+		if (read_number(c, "held", 1, &v) < 0)
+			return -1;
+		env->held = v == 1;
+	}
+	if (read_number(c, "rcpts", UINT32_MAX, &nrcpts) < 0)
 		return -1;
 	if (nrcpts == 0)
 		return fail(c, "no recipients");
@@ -522,6 +530,7 @@ char *spool_envelope_format(const struct spool_envelope *env, size_t *len_r)
 	put_number(&b, "size", env->size);
 	put_number(&b, "attempts", env->attempts);
 	put_number(&b, "next_attempt", (uint64_t)env->next_attempt);
+	put_number(&b, "held", env->held ? 1 : 0);
 	put_number(&b, "rcpts", env->nrcpts);
 	for (i = 0; i < env->nrcpts; i++)
 		put_rcpt(&b, &env->rcpts[i]);

@@ -5,12 +5,12 @@
  * globals) so they can be unit tested and fuzzed. The disk side is in
  * queue/spool.h.
  *
- * Record format, version 1. One field per line, each line ends in LF,
+ * Record format, version 2. One field per line, each line ends in LF,
  * fields in exactly this order; every value that came from the network is
  * length-prefixed ("<decimal length>:<bytes>") so no sender or recipient
  * can end a field early or forge one (Exim's 21Nails, CVE-2020-28017 ff.):
  *
- *   postern-envelope 1
+ *   postern-envelope 2
  *   id 0123456789ABCDEF
  *   created 1700000000
  *   sender 17:alice@example.org        (0: for the null sender <>)
@@ -22,6 +22,7 @@
  *   size 1234
  *   attempts 0
  *   next_attempt 1700000000
+ *   held 0                              (0|1: postern queue hold/release)
  *   rcpts 1                             (1..SPOOL_MAX_RCPTS)
  *   rcpt 15:bob@example.net             (then, per recipient:)
  *   orcpt 22:rfc822;bob@example.net     (ORCPT= as sent, 0: if none)
@@ -35,6 +36,10 @@
  * at most SPOOL_FIELD_MAX, and the value may hold any byte but NUL (LF
  * included). The record ends with "end\n" and nothing after it, so a
  * truncated record never parses.
+ *
+ * Version 1 is version 2 without the "held" line; it still parses (as not
+ * held), so a spool written before the upgrade is delivered. Records are
+ * always written as version 2.
  */
 #ifndef QUEUE_SPOOL_ENVELOPE_H
 #define QUEUE_SPOOL_ENVELOPE_H
@@ -44,7 +49,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#define SPOOL_ENVELOPE_VERSION 1
+#define SPOOL_ENVELOPE_VERSION 2
+/* The oldest version spool_envelope_parse() still reads. */
+#define SPOOL_ENVELOPE_VERSION_MIN 1
 /* Queue id: SPOOL_ID_LEN upper-case hex digits; buffers SPOOL_ID_SIZE. */
 #define SPOOL_ID_LEN 16
 #define SPOOL_ID_SIZE (SPOOL_ID_LEN + 1)
@@ -99,6 +106,11 @@ struct spool_envelope {
 	uint64_t size;
 	unsigned attempts;
 	time_t next_attempt; /* 0: as soon as possible */
+	/*
+	 * On hold (postern queue hold): never attempted, never expired, no
+	 * delay notice, until released. Postfix's hold queue works the same.
+	 */
+	bool held;
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
 };

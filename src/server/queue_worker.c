@@ -32,6 +32,7 @@ struct queue_item {
 	char id[SPOOL_ID_SIZE];
 	time_t when; /* next attempt */
 	bool busy;   /* an attempt is running */
+	bool held;   /* postern queue hold: not tried until released */
 };
 
 struct queue_worker {
@@ -86,6 +87,9 @@ static void queue_add(struct queue_worker *q, const char *id)
 		log_info(id, "queued", "rcpts=%zu size=%llu", env.nrcpts,
 			 (unsigned long long)env.size);
 	}
+	if (env.held != it->held)
+		log_info(id, env.held ? "held" : "released", NULL);
+	it->held = env.held;
 	it->when = env.next_attempt;
 	spool_envelope_fini(&env);
 }
@@ -120,6 +124,7 @@ static void queue_done(void *arg, const char *id, time_t next)
 			free(it);
 		} else {
 			it->when = next;
+			queue_add(q, id); /* a hold given meanwhile */
 		}
 	}
 	queue_arm(q);
@@ -136,7 +141,7 @@ static void queue_run(struct queue_worker *q)
 		if (q->stopping ||
 		    q->active >= (size_t)q->cfg->queue.concurrency)
 			break;
-		if (it->busy || it->when > now)
+		if (it->busy || it->held || it->when > now)
 			continue;
 		it->busy = true;
 		q->active++;
@@ -158,7 +163,7 @@ static void queue_arm(struct queue_worker *q)
 	queue_run(q);
 	TAILQ_FOREACH(it, &q->items, entry)
 	{
-		if (!it->busy && (first == 0 || it->when < first))
+		if (!it->busy && !it->held && (first == 0 || it->when < first))
 			first = it->when;
 	}
 	evtimer_del(q->ev_timer);

@@ -170,8 +170,11 @@ static enum smtp_client_tls relay_tls_mode(const struct relay_job *j)
 static void relay_connected(void *arg, int fd, int error)
 {
 	static const struct smtp_client_cb cb = {
-		relay_client_ready, relay_client_sent, relay_client_failed,
-		relay_client_closed};
+		.ready = relay_client_ready,
+		.sent = relay_client_sent,
+		.failed = relay_client_failed,
+		.closed = relay_client_closed,
+	};
 	struct relay_job *j = arg;
 	struct smtp_client_params p = {0};
 	struct conn *conn;

@@ -296,6 +296,24 @@ static void relay_report(evutil_socket_t fd, short what, void *arg)
 	free(res);
 }
 
+/*
+ * `postern queue hold` may have rewritten the envelope while this attempt
+ * ran: keep its hold rather than overwrite it with the copy read at the
+ * start (a hold racing the final write can still be lost; it is then
+ * simply not held, as if given a moment earlier).
+ */
+static bool relay_held_now(struct relay_job *j)
+{
+	struct spool_envelope disk;
+	const char *error;
+	bool held = j->env.held;
+
+	if (spool_envelope_read(j->ctx->data_dir, j->id, &disk, &error) == 0)
+		held = disk.held;
+	spool_envelope_fini(&disk);
+	return held;
+}
+
 /* Every recipient final: DSN, then out of the spool. Else reschedule. */
 static time_t relay_settle(struct relay_job *j, time_t now)
 {
@@ -336,6 +354,7 @@ static time_t relay_settle(struct relay_job *j, time_t now)
 	env->next_attempt = schedule_next(env->attempts, now, env->created,
 					  j->ctx->lifetime, j->ctx->retry,
 					  j->ctx->retry_count);
+	env->held = relay_held_now(j);
 	if (spool_envelope_update(j->ctx->data_dir, env, &error) < 0)
 		log_error(j->id, "cannot update the envelope", "error=%s",
 			  log_qs((char[300]){0}, 300, error));

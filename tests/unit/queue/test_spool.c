@@ -332,7 +332,7 @@ static void test_read_refuses(void **state)
 	assert_int_equal(spool_envelope_read(f->dir, other, &env, &error), -1);
 	assert_non_null(strstr(error, "record is for id"));
 	/* A malformed record. */
-	make_file(qpath(f, "env", other), "postern-envelope 2\n");
+	make_file(qpath(f, "env", other), "postern-envelope 3\n");
 	assert_int_equal(spool_envelope_read(f->dir, other, &env, &error), -1);
 	assert_non_null(strstr(error, "version"));
 	/* A symlink is not followed. */

@@ -22,7 +22,7 @@
 #define ID "0123456789ABCDEF"
 
 /* One valid record; the rejection rows are edits of it. */
-static const char golden[] = "postern-envelope 1\n"
+static const char golden[] = "postern-envelope 2\n"
 			     "id " ID "\n"
 			     "created 1700000000\n"
 			     "sender 17:alice@example.org\n"
@@ -34,6 +34,7 @@ static const char golden[] = "postern-envelope 1\n"
 			     "size 1234\n"
 			     "attempts 3\n"
 			     "next_attempt 1700000600\n"
+			     "held 1\n"
 			     "rcpts 2\n"
 			     "rcpt 15:bob@example.net\n"
 			     "orcpt 22:rfc822;bob@example.net\n"
@@ -65,6 +66,7 @@ static void golden_env(struct spool_envelope *env)
 	env->size = 1234;
 	env->attempts = 3;
 	env->next_attempt = 1700000600;
+	env->held = true;
 	r = spool_envelope_add_rcpt(env, "bob@example.net",
 				    "rfc822;bob@example.net",
 				    SPOOL_NOTIFY_FAILURE | SPOOL_NOTIFY_DELAY);
@@ -101,6 +103,7 @@ static void assert_env_equal(const struct spool_envelope *a,
 	assert_int_equal(a->size, b->size);
 	assert_int_equal(a->attempts, b->attempts);
 	assert_int_equal(a->next_attempt, b->next_attempt);
+	assert_int_equal(a->held, b->held);
 	assert_int_equal(a->nrcpts, b->nrcpts);
 	for (i = 0; i < a->nrcpts; i++) {
 		const struct spool_rcpt *x = &a->rcpts[i], *y = &b->rcpts[i];
@@ -308,16 +311,22 @@ struct edit {
 
 /* Each row: golden with one edit, which must be refused. */
 static const struct edit bad[] = {
-	{"bad magic", "postern-envelope 1", "postern-envelop 1",
+	{"bad magic", "postern-envelope 2", "postern-envelop 2",
 	 "not a postern envelope"},
-	{"version 2", "postern-envelope 1", "postern-envelope 2",
+	{"version 3", "postern-envelope 2", "postern-envelope 3",
 	 "unsupported envelope version"},
-	{"version 0", "postern-envelope 1", "postern-envelope 0",
+	{"version 0", "postern-envelope 2", "postern-envelope 0",
 	 "unsupported envelope version"},
-	{"version 01", "postern-envelope 1", "postern-envelope 01",
+	{"version 02", "postern-envelope 2", "postern-envelope 02",
 	 "unsupported envelope version"},
-	{"no version", "postern-envelope 1", "postern-envelope",
+	{"no version", "postern-envelope 2", "postern-envelope",
 	 "not a postern envelope"},
+	/* Version 1 has no held line; version 2 must have it. */
+	{"v1 with held", "postern-envelope 2", "postern-envelope 1",
+	 "missing or misplaced field"},
+	{"v2 without held", "held 1\n", "", "missing or misplaced field"},
+	{"held 2", "held 1", "held 2", "bad number"},
+	{"held empty", "held 1", "held ", "bad number"},
 	{"empty id", "id " ID, "id ", "bad id"},
 	{"short id", "id " ID, "id 0123456789ABCDE", "bad id"},
 	{"long id", "id " ID, "id " ID "0", "bad id"},
@@ -384,7 +393,7 @@ static const struct edit bad[] = {
 	{"END", "end\n", "END\n", "missing end or too many recipients"},
 	{"trailing data", "end\n", "end\nx", "trailing data after end"},
 	{"trailing LF", "end\n", "end\n\n", "trailing data after end"},
-	{"trailing record", "end\n", "end\npostern-envelope 1\n",
+	{"trailing record", "end\n", "end\npostern-envelope 2\n",
 	 "trailing data after end"},
 	{"field without value", "attempts 3\n", "attempts\n",
 	 "missing or misplaced field"},
@@ -483,6 +492,40 @@ static void test_rcpts_limit(void **state)
 	free(rec);
 }
 
+/* A version 1 record (before hold existed) still parses, as not held, and
+ * is written back as version 2. */
+static void test_version1(void **state)
+{
+	struct spool_envelope env, want;
+	const char *error = NULL;
+	const char *held = strstr(golden, "held 1\n");
+	size_t head = (size_t)(held - golden), len, out_len;
+	char *v1, *out;
+
+	len = strlen(golden) - strlen("held 1\n");
+	v1 = xmalloc(len);
+	memcpy(v1, golden, head);
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
+	memcpy(v1 + head, held + strlen("held 1\n"),
+	       strlen(golden) - head - strlen("held 1\n"));
+	v1[strlen("postern-envelope ")] = '1';
+	assert_int_equal(spool_envelope_parse(v1, len, &env, &error), 0);
+	golden_env(&want);
+	want.held = false;
+	assert_env_equal(&want, &env);
+	out = spool_envelope_format(&env, &out_len);
+	assert_non_null(out);
+	assert_int_equal(out_len, len + strlen("held 0\n"));
+	assert_memory_equal(out, "postern-envelope 2\n", 19);
+	assert_non_null(
+		strstr(out, "next_attempt 1700000600\nheld 0\nrcpts 2\n"));
+	assert_prefixes_fail(v1, len);
+	free(out);
+	free(v1);
+	spool_envelope_fini(&env);
+	spool_envelope_fini(&want);
+}
+
 static void test_id_valid(void **state)
 {
 	assert_true(spool_id_valid(ID));
@@ -507,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_format_refuses),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_rcpts_limit),
+		cmocka_unit_test(test_version1),
 		cmocka_unit_test(test_id_valid),
 	};
 
