@@ -1,0 +1,214 @@
+/*
+ * Header fields of a MIME part: walking the fields, unfolding a value,
+ * and the shared output string. mime_header_get() lives here.
+ */
+#include "mail/mime_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/mem.h"
+
+void mime_str_add(struct mime_str *o, const void *p, size_t n)
+{
+	if (o->len + n + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap : 64;
+
+		while (cap < o->len + n + 1)
+			cap *= 2;
+		o->s = xrealloc(o->s, cap);
+		o->cap = cap;
+	}
+	if (n > 0)
+		memcpy(o->s + o->len, p, n);
+	o->len += n;
+	o->s[o->len] = '\0';
+}
+
+void mime_str_addc(struct mime_str *o, char c)
+{
+	mime_str_add(o, &c, 1);
+}
+
+void mime_str_adds(struct mime_str *o, const char *s)
+{
+	mime_str_add(o, s, strlen(s));
+}
+
+char *mime_str_take(struct mime_str *o)
+{
+	char *s = o->s != NULL ? o->s : xstrdup("");
+
+	o->s = NULL;
+	o->len = o->cap = 0;
+	return s;
+}
+
+void mime_fields_init(struct mime_fields *it, const char *hdr, size_t len)
+{
+	it->hdr = hdr;
+	it->len = len;
+	it->pos = 0;
+	it->count = 0;
+}
+
+/* End of the line starting at pos: the offset of its '\n', or len. */
+static size_t line_end(const char *s, size_t len, size_t pos)
+{
+	const char *nl = memchr(s + pos, '\n', len - pos);
+
+	return nl != NULL ? (size_t)(nl - s) : len;
+}
+
+/* Strip the CR of a CRLF from a line [start, end). */
+static size_t strip_cr(const char *s, size_t start, size_t end)
+{
+	return end > start && s[end - 1] == '\r' ? end - 1 : end;
+}
+
+bool mime_fields_next(struct mime_fields *it, const char **name_r,
+		      size_t *name_len_r, const char **value_r,
+		      size_t *value_len_r)
+{
+	const char *s = it->hdr;
+
+	while (it->pos < it->len && it->count < MIME_HEADERS_MAX) {
+		size_t start = it->pos, end = line_end(s, it->len, start);
+		const char *colon;
+		size_t n;
+
+		/* The field goes on while the next line starts with WSP. */
+		while (end < it->len && end + 1 < it->len &&
+		       (s[end + 1] == ' ' || s[end + 1] == '\t'))
+			end = line_end(s, it->len, end + 1);
+		it->pos = end < it->len ? end + 1 : it->len;
+		if (s[start] == ' ' || s[start] == '\t')
+			continue; /* a continuation with no field before it */
+		it->count++;
+		colon = memchr(s + start, ':', end - start);
+		if (colon == NULL)
+			continue;
+		n = (size_t)(colon - (s + start));
+		while (n > 0 &&
+		       (s[start + n - 1] == ' ' || s[start + n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			continue;
+		*name_r = s + start;
+		*name_len_r = n;
+		*value_r = colon + 1;
+		*value_len_r =
+			strip_cr(s, start, end) - (size_t)(colon + 1 - s);
+		return true;
+	}
+	return false;
+}
+
+char *mime_unfold(const char *v, size_t len, size_t *len_r)
+{
+	char *out;
+	size_t n = 0, i = 0;
+
+	if (len > MIME_HEADER_MAX)
+		return NULL;
+	out = xmalloc(len + 1);
+	while (i < len &&
+	       (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n'))
+		i++;
+	for (; i < len; i++) {
+		if (v[i] == '\r' && i + 1 < len && v[i + 1] == '\n')
+			continue; /* the LF decides */
+		if (v[i] == '\n' && i + 1 < len &&
+		    (v[i + 1] == ' ' || v[i + 1] == '\t'))
+			continue;
+		if (v[i] == '\n') {
+			/* A bare line end not followed by WSP cannot be in
+			 * a field; keep a CR if one came before it. */
+			if (i > 0 && v[i - 1] == '\r')
+				out[n++] = '\r';
+			out[n++] = '\n';
+			continue;
+		}
+		if (v[i] != '\0')
+			out[n++] = v[i];
+	}
+	while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t' ||
+			 out[n - 1] == '\r' || out[n - 1] == '\n'))
+		n--;
+	out[n] = '\0';
+	*len_r = n;
+	return out;
+}
+
+char *mime_header_get(const char *hdr, size_t hdr_len, const char *name)
+{
+	struct mime_fields it;
+	const char *fname, *value;
+	size_t flen, vlen, nlen = strlen(name), outlen;
+
+	mime_fields_init(&it, hdr, hdr_len);
+	while (mime_fields_next(&it, &fname, &flen, &value, &vlen)) {
+		if (flen == nlen && strncasecmp(fname, name, nlen) == 0)
+			return mime_unfold(value, vlen, &outlen);
+	}
+	return NULL;
+}
+
+char *mime_part_header(const struct mime_part *part, const char *msg,
+		       const char *name, size_t *len_r)
+{
+	struct mime_fields it;
+	const char *fname, *value;
+	size_t flen, vlen, nlen = strlen(name);
+
+	mime_fields_init(&it, msg + part->hdr_off, part->hdr_len);
+	while (mime_fields_next(&it, &fname, &flen, &value, &vlen)) {
+		if (flen == nlen && strncasecmp(fname, name, nlen) == 0)
+			return mime_unfold(value, vlen, len_r);
+	}
+	return NULL;
+}
+
+bool mime_is_token(unsigned char c)
+{
+	/* RFC 2045 5.1: any CHAR except SPACE, CTLs and tspecials. */
+	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+void mime_skip_cfws(const char **pp, const char *end, struct mime_str *comment)
+{
+	const char *p = *pp;
+
+	for (;;) {
+		int depth = 0;
+
+		while (p < end &&
+		       (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+			p++;
+		if (p >= end || *p != '(')
+			break;
+		if (comment != NULL) {
+			comment->len = 0;
+			if (comment->s != NULL)
+				comment->s[0] = '\0';
+		}
+		/* RFC 5322 3.2.2: comments nest; a quoted-pair escapes. */
+		for (; p < end; p++) {
+			if (*p == '\\' && p + 1 < end) {
+				p++;
+			} else if (*p == '(') {
+				if (depth++ == 0)
+					continue;
+			} else if (*p == ')') {
+				if (--depth == 0) {
+					p++;
+					break;
+				}
+			}
+			if (comment != NULL && *p != '\r' && *p != '\n')
+				mime_str_addc(comment, *p);
+		}
+	}
+	*pp = p;
+}
