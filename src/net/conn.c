@@ -87,6 +87,7 @@ struct conn {
 	long verify_result; /* X509_V_OK ... */
 	char *peer_subject;
 	char *peer_sans;
+	struct tls_peer_cert peer_cert;
 };
 
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
@@ -239,6 +240,7 @@ void conn_free(struct conn **connp)
 	free(c->servername);
 	free(c->peer_subject);
 	free(c->peer_sans);
+	tls_peer_cert_fini(&c->peer_cert);
 	free(c);
 	*connp = NULL;
 }
@@ -333,6 +335,13 @@ const char *conn_tls_peer_subject(const struct conn *c)
 const char *conn_tls_peer_sans(const struct conn *c)
 {
 	return c->tls_state == CONN_TLS_ON ? c->peer_sans : NULL;
+}
+
+const struct tls_peer_cert *conn_tls_peer_cert(const struct conn *c)
+{
+	if (c->tls_state != CONN_TLS_ON || c->servername == NULL)
+		return NULL;
+	return &c->peer_cert;
 }
 
 /* Stop all I/O; only CONN_EV_CLOSED will be delivered. */
@@ -633,6 +642,7 @@ static void conn_peer_cert(struct conn *c)
 		return;
 	}
 	c->peer_sans = conn_peer_sans(x);
+	tls_peer_cert_inspect(c->ssl, c->servername, &c->peer_cert);
 	bio = BIO_new(BIO_s_mem());
 	if (bio == NULL)
 		return;

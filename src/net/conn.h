@@ -22,6 +22,7 @@
 
 struct event_base;
 struct tls_ctx;
+struct tls_peer_cert;
 struct conn;
 
 enum conn_event {
@@ -134,6 +135,12 @@ const char *conn_tls_verify_error(const struct conn *conn);
  */
 const char *conn_tls_peer_subject(const struct conn *conn);
 const char *conn_tls_peer_sans(const struct conn *conn);
+/*
+ * Client side, once TLS is up: issuer, validity, name match and chain
+ * result of the server certificate (net/tls.h), for reports; NULL before
+ * TLS and on the server side. Owned by the conn.
+ */
+const struct tls_peer_cert *conn_tls_peer_cert(const struct conn *conn);
 
 /*
  * Orderly close: stop reading, flush the output (bounded by the idle

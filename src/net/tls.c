@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -165,6 +166,34 @@ struct tls_ctx *tls_ctx_client_new(const char **error_r)
 	return tls;
 }
 
+struct tls_ctx *tls_ctx_client_legacy_new(const char **error_r)
+{
+	struct tls_ctx *tls = xcalloc(1, sizeof(*tls));
+
+	tls->ctx = tls_base_ctx(TLS_client_method(), 12);
+	/* Level 0: OpenSSL 3 refuses TLS 1.0/1.1 (SHA-1) at level 1. */
+	if (tls->ctx == NULL ||
+	    SSL_CTX_set_min_proto_version(tls->ctx, TLS1_VERSION) != 1 ||
+	    SSL_CTX_set_max_proto_version(tls->ctx, TLS1_1_VERSION) != 1 ||
+	    SSL_CTX_set_cipher_list(tls->ctx, "DEFAULT@SECLEVEL=0") != 1) {
+		*error_r = tls_fail("cannot create TLS 1.0/1.1 context", NULL);
+		tls_ctx_free(&tls);
+		return NULL;
+	}
+	SSL_CTX_set_security_level(tls->ctx, 0);
+	return tls;
+}
+
+int tls_ctx_add_ca_file(struct tls_ctx *ctx, const char *path,
+			const char **error_r)
+{
+	if (SSL_CTX_load_verify_locations(ctx->ctx, path, NULL) != 1) {
+		*error_r = tls_fail("cannot load CA file", path);
+		return -1;
+	}
+	return 0;
+}
+
 void tls_ctx_free(struct tls_ctx **ctxp)
 {
 	struct tls_ctx *tls = *ctxp;
@@ -279,4 +308,85 @@ int tls_selfsigned_write(const char *cert_path, const char *key_path,
 	X509_free(x);
 	EVP_PKEY_free(pkey);
 	return ret;
+}
+
+/* ASN1_TIME as seconds since the epoch; 0 when it cannot be read. */
+static long long tls_asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return (long long)timegm(&tm);
+}
+
+static char *tls_name_text(const X509_NAME *name)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char text[1024];
+	char *out = NULL;
+	int n;
+
+	if (bio == NULL)
+		return NULL;
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
+		n = BIO_read(bio, text, sizeof(text) - 1);
+		if (n > 0) {
+			text[n] = '\0';
+			out = xstrdup(text);
+		}
+	}
+	BIO_free(bio);
+	return out;
+}
+
+/* The chain alone: trust store, signatures, validity; not the name. */
+static long tls_chain_result(SSL *ssl, X509 *leaf)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+	X509_STORE_CTX *sc = X509_STORE_CTX_new();
+	long res = X509_V_ERR_UNSPECIFIED;
+
+	if (sc == NULL)
+		return res;
+	if (X509_STORE_CTX_init(sc, store, leaf,
+				SSL_get_peer_cert_chain(ssl)) == 1) {
+		X509_STORE_CTX_set_default(sc, "ssl_server");
+		res = X509_verify_cert(sc) == 1 ? X509_V_OK
+						: X509_STORE_CTX_get_error(sc);
+	}
+	X509_STORE_CTX_free(sc);
+	return res;
+}
+
+void tls_peer_cert_inspect(void *ssl_, const char *servername,
+			   struct tls_peer_cert *pc)
+{
+	SSL *ssl = ssl_;
+	X509 *x = SSL_get0_peer_certificate(ssl);
+	long res = SSL_get_verify_result(ssl);
+
+	memset(pc, 0, sizeof(*pc));
+	if (x == NULL) {
+		pc->chain_error = "no certificate";
+		return;
+	}
+	pc->issuer = tls_name_text(X509_get_issuer_name(x));
+	pc->not_before = tls_asn1_time(X509_get0_notBefore(x));
+	pc->not_after = tls_asn1_time(X509_get0_notAfter(x));
+	if (servername != NULL)
+		pc->name_ok = X509_check_ip_asc(x, servername, 0) == 1 ||
+			      X509_check_host(x, servername, 0, 0, NULL) == 1;
+	if (res != X509_V_OK)
+		res = tls_chain_result(ssl, x);
+	pc->chain_ok = res == X509_V_OK;
+	if (!pc->chain_ok)
+		pc->chain_error = X509_verify_cert_error_string(res);
+	ERR_clear_error();
+}
+
+void tls_peer_cert_fini(struct tls_peer_cert *pc)
+{
+	free(pc->issuer);
+	memset(pc, 0, sizeof(*pc));
 }

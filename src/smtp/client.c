@@ -405,6 +405,8 @@ static bool client_line(struct smtp_client *c, const char *line, size_t len)
 					   : "not an SMTP reply line");
 		return false;
 	}
+	if (c->cb.reply_line != NULL)
+		c->cb.reply_line(c, smtp_client_stage(c), &l, c->arg);
 	/* Every line after the first names an extension (RFC 5321 4.1.1.1) */
 	if (c->state == SMTP_CLIENT_EHLO && c->reply.lines > 1 && l.code == 250)
 		smtp_ehlo_keyword(&c->ehlo, l.text, l.text_len);

@@ -154,6 +154,16 @@ struct smtp_client_cb {
 		       const struct smtp_client_result *r, void *arg);
 	/* The connection is gone; the last callback. Free the client. */
 	void (*closed)(struct smtp_client *c, void *arg);
+	/*
+	 * Optional, for reports (postern probe): every reply line once
+	 * smtp_reply_add() accepted it, with the stage it belongs to (the
+	 * greeting: SMTP_STAGE_GREETING; EHLO's keywords: SMTP_STAGE_EHLO,
+	 * before or after TLS as conn_is_tls() says). line->text is
+	 * untrusted and not NUL-terminated. Observe only: it must not call
+	 * any smtp_client_* function.
+	 */
+	void (*reply_line)(struct smtp_client *c, enum smtp_client_stage stage,
+			   const struct smtp_reply_line *line, void *arg);
 };
 
 /*
