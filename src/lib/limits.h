@@ -20,6 +20,10 @@
 #define LIMIT_QUEUE_LIFETIME (5 * 86400)
 #define LIMIT_QUEUE_WARN_AFTER (4 * 3600)
 #define LIMIT_QUEUE_CONCURRENCY 20
+/* Outbound SMTP connections: all, and to one destination (Postfix's
+ * default_process_limit and default_destination_concurrency_limit). */
+#define LIMIT_QUEUE_CONNECTIONS 100
+#define LIMIT_QUEUE_PER_DESTINATION 20
 /* Input buffered per connection before reading pauses (back-pressure). */
 #define LIMIT_CONN_INPUT (64 * 1024)
 /* Output queued per connection before the writer must wait for FLUSHED. */

@@ -89,6 +89,8 @@ struct config {
 		int warn_after;	 /* seconds before a delay DSN; 0: never */
 		int concurrency; /* messages being delivered at once */
 		int mx_port;	 /* port of MX hosts: 25 (tests change it) */
+		int max_connections;	 /* outbound SMTP connections */
+		int max_per_destination; /* ... to one domain (smart host) */
 		/* Waits between attempts, the last repeating; none: the
 		 * defaults of queue/schedule.h. */
 		int retry[16];
@@ -105,6 +107,17 @@ struct config {
 		int port;	     /* 0: auto (587, 465, 2525, 25) */
 		char *user;	     /* AUTH to the smart host, over TLS only */
 		char *password_file; /* file holding the password */
+		/* port = auto: the candidates in order; none given: 587
+		 * STARTTLS, 465 implicit TLS, 2525 STARTTLS, 25 may. */
+		struct config_relay_port {
+			int port;
+			enum config_relay_tls {
+				CONFIG_RELAY_TLS_MAY,	   /* when offered */
+				CONFIG_RELAY_TLS_STARTTLS, /* required */
+				CONFIG_RELAY_TLS_IMPLICIT, /* RFC 8314 */
+			} tls;
+		} auto_ports[8];
+		size_t auto_count;
 	} relay;
 
 	struct config_listener *listeners;

@@ -10,11 +10,14 @@
 #include "server/config_get.h"
 
 static const char *const queue_keys[] = {
-	"lifetime", "warn_after", "concurrency", "mx_port", "retry",
+	"lifetime", "warn_after",      "concurrency",	      "mx_port",
+	"retry",    "max_connections", "max_per_destination",
 };
 static const char *const dns_keys[] = {"forward", "trust_anchor"};
 static const char *const relay_keys[] = {"host", "port", "user",
-					 "password_file"};
+					 "password_file", "auto_ports"};
+/* relay.auto_ports words, in enum config_relay_tls order. */
+static const char *const relay_tls_names[] = {"may", "starttls", "tls"};
 
 void config_outbound_defaults(struct config *cfg)
 {
@@ -22,6 +25,8 @@ void config_outbound_defaults(struct config *cfg)
 	cfg->queue.warn_after = LIMIT_QUEUE_WARN_AFTER;
 	cfg->queue.concurrency = LIMIT_QUEUE_CONCURRENCY;
 	cfg->queue.mx_port = 25;
+	cfg->queue.max_connections = LIMIT_QUEUE_CONNECTIONS;
+	cfg->queue.max_per_destination = LIMIT_QUEUE_PER_DESTINATION;
 }
 
 void config_outbound_free(struct config *cfg)
@@ -84,6 +89,10 @@ static void parse_queue(struct config_loader *ld, config_setting_t *root)
 			     &cfg->queue.concurrency);
 	(void)config_get_int(ld, q, "queue", "mx_port", 1, 65535,
 			     &cfg->queue.mx_port);
+	(void)config_get_int(ld, q, "queue", "max_connections", 1, 10000,
+			     &cfg->queue.max_connections);
+	(void)config_get_int(ld, q, "queue", "max_per_destination", 1, 10000,
+			     &cfg->queue.max_per_destination);
 	parse_retry(ld, q);
 }
 
@@ -107,6 +116,63 @@ static void parse_dns(struct config_loader *ld, config_setting_t *root)
 	parse_text_into(ld, d, "dns", "forward", &ld->cfg->dns.forward);
 	(void)config_get_path(ld, d, "dns", "trust_anchor",
 			      &ld->cfg->dns.trust_anchor);
+}
+
+/* "PORT/MODE": 1..65535, then may|starttls|tls. */
+static int parse_auto_port(const char *s, struct config_relay_port *p_r)
+{
+	const char *slash = strchr(s, '/');
+	long port = 0;
+	size_t i;
+
+	if (slash == NULL || slash == s || slash - s > 5)
+		return -1;
+	for (const char *d = s; d < slash; d++) {
+		if (*d < '0' || *d > '9')
+			return -1;
+		port = port * 10 + (*d - '0');
+	}
+	if (port < 1 || port > 65535)
+		return -1;
+	for (i = 0; i < COUNT(relay_tls_names); i++) {
+		if (strcmp(slash + 1, relay_tls_names[i]) == 0) {
+			p_r->port = (int)port;
+			p_r->tls = (enum config_relay_tls)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* relay.auto_ports = ["587/starttls", "465/tls", ...]: for tests and
+ * unusual smart hosts; the default list is DESIGN.md's. */
+static void parse_auto_ports(struct config_loader *ld, config_setting_t *r)
+{
+	struct config *cfg = ld->cfg;
+	char **v = NULL;
+	size_t n = 0;
+
+	if (config_get_strings(ld, r, "relay", "auto_ports", &v, &n) != 1)
+		return;
+	if (n > COUNT(cfg->relay.auto_ports))
+		config_report(ld, config_setting_get_member(r, "auto_ports"),
+			      "relay", "auto_ports", "at most %zu ports",
+			      COUNT(cfg->relay.auto_ports));
+	for (size_t i = 0; i < n && i < COUNT(cfg->relay.auto_ports); i++) {
+		if (parse_auto_port(v[i], &cfg->relay.auto_ports[i]) < 0) {
+			config_report(
+				ld, config_setting_get_member(r, "auto_ports"),
+				"relay", "auto_ports",
+				"\"%s\" is not PORT/MODE (MODE: may, "
+				"starttls or tls)",
+				v[i]);
+			break;
+		}
+		cfg->relay.auto_count = i + 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 static void parse_relay(struct config_loader *ld, config_setting_t *root)
@@ -137,6 +203,7 @@ static void parse_relay(struct config_loader *ld, config_setting_t *root)
 		(void)config_get_int(ld, r, "relay", "port", 1, 65535,
 				     &cfg->relay.port);
 	}
+	parse_auto_ports(ld, r);
 	if (cfg->relay.user != NULL && cfg->relay.password_file == NULL)
 		config_report(ld, r, "relay", "user",
 			      "needs relay.password_file");

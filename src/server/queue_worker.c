@@ -47,6 +47,7 @@ struct queue_worker {
 	struct event *ev_timer;
 	struct event *ev_rescan;
 	char *password; /* smart host password, read at start */
+	struct relay_port auto_ports[RELAY_AUTO_MAX]; /* relay.auto_ports */
 };
 
 static struct queue_item *queue_find(struct queue_worker *q, const char *id)
@@ -286,6 +287,22 @@ static void queue_setup_relay(struct queue_worker *q, const char *db_path)
 	if (cfg->relay.password_file != NULL)
 		q->password = queue_read_password(cfg->relay.password_file);
 	r->smarthost_password = q->password;
+	for (size_t i = 0; i < cfg->relay.auto_count && i < RELAY_AUTO_MAX;
+	     i++) {
+		static const enum smtp_client_tls modes[] = {
+			[CONFIG_RELAY_TLS_MAY] = SMTP_TLS_MAY,
+			[CONFIG_RELAY_TLS_STARTTLS] = SMTP_TLS_ENCRYPT,
+			[CONFIG_RELAY_TLS_IMPLICIT] = SMTP_TLS_IMPLICIT,
+		};
+
+		q->auto_ports[i].port = cfg->relay.auto_ports[i].port;
+		q->auto_ports[i].tls = modes[cfg->relay.auto_ports[i].tls];
+		r->auto_count = i + 1;
+	}
+	r->auto_ports = q->auto_ports;
+	r->auto_known = -1;
+	if (r->smarthost != NULL && r->smarthost_port == 0)
+		relay_smarthost_remembered(r);
 	r->lifetime = cfg->queue.lifetime;
 	r->warn_after = cfg->queue.warn_after;
 	r->retry = cfg->queue.retry;

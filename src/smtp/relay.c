@@ -23,9 +23,6 @@
 #include "queue/spool.h"
 #include "smtp/relay_int.h"
 
-/* Ports tried in turn for relay.port = auto (DESIGN.md 2). */
-static const int relay_auto_ports[] = {587, 465, 2525, 25};
-
 static void relay_try_host(struct relay_job *j);
 static void relay_try_addr(struct relay_job *j);
 
@@ -106,6 +103,8 @@ static void relay_client_ready(struct smtp_client *c, void *arg)
 {
 	struct relay_job *j = arg;
 
+	if (j->ctx->smarthost != NULL)
+		relay_smarthost_ready(j);
 	if (smtp_client_send(c, &j->msg) < 0)
 		smtp_client_quit(c);
 }
@@ -160,11 +159,7 @@ static enum smtp_client_tls relay_tls_mode(const struct relay_job *j)
 {
 	if (j->ctx->smarthost == NULL)
 		return SMTP_TLS_MAY; /* DESIGN.md 2: STARTTLS when offered */
-	if (j->port == 465)
-		return SMTP_TLS_IMPLICIT;
-	return j->port == 25 && j->ctx->smarthost_user == NULL
-		       ? SMTP_TLS_MAY
-		       : SMTP_TLS_ENCRYPT;
+	return j->port_tls;
 }
 
 static void relay_connected(void *arg, int fd, int error)
@@ -231,10 +226,10 @@ static void relay_try_host(struct relay_job *j)
 		relay_hosts_exhausted(j);
 		return;
 	}
+	if (j->ctx->smarthost != NULL)
+		relay_smarthost_next_port(j);
 	j->host_i++;
 	j->naddrs = j->addr_i = 0;
-	if (j->ctx->smarthost != NULL && j->ctx->smarthost_port == 0)
-		j->port = relay_auto_ports[j->host_i - 1];
 	j->query = dns_resolve_addr(j->ctx->dns, j->hosts[j->host_i - 1].name,
 				    AF_UNSPEC, relay_addrs, j);
 }
@@ -297,23 +292,6 @@ static void relay_prepare_msg(struct relay_job *j)
 	};
 }
 
-static void relay_smarthost(struct relay_job *j)
-{
-	size_t nports = j->ctx->smarthost_port != 0
-				? 1
-				: sizeof(relay_auto_ports) / sizeof(int);
-
-	/* The smart host once per port to try: 587, 465, 2525, 25. */
-	j->hosts = xcalloc(nports, sizeof(*j->hosts));
-	for (size_t i = 0; i < nports; i++)
-		strlcpy_p(j->hosts[i].name, j->ctx->smarthost,
-			  sizeof(j->hosts[i].name));
-	j->nhosts = nports;
-	j->port = j->ctx->smarthost_port != 0 ? j->ctx->smarthost_port
-					      : relay_auto_ports[0];
-	relay_try_host(j);
-}
-
 void relay_next_domain(struct relay_job *j)
 {
 	int local;
@@ -334,7 +312,8 @@ void relay_next_domain(struct relay_job *j)
 	}
 	relay_prepare_msg(j);
 	if (j->ctx->smarthost != NULL) {
-		relay_smarthost(j);
+		relay_smarthost_start(j);
+		relay_try_host(j);
 		return;
 	}
 	j->port = j->ctx->mx_port;

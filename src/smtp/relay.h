@@ -16,10 +16,21 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "smtp/client.h"
+
 struct dns_resolver;
 struct event_base;
 struct tls_ctx;
 struct userdb;
+
+/* Most candidate ports for relay.port = auto. */
+#define RELAY_AUTO_MAX 8
+
+/* A smart host port to try, and how it speaks TLS. */
+struct relay_port {
+	int port;
+	enum smtp_client_tls tls;
+};
 
 /* What a delivery attempt needs; owned by the queue worker. */
 struct relay_ctx {
@@ -34,6 +45,17 @@ struct relay_ctx {
 	int smarthost_port;    /* 0: auto */
 	const char *smarthost_user;
 	const char *smarthost_password;
+	/*
+	 * smarthost_port 0: the ports to try in order (at most
+	 * RELAY_AUTO_MAX; none: 587 STARTTLS, 465 implicit TLS, 2525
+	 * STARTTLS, 25 STARTTLS when offered). auto_known is the index of
+	 * the one that worked last, tried first (-1: none yet); the relay
+	 * updates it, logs "smarthost port=P blocked=..." and keeps it in
+	 * queue/smarthost_state.h's file.
+	 */
+	const struct relay_port *auto_ports;
+	size_t auto_count;
+	int auto_known;
 	int lifetime;	  /* seconds before giving up */
 	int warn_after;	  /* seconds before a delay DSN; 0: never */
 	const int *retry; /* waits between attempts; NULL: the defaults */
@@ -45,6 +67,13 @@ struct relay_ctx {
  * message left the spool (delivered, bounced or expired).
  */
 typedef void relay_done_cb(void *arg, const char *id, time_t next_attempt);
+
+/*
+ * relay.port = auto: set ctx->auto_known from what an earlier run
+ * remembered (queue/smarthost, for this ctx->smarthost and a port still
+ * in the list), else -1. Call once at start, after ctx is filled in.
+ */
+void relay_smarthost_remembered(struct relay_ctx *ctx);
 
 /*
  * Start an attempt for spool message id; done is called from the event

@@ -42,6 +42,12 @@ struct relay_job {
 	struct dns_mx_host *hosts;
 	size_t nhosts, host_i;
 	int port;
+	enum smtp_client_tls port_tls; /* smart host: how port speaks */
+	/* relay.port = auto: indices into the port list, in the order
+	 * tried (the remembered one first); ports that failed so far. */
+	size_t auto_order[RELAY_AUTO_MAX];
+	int auto_index; /* of the port being tried; -1: not auto */
+	char blocked[RELAY_AUTO_MAX * 7];
 	struct sockaddr_storage addrs[8];
 	size_t naddrs, addr_i;
 	struct dns_query *query;
@@ -65,5 +71,13 @@ void relay_local(struct relay_job *j);
 void relay_next_domain(struct relay_job *j);
 /* Everything was tried: update or remove the message, DSNs, done(). */
 void relay_finish(struct relay_job *j);
+
+/* Smart host (relay_smarthost.c). */
+/* One host entry per port to try, in order; j->port for a fixed one. */
+void relay_smarthost_start(struct relay_job *j);
+/* Before trying host entry j->host_i: its port and TLS mode. */
+void relay_smarthost_next_port(struct relay_job *j);
+/* A session is up on j->port: remember it and log what was blocked. */
+void relay_smarthost_ready(struct relay_job *j);
 
 #endif

@@ -68,6 +68,8 @@ def dns(tmp_path_factory):
   local-data: "mx.{REMOTE}. IN A 127.0.0.1"
   local-zone: "nullmx.test." static
   local-data: "nullmx.test. IN MX 0 ."
+  local-zone: "mail.test." static
+  local-data: "mail.test. IN A 127.0.0.1"
   local-zone: "down.test." static
   local-data: "down.test. IN MX 10 mx.down.test."
   local-data: "mx.down.test. IN A 127.0.0.1"
@@ -448,3 +450,127 @@ def test_temporary_failure_is_retried(tmp_path, dns):
     finally:
         finish_server(a)
         peer.shutdown()
+
+
+def free_tcp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class CountingListener:
+    """Accepts and closes at once, counting connections."""
+
+    def __init__(self, port):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.count = 0
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.count += 1
+            c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def make_smarthost(root):
+    """S: a postern that takes submissions for alice (AUTH) and holds
+    bob@remote.test's mailbox."""
+    s = Server(root / "s", workers=1, limits={"shutdown_timeout": 3})
+    s.init(find_port_base())
+    for dom in (DOMAIN, REMOTE):
+        assert cli(s, "domain", "add", dom).returncode == 0
+    for user in (f"alice@{DOMAIN}", f"bob@{REMOTE}"):
+        r = cli(s, "user", "add", user, "--password-stdin",
+                stdin=PASSWORD + "\n")
+        assert r.returncode == 0, r
+    return start_or_kill(s)
+
+
+def test_smarthost_auto_port_fallback(tmp_path, dns, monkeypatch):
+    """relay.port = auto: the "587" candidate is closed, "465" is S's
+    implicit TLS submission port. Delivered over 465 with AUTH, the log
+    says 587 was blocked, and after a restart 465 is used straight away
+    (remembered in data/queue/smarthost)."""
+    s = make_smarthost(tmp_path)
+    closed = free_tcp_port()
+    p465 = s.port("submissions")
+    a = Server(tmp_path / "a", workers=1, limits={"shutdown_timeout": 3})
+    listener = None
+    try:
+        a.init(find_port_base())
+        pw = a.root / "relay.pw"
+        pw.write_text(PASSWORD + "\n")
+        os.chmod(pw, 0o644)  # read by the unprivileged queue worker
+        a.conf.write_text(a.conf.read_text() + f"""
+dns = {{ forward = "{dns}"; }};
+relay = {{ host = "mail.test"; port = "auto"; user = "alice@{DOMAIN}";
+  password_file = "{pw}";
+  auto_ports = ["{closed}/starttls", "{p465}/tls",
+                "{s.port('submission_alt')}/starttls",
+                "{s.port('smtp')}/may"]; }};
+""")
+        assert cli(a, "domain", "add", DOMAIN).returncode == 0
+        assert cli(a, "user", "add", f"alice@{DOMAIN}", "--password-stdin",
+                   stdin=PASSWORD + "\n").returncode == 0
+        # the smart host's certificate is verified: the queue worker
+        # (user nobody) trusts a readable copy of S's
+        ca = a.root / "smarthost-ca.pem"
+        ca.write_bytes(s.cert.read_bytes())
+        os.chmod(ca, 0o644)
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+        start_or_kill(a)
+        with login(a) as c:
+            assert c.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"],
+                              MSG.encode()) == {}
+        raw = wait_for(lambda: remote_inbox(s), 15,
+                       what="delivery through the smart host")[0].read_bytes()
+        assert b"with ESMTPSA" in raw.split(b"\r\n\r\n")[0]
+        line = f"msg=smarthost port={p465} blocked={closed}"
+        assert line in a.log_text(), a.log_tail()
+        state = a.root / "data" / "queue" / "smarthost"
+        assert state.read_text() == f"mail.test {p465}\n"
+        wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+        # restart: the remembered port first, the closed one not touched
+        rc, _ = a.stop()
+        assert rc == 0
+        a.close()
+        listener = CountingListener(closed)
+        a.start()
+        with login(a) as c:
+            c.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], MSG.encode())
+        wait_for(lambda: len(remote_inbox(s)) == 2, 15,
+                 what="the second delivery")
+        assert listener.count == 0
+        assert f"smarthost remembered\" port={p465}" in a.log_text() or \
+            f"msg=\"smarthost remembered\" port={p465}" in a.log_text()
+        assert a.log_text().count(line) == 1
+        # a remembered port that fails: the list is tried again in order
+        rc, _ = a.stop()
+        assert rc == 0
+        a.close()
+        state.write_text(f"mail.test {closed}\n")
+        a.start()
+        with login(a) as c:
+            c.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], MSG.encode())
+        wait_for(lambda: len(remote_inbox(s)) == 3, 15,
+                 what="the third delivery")
+        assert listener.count == 1  # tried first, once
+        assert a.log_text().count(line) == 2
+        assert state.read_text() == f"mail.test {p465}\n"
+    finally:
+        if listener:
+            listener.close()
+        finish_server(a)
+        finish_server(s)

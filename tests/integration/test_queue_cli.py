@@ -67,7 +67,7 @@ def test_show_flush_bounce_delete(spooled):
 def test_hold_shows_and_release_retries(spooled):
     qid = spool_envelopes(spooled)[0].name
     env_path = spooled.root / "data" / "queue" / "env" / qid
-    wait_for(lambda: b"attempts 1\n" in env_path.read_bytes(), 10,
+    wait_for(lambda: b"attempts 1\n" in env_path.read_bytes(), 30,
              what="the first attempt")
     r = queue(spooled, "queue", "hold", qid)
     assert r.returncode == 0 and "on hold" in r.stdout, r
@@ -90,7 +90,7 @@ def test_hold_shows_and_release_retries(spooled):
     r = queue(spooled, "queue", "release", qid)
     assert r.returncode == 0 and "released" in r.stdout, r
     # released: tried at once (no DNS here, so deferred again)
-    wait_for(lambda: b"attempts 2\n" in env_path.read_bytes(), 10,
+    wait_for(lambda: b"attempts 2\n" in env_path.read_bytes(), 30,
              what="an attempt after release")
     assert b"held 0\n" in env_path.read_bytes()
     r = queue(spooled, "queue", "list")
@@ -106,7 +106,7 @@ def test_version1_envelope_still_read(spooled):
     and a hold rewrites it as version 2."""
     qid = spool_envelopes(spooled)[0].name
     env_path = spooled.root / "data" / "queue" / "env" / qid
-    wait_for(lambda: b"attempts 1\n" in env_path.read_bytes(), 10,
+    wait_for(lambda: b"attempts 1\n" in env_path.read_bytes(), 30,
              what="the first attempt")
     r = queue(spooled, "queue", "hold", qid)
     assert r.returncode == 0, r

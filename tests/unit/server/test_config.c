@@ -188,6 +188,10 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->queue.lifetime, LIMIT_QUEUE_LIFETIME);
 	assert_int_equal(cfg->queue.mx_port, 25);
 	assert_int_equal(cfg->queue.retry_count, 0);
+	assert_int_equal(cfg->queue.max_connections, LIMIT_QUEUE_CONNECTIONS);
+	assert_int_equal(cfg->queue.max_per_destination,
+			 LIMIT_QUEUE_PER_DESTINATION);
+	assert_int_equal(cfg->relay.auto_count, 0);
 	assert_null(cfg->dns.forward);
 	assert_null(cfg->relay.host);
 	config_free(&cfg);
@@ -198,14 +202,17 @@ static void test_defaults(void **state)
 static void test_outbound_values(void **state)
 {
 	struct config_errors errors = {0};
-	struct config *cfg = parse(
-		DATA_DIR SMTP_LISTENER
-		"smtp = { relay_networks = [\"192.0.2.0/24\", \"::1\"]; "
-		"etrn_domains = [\"a.example\"]; mx_auth = true; };\n"
-		"queue = { retry = [60, 120]; mx_port = 2525; };\n"
-		"dns = { forward = \"127.0.0.1@5353\"; };\n"
-		"relay = { host = \"smtp.example\"; port = \"auto\"; };\n",
-		&errors);
+	struct config *cfg =
+		parse(DATA_DIR SMTP_LISTENER
+		      "smtp = { relay_networks = [\"192.0.2.0/24\", \"::1\"]; "
+		      "etrn_domains = [\"a.example\"]; mx_auth = true; };\n"
+		      "queue = { retry = [60, 120]; mx_port = 2525; "
+		      "max_connections = 7; max_per_destination = 3; };\n"
+		      "dns = { forward = \"127.0.0.1@5353\"; };\n"
+		      "relay = { host = \"smtp.example\"; port = \"auto\"; "
+		      "auto_ports = [\"2587/starttls\", \"2465/tls\", "
+		      "\"25/may\"]; };\n",
+		      &errors);
 
 	print_errors(&errors);
 	assert_non_null(cfg);
@@ -221,6 +228,16 @@ static void test_outbound_values(void **state)
 	assert_string_equal(cfg->dns.forward, "127.0.0.1@5353");
 	assert_string_equal(cfg->relay.host, "smtp.example");
 	assert_int_equal(cfg->relay.port, 0); /* auto */
+	assert_int_equal(cfg->queue.max_connections, 7);
+	assert_int_equal(cfg->queue.max_per_destination, 3);
+	assert_int_equal(cfg->relay.auto_count, 3);
+	assert_int_equal(cfg->relay.auto_ports[0].port, 2587);
+	assert_int_equal(cfg->relay.auto_ports[0].tls,
+			 CONFIG_RELAY_TLS_STARTTLS);
+	assert_int_equal(cfg->relay.auto_ports[1].tls,
+			 CONFIG_RELAY_TLS_IMPLICIT);
+	assert_int_equal(cfg->relay.auto_ports[2].port, 25);
+	assert_int_equal(cfg->relay.auto_ports[2].tls, CONFIG_RELAY_TLS_MAY);
 	config_free(&cfg);
 	config_errors_fini(&errors);
 }
@@ -293,6 +310,14 @@ static const struct error_case error_cases[] = {
 	  "test.conf:5: relay.port: must be \"auto\" or 1..65535 (got "
 	  "\"soon\")",
 	  "test.conf:5: relay.user: needs relay.password_file"}},
+	{"relay.auto_ports and queue connection limits",
+	 DATA_DIR SMTP_LISTENER
+	 "queue = { max_connections = 0; max_per_destination = 0; };\n"
+	 "relay = { auto_ports = [\"587/starttls\", \"465/ssl\"]; };\n",
+	 {"test.conf:3: queue.max_connections: must be 1..10000 (got 0)",
+	  "test.conf:3: queue.max_per_destination: must be 1..10000 (got 0)",
+	  "test.conf:4: relay.auto_ports: \"465/ssl\" is not PORT/MODE "
+	  "(MODE: may, starttls or tls)"}},
 	{"syntax error",
 	 DATA_DIR "listeners = ( { service = ; } );\n",
 	 {"test.conf:2: syntax error"}},
