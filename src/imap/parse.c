@@ -466,9 +466,19 @@ static int skip_simple(struct imap_args *a, const char *q)
 		arg_done(a, next);
 		return 0;
 	}
-	/* Anything up to SP or a paren: atoms, "BODY[...]", "<0.5>". */
-	while (q + n < a->end && q[n] != ' ' && q[n] != '(' && q[n] != ')')
+	/* Anything up to SP or a paren: atoms, "<0.5>", and "BODY[...]"
+	 * whose section may hold spaces and a list. */
+	while (q + n < a->end && q[n] != ' ' && q[n] != '(' && q[n] != ')') {
+		if (q[n] == '[') {
+			const char *close =
+				memchr(q + n, ']', (size_t)(a->end - q - n));
+
+			if (close == NULL)
+				return fail(a, "Unterminated [");
+			n = (size_t)(close - q);
+		}
 		n++;
+	}
 	if (n == 0)
 		return fail(a, "Expected an argument");
 	arg_done(a, q + n);
