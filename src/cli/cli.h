@@ -30,6 +30,7 @@ int cmd_alias(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_mailq(int argc, char **argv);
 int cmd_sendmail(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 /*
  * The user database of the configuration, for domain/user/alias

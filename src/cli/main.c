@@ -24,6 +24,7 @@ static const struct cli_command commands[] = {
 	{"alias", cmd_alias, "add, remove and list aliases"},
 	{"queue", cmd_queue, "list, show, flush, bounce or delete queued mail"},
 	{"mailq", cmd_mailq, "the queue in mailq(1) form (queue list)"},
+	{"probe", cmd_probe, "check a mail host's ports, TLS and extensions"},
 	{"sendmail", cmd_sendmail,
 	 "queue a message from stdin, as sendmail(8)"},
 };

@@ -1,0 +1,541 @@
+"""
+`postern probe`: the report and the JSON say what really happened on
+postern instances started here (every port open, some closed, a wrong
+and an expired certificate), on a listener that never answers, on one
+whose SYNs are dropped (a full backlog), and on a small Python SMTP
+server that offers AUTH before TLS. Names come from a local unbound.
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import socketserver
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import (HOST, HOSTNAME, LISTENERS, Server, find_port_base,
+                      finish_server, postern_bin, set_in_group,
+                      start_or_kill, wait_port)
+
+DOMAIN = "example.test"
+PASSWORD = "correct horse"
+TIMEOUT = 2  # --timeout: every silent step costs this much
+
+
+def free_udp_tcp_port():
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+            t.close()
+    raise RuntimeError("no free port")
+
+
+@pytest.fixture(scope="module")
+def dns(tmp_path_factory):
+    """unbound on 127.0.0.1: mail.test, a mail domain, NXDOMAIN for the
+    rest of .test."""
+    exe = shutil.which("unbound") or "/usr/sbin/unbound"
+    assert os.access(exe, os.X_OK), "unbound missing (scripts/deps.sh)"
+    d = tmp_path_factory.mktemp("dns")
+    port = free_udp_tcp_port()
+    conf = d / "unbound.conf"
+    conf.write_text(f"""server:
+  interface: 127.0.0.1@{port}
+  port: {port}
+  do-daemonize: no
+  chroot: ""
+  username: ""
+  directory: "{d}"
+  pidfile: ""
+  use-syslog: no
+  logfile: "{d}/unbound.log"
+  access-control: 127.0.0.0/8 allow
+  do-ip6: no
+  module-config: "iterator"
+  local-zone: "test." static
+  local-data: "{HOSTNAME}. IN A 127.0.0.1"
+  local-data: "{DOMAIN}. IN MX 10 mx.{DOMAIN}."
+  local-data: "mx.{DOMAIN}. IN A 127.0.0.1"
+  local-data: "smtp.{DOMAIN}. IN A 127.0.0.1"
+""")
+    proc = subprocess.Popen([exe, "-d", "-c", str(conf)],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"127.0.0.1@{port}"
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+def cli(srv, *args, stdin=""):
+    return subprocess.run([postern_bin(), *map(str, args), "-c",
+                           str(srv.conf)], input=stdin, capture_output=True,
+                          text=True, timeout=20)
+
+
+class ProbeServer(Server):
+    """A postern whose listeners named in `closed` are left out."""
+
+    def __init__(self, root, closed=()):
+        super().__init__(root, workers=1, limits={"shutdown_timeout": 3})
+        self.closed = set(closed)
+
+    def start(self):
+        self._logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [postern_bin(), "serve", "-c", str(self.conf)],
+            stdin=subprocess.DEVNULL, stdout=self._logf, stderr=self._logf,
+            cwd=self.root, start_new_session=True)
+        for name in LISTENERS:
+            if name not in self.closed:
+                wait_port(self.port(name), proc=self.proc)
+        time.sleep(0.3)  # a worker is up (the master binds first)
+
+
+def make_server(root, closed=(), cert=None, user=False):
+    srv = ProbeServer(root, closed)
+    srv.init(find_port_base())
+    text = srv.conf.read_text()
+    for name in closed:
+        text = re.sub(rf"(?m)^.*port = {srv.port(name)};.*\n", "", text)
+    text = re.sub(r"\},\n\);", "}\n);", text)  # no comma after the last
+    if cert is not None:
+        text = set_in_group(text, "tls", "cert", f'"{cert[0]}"')
+        text = set_in_group(text, "tls", "key", f'"{cert[1]}"')
+    srv.conf.write_text(text)
+    if user:
+        assert cli(srv, "domain", "add", DOMAIN).returncode == 0
+        r = cli(srv, "user", "add", f"alice@{DOMAIN}", "--password-stdin",
+                stdin=PASSWORD + "\n")
+        assert r.returncode == 0, r
+    return start_or_kill(srv)
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    srv = make_server(tmp_path_factory.mktemp("good"), user=True)
+    yield srv
+    finish_server(srv)
+
+
+def probe(*args, stdin=None, timeout=60):
+    r = subprocess.run([postern_bin(), "probe", *map(str, args)],
+                       input=stdin, capture_output=True, text=True,
+                       timeout=timeout,
+                       stdin=None if stdin is not None else
+                       subprocess.DEVNULL)
+    return r
+
+
+def probe_json(*args, **kw):
+    r = probe(*args, "--json", **kw)
+    assert r.stdout.strip(), r
+    doc = json.loads(r.stdout)
+    assert doc["exit"] == r.returncode, (doc, r.stderr)
+    return doc, r.returncode
+
+
+def target(doc, role, host=None):
+    found = [t for t in doc["targets"] if t["role"] == role
+             and (host is None or t["host"] == host)]
+    assert len(found) == 1, (role, host, doc["targets"])
+    return found[0]
+
+
+def openssl_cert(d, name, days):
+    """A self-signed P-256 certificate for name; days < 0: expired."""
+    d.mkdir(parents=True, exist_ok=True)
+    key, csr, cert = d / "key.pem", d / "req.csr", d / "cert.pem"
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+                    "-subj", f"/CN={name}", "-out", csr],
+                   check=True, capture_output=True)
+    ext = d / "ext.cnf"
+    ext.write_text(f"subjectAltName = DNS:{name}\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-signkey", key,
+                    "-days", str(days), "-extfile", ext, "-out", cert],
+                   check=True, capture_output=True)
+    os.chmod(key, 0o644)  # the workers (nobody) read it after the fork
+    return cert, key
+
+
+# --------------------------------------------------------------------------
+# Every port open
+
+
+def test_all_open_all_good(good, dns):
+    doc, rc = probe_json(HOSTNAME, "--dns", dns, "--port-base", good.base,
+                         "--ca-file", good.cert, "--timeout", TIMEOUT)
+    assert rc == 0, doc["warnings"]
+    assert doc["kind"] == "host" and doc["error"] is None
+    assert len(doc["targets"]) == 8
+    for t in doc["targets"]:
+        assert t["status"] == "open", t
+        assert t["port"] == good.base + t["role"]
+        assert t["address"] == "127.0.0.1"
+        assert t["tls"]["version"] in ("TLSv1.2", "TLSv1.3"), t
+        assert t["tls"]["name_match"] is True
+        assert t["tls"]["trusted"] is True, t["tls"]
+        assert t["tls"]["expired"] is False
+        assert t["tls"]["sans"] == [HOSTNAME]
+        assert t["tls"]["subject"] == f"CN={HOSTNAME}"
+        assert t["legacy_tls"] == ""  # TLS 1.0/1.1 refused
+        assert t["warnings"] == []
+    sub = target(doc, 587)
+    assert sub["greeting"].startswith(f"220 {HOSTNAME}")
+    assert "STARTTLS" in sub["ehlo"] and sub["starttls"] is True
+    assert sub["auth"] == []
+    assert "PLAIN" in sub["auth_tls"] and "LOGIN" in sub["auth_tls"]
+    assert sub["size_max"] == 52428800
+    assert sub["tls"]["mode"] == "starttls"
+    assert not any(k.startswith("STARTTLS") for k in sub["ehlo_tls"])
+    assert target(doc, 465)["tls"]["mode"] == "implicit"
+    assert target(doc, 25)["auth_tls"] == []  # no AUTH on the MX port
+    imap = target(doc, 143)
+    assert "STARTTLS" in imap["capabilities"]
+    assert "LOGINDISABLED" in imap["capabilities"]
+    assert imap["login_before_tls"] is False
+    assert "STLS" in target(doc, 110)["capabilities"]
+    rec = doc["recommendation"]
+    assert rec["submission"] == {"host": HOSTNAME, "port": good.base + 587,
+                                 "role": 587, "tls": "starttls"}
+    assert rec["imap"]["role"] == 993 and rec["pop3"]["role"] == 995
+    assert rec["port25"] == "usable"
+    assert doc["warnings"] == []
+
+
+def test_text_report(good, dns):
+    r = probe(HOSTNAME, "--dns", dns, "--port-base", good.base,
+              "--ca-file", good.cert, "--timeout", TIMEOUT)
+    assert r.returncode == 0, r.stdout
+    out = r.stdout
+    assert f"port 587 (submission, STARTTLS) on {HOSTNAME}" in out
+    assert f"use {HOSTNAME} port {good.base + 587} with STARTTLS" in out
+    assert "Port 25: reachable from this network" in out
+    assert "Reading mail: use IMAP" in out
+    assert "no problems found" in out
+
+
+def test_untrusted_and_address_literal(good):
+    """Without --ca-file the generated certificate is self-signed, and an
+    address literal does not match its name."""
+    doc, rc = probe_json(HOST, "--port-base", good.base, "--ports",
+                         "587", "--timeout", TIMEOUT)
+    assert rc == 1
+    t = target(doc, 587)
+    assert t["tls"]["trusted"] is False
+    assert "self-signed" in t["tls"]["verify_error"]
+    assert t["tls"]["name_match"] is False
+    assert any("not trusted" in w for w in t["warnings"])
+    assert any("does not match 127.0.0.1" in w for w in t["warnings"])
+    # still the port to use: it works, the warnings say what to fix
+    assert doc["recommendation"]["submission"]["role"] == 587
+
+
+def test_login(good, dns):
+    doc, rc = probe_json(HOSTNAME, "--dns", dns, "--port-base", good.base,
+                         "--ca-file", good.cert, "--ports", "587,465,25",
+                         "--user", f"alice@{DOMAIN}", "--password-stdin",
+                         "--timeout", TIMEOUT, stdin=PASSWORD + "\n")
+    assert rc == 0, doc["warnings"]
+    assert target(doc, 587)["login"] == "ok"
+    assert target(doc, 465)["login"] == "ok"
+    assert target(doc, 25)["login"] == "not_tried"  # never on port 25
+
+    doc, rc = probe_json(HOSTNAME, "--dns", dns, "--port-base", good.base,
+                         "--ca-file", good.cert, "--ports", "587",
+                         "--user", f"alice@{DOMAIN}", "--password-stdin",
+                         "--timeout", TIMEOUT, stdin="wrong\n")
+    assert rc == 1
+    t = target(doc, 587)
+    assert t["login"] == "failed" and t["login_detail"].startswith("535")
+    assert doc["recommendation"]["submission"] is None
+
+
+def test_mail_domain(good, dns):
+    """A domain: port 25 on its MX host, submission on smtp.DOMAIN."""
+    doc, _ = probe_json(DOMAIN, "--dns", dns, "--port-base", good.base,
+                        "--ports", "25,587", "--timeout", TIMEOUT)
+    assert doc["kind"] == "domain"
+    mx = target(doc, 25)
+    assert mx["host"] == f"mx.{DOMAIN}" and mx["mx"] is True
+    assert mx["status"] == "open"
+    # smtp.DOMAIN and mx.DOMAIN share an address: probed once
+    sub = target(doc, 587)
+    assert sub["host"] == f"smtp.{DOMAIN}" and sub["mx"] is False
+    assert doc["recommendation"]["port25"] == "usable"
+
+
+# --------------------------------------------------------------------------
+# Closed ports
+
+
+def test_587_closed_picks_465(tmp_path, dns):
+    srv = make_server(tmp_path, closed=("submission", "imaps", "pop3",
+                                        "pop3s"))
+    try:
+        doc, rc = probe_json(HOSTNAME, "--dns", dns, "--port-base",
+                             srv.base, "--ca-file", srv.cert,
+                             "--timeout", TIMEOUT)
+        r = probe(HOSTNAME, "--dns", dns, "--port-base", srv.base,
+                  "--ca-file", srv.cert, "--timeout", TIMEOUT)
+    finally:
+        finish_server(srv)
+    assert target(doc, 587)["status"] == "closed"
+    assert target(doc, 587)["warnings"] == []  # a choice, not a fault
+    assert target(doc, 465)["status"] == "open"
+    rec = doc["recommendation"]
+    assert rec["submission"]["role"] == 465
+    assert rec["submission"]["tls"] == "implicit"
+    assert rec["imap"]["role"] == 143  # 993 closed: STARTTLS on 143
+    assert rec["pop3"] is None
+    assert rc == 0, doc["warnings"]
+    assert "closed on the server (connection refused)" in r.stdout
+    assert f"port {srv.base + 465} with SSL/TLS" in r.stdout
+    assert "POP3 is not available." in r.stdout
+
+
+def test_all_submission_closed(tmp_path, dns):
+    srv = make_server(tmp_path, closed=("submission", "submissions",
+                                        "submission_alt"))
+    try:
+        doc, rc = probe_json(HOSTNAME, "--dns", dns, "--port-base",
+                             srv.base, "--ca-file", srv.cert, "--ports",
+                             "587,465,2525,25", "--timeout", TIMEOUT)
+    finally:
+        finish_server(srv)
+    assert rc == 1
+    assert doc["recommendation"]["submission"] is None
+    assert any("no submission port works" in w for w in doc["warnings"])
+
+
+# --------------------------------------------------------------------------
+# Certificates
+
+
+def test_wrong_name_certificate(tmp_path, dns):
+    cert = openssl_cert(tmp_path / "c", "wrong.test", 30)
+    srv = make_server(tmp_path / "s", cert=cert)
+    try:
+        doc, rc = probe_json(HOSTNAME, "--dns", dns, "--port-base",
+                             srv.base, "--ca-file", cert[0], "--ports",
+                             "587,993", "--timeout", TIMEOUT)
+    finally:
+        finish_server(srv)
+    assert rc == 1
+    for role in (587, 993):
+        t = target(doc, role)
+        assert t["tls"]["name_match"] is False
+        assert t["tls"]["sans"] == ["wrong.test"]
+        assert t["tls"]["trusted"] is True  # the chain itself is fine
+        assert any(f"does not match {HOSTNAME} (it is for wrong.test)"
+                   in w for w in t["warnings"]), t["warnings"]
+
+
+def test_expired_certificate(tmp_path, dns):
+    cert = openssl_cert(tmp_path / "c", HOSTNAME, -1)
+    srv = make_server(tmp_path / "s", cert=cert)
+    try:
+        doc, rc = probe_json(HOSTNAME, "--dns", dns, "--port-base",
+                             srv.base, "--ca-file", cert[0], "--ports",
+                             "465,110", "--timeout", TIMEOUT)
+        r = probe(HOSTNAME, "--dns", dns, "--port-base", srv.base,
+                  "--ca-file", cert[0], "--ports", "465",
+                  "--timeout", TIMEOUT)
+    finally:
+        finish_server(srv)
+    assert rc == 1
+    for role in (465, 110):
+        t = target(doc, role)
+        assert t["tls"]["expired"] is True
+        assert t["tls"]["name_match"] is True
+        assert t["tls"]["trusted"] is False
+        assert "expired" in t["tls"]["verify_error"]
+        assert any(w.startswith("the certificate expired on ")
+                   for w in t["warnings"]), t["warnings"]
+    assert "EXPIRED" in r.stdout
+
+
+# --------------------------------------------------------------------------
+# Listeners that are not postern
+
+
+class Silent:
+    """Accepts TCP and never says a word."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((HOST, 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+                self.conns.append(c)
+            except OSError:
+                continue
+
+    def close(self):
+        self.stop = True
+        self.thread.join(2)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+class Dropping:
+    """A listener whose backlog is full: the kernel drops further SYNs
+    without an answer, as a filtering firewall does."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind((HOST, 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fill = []
+        for _ in range(3):
+            c = socket.socket()
+            c.setblocking(False)
+            try:
+                c.connect((HOST, self.port))
+            except BlockingIOError:
+                pass
+            self.fill.append(c)
+        time.sleep(0.2)
+
+    def close(self):
+        for c in self.fill:
+            c.close()
+        self.sock.close()
+
+
+def test_silent_and_dropped_and_refused():
+    silent, dropping = Silent(), Dropping()
+    s = socket.socket()
+    s.bind((HOST, 0))
+    refused = s.getsockname()[1]
+    s.close()
+    try:
+        t0 = time.monotonic()
+        doc, rc = probe_json(HOST, "--ports",
+                             f"{silent.port}=587,{dropping.port}=465,"
+                             f"{refused}=2525,{silent.port}=993",
+                             "--timeout", TIMEOUT)
+        took = time.monotonic() - t0
+        r = probe(HOST, "--ports", f"{dropping.port}=25,{refused}=587",
+                  "--timeout", TIMEOUT)
+    finally:
+        silent.close()
+        dropping.close()
+    assert rc == 1
+    # concurrent: the three silent steps together, not one after another
+    assert took < 3 * TIMEOUT, took
+    t = target(doc, 587)
+    assert t["status"] == "silent" and t["greeting"] is None
+    assert any("no greeting" in w for w in t["warnings"])
+    assert target(doc, 993)["status"] == "silent"  # TLS never answered
+    t = target(doc, 465)
+    assert t["status"] == "blocked"
+    assert any("probably blocked by your network" in w
+               for w in t["warnings"])
+    t = target(doc, 2525)
+    assert t["status"] == "closed" and t["warnings"] == []
+    assert doc["recommendation"]["submission"] is None
+    # the words: a drop is "blocked", a refusal is "closed"
+    assert r.returncode == 1
+    assert "no answer: probably blocked by your network" in r.stdout
+    assert "closed on the server (connection refused)" in r.stdout
+    assert "Port 25: probably blocked by your network" in r.stdout
+
+
+class AuthBeforeTls(socketserver.StreamRequestHandler):
+    """An SMTP server that offers AUTH in clear and has no STARTTLS."""
+
+    def handle(self):
+        self.wfile.write(b"220 old.test ESMTP ready\r\n")
+        for line in self.rfile:
+            cmd = line.strip().upper()
+            if cmd.startswith(b"EHLO"):
+                self.wfile.write(b"250-old.test\r\n250-SIZE 1000000\r\n"
+                                 b"250-AUTH PLAIN LOGIN CRAM-MD5\r\n"
+                                 b"250 8BITMIME\r\n")
+            elif cmd == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"502 no\r\n")
+
+
+def test_auth_before_tls_warning():
+    srv = socketserver.ThreadingTCPServer((HOST, 0), AuthBeforeTls)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    port = srv.server_address[1]
+    try:
+        doc, rc = probe_json(HOST, "--ports", f"{port}=587",
+                             "--timeout", TIMEOUT)
+        r = probe(HOST, "--ports", f"{port}=25", "--timeout", TIMEOUT)
+        # credentials are never sent without TLS
+        doc2, _ = probe_json(HOST, "--ports", f"{port}=587", "--user", "u",
+                             "--password-stdin", "--timeout", TIMEOUT,
+                             stdin="secret\n")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert rc == 1
+    t = target(doc, 587)
+    assert t["status"] == "open"
+    assert t["greeting"] == "220 old.test ESMTP ready"
+    assert t["ehlo"] == ["SIZE 1000000", "AUTH PLAIN LOGIN CRAM-MD5",
+                         "8BITMIME"]
+    assert t["auth"] == ["PLAIN", "LOGIN", "CRAM-MD5"]
+    assert t["size_max"] == 1000000
+    assert t["starttls"] is False and t["tls"] is None
+    assert any("AUTH before TLS" in w for w in t["warnings"])
+    assert any("STARTTLS is not offered" in w for w in t["warnings"])
+    assert "STARTTLS is not offered on port 25" in r.stdout
+    assert r.returncode == 1
+    assert target(doc2, 587)["login"] == "no_tls"
+
+
+# --------------------------------------------------------------------------
+# Could not probe
+
+
+def test_could_not_probe(dns):
+    doc, rc = probe_json("nosuch.test", "--dns", dns, "--timeout", TIMEOUT)
+    assert rc == 2
+    assert "nxdomain" in doc["error"] and doc["targets"] == []
+    r = probe("--ports", "587")  # no host
+    assert r.returncode == 2 and "usage" in r.stderr
+    r = probe(HOST, "--ports", "588")  # not a mail port
+    assert r.returncode == 2
