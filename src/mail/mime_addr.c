@@ -225,6 +225,12 @@ static void address(struct ap *a, struct mime_str *o, bool allow_group)
 		if (a->p < a->end && *a->p == '>')
 			a->p++;
 		emit(a, o, &ad);
+	} else if (ad.name.len > 0 && memchr(ad.name.s, ' ', ad.name.len) &&
+		   (a->p >= a->end || *a->p == ',' ||
+		    (a->in_group && *a->p == ';'))) {
+		/* Words and no address: a name whose address is missing
+		 * (Dovecot shows the same). */
+		emit(a, o, &ad);
 	} else {
 		ad.name.len = 0;
 		a->p = start;
