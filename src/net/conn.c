@@ -74,6 +74,7 @@ struct conn {
 	bool dead;	       /* closed: only CONN_EV_CLOSED remains */
 	bool closed_sent;      /* CONN_EV_CLOSED delivered */
 	bool was_blocked;      /* output went over the high mark */
+	bool delay_paused;     /* conn_delay() paused input until its WAKE */
 	int timeout;
 
 	char sid[13];
@@ -827,6 +828,14 @@ void conn_delay(struct conn *c, int ms)
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
 	c->paused = true;
+	c->delay_paused = true;
+	evtimer_add(c->ev_delay, &tv);
+}
+
+void conn_wake_after(struct conn *c, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
 	evtimer_add(c->ev_delay, &tv);
 }
 
@@ -838,9 +847,12 @@ static void conn_on_delay(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (c->dead || c->closing)
 		return;
-	c->paused = false;
-	if (buf_len(&c->in) > 0)
-		c->pending |= P_DATA;
+	if (c->delay_paused) {
+		c->paused = false;
+		c->delay_paused = false;
+		if (buf_len(&c->in) > 0)
+			c->pending |= P_DATA;
+	}
 	conn_post(c, P_WAKE);
 }
 

@@ -100,6 +100,12 @@ void conn_resume(struct conn *conn);
  * answered late without blocking the worker.
  */
 void conn_delay(struct conn *conn, int ms);
+/*
+ * Deliver CONN_EV_WAKE after ms milliseconds without pausing input: a
+ * poll timer (IMAP IDLE checks its mailbox once a second). Shares the
+ * timer of conn_delay(): arming either replaces the other.
+ */
+void conn_wake_after(struct conn *conn, int ms);
 
 /* Queue output. A peer that lets the queue exceed its cap is dropped. */
 void conn_write(struct conn *conn, const void *data, size_t len);
