@@ -154,6 +154,23 @@ struct probe_target {
 
 void probe_target_free_fields(struct probe_target *t);
 
+/*
+ * Capability parsers (probe_parse.c), pure: record one line a server
+ * sent into t's lists for before or after TLS (tls).
+ * - probe_smtp_keyword: one EHLO keyword line (not the first line);
+ *   AUTH mechanisms, STARTTLS (before TLS) and SIZE are noted too.
+ * - probe_imap_capability: the words after "* CAPABILITY "; AUTH=x
+ *   words give mechanisms.
+ * - probe_pop3_capa: one CAPA line (dot-unstuffed); "SASL m..." gives
+ *   mechanisms.
+ */
+void probe_smtp_keyword(struct probe_target *t, bool tls, const char *text,
+			size_t len);
+void probe_imap_capability(struct probe_target *t, bool tls, const char *s,
+			   size_t len);
+void probe_pop3_capa(struct probe_target *t, bool tls, const char *s,
+		     size_t len);
+
 /* Options of one run. */
 struct probe_opts {
 	const char *host;

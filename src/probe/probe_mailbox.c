@@ -89,62 +89,6 @@ static void mb_fail(struct probe_mailbox *m, const char *why)
 	mb_close(m);
 }
 
-/* IMAP "* CAPABILITY a b c" words, or POP3 CAPA lines. */
-static void mb_capa_words(struct probe_mailbox *m, const char *s, size_t len)
-{
-	struct probe_target *t = m->j->t;
-	bool tls = conn_is_tls(m->conn);
-	struct probe_list *l = tls ? &t->caps_tls : &t->caps_plain;
-	struct probe_list *auth = tls ? &t->auth_tls : &t->auth_plain;
-	size_t i = 0;
-
-	if (!mb_main(m))
-		return;
-
-	while (i < len) {
-		size_t b;
-
-		while (i < len && s[i] == ' ')
-			i++;
-		b = i;
-		while (i < len && s[i] != ' ')
-			i++;
-		if (i == b)
-			continue;
-		probe_list_add(l, s + b, i - b);
-		if (i - b > 5 && strncasecmp(s + b, "AUTH=", 5) == 0)
-			probe_list_add(auth, s + b + 5, i - b - 5);
-	}
-}
-
-static void mb_pop3_capa_line(struct probe_mailbox *m, const char *s,
-			      size_t len)
-{
-	struct probe_target *t = m->j->t;
-	bool tls = conn_is_tls(m->conn);
-	struct probe_list *auth = tls ? &t->auth_tls : &t->auth_plain;
-	size_t i = 5;
-
-	if (!mb_main(m))
-		return;
-
-	probe_list_add(tls ? &t->caps_tls : &t->caps_plain, s, len);
-	/* RFC 2449 6.3: "SASL mech..." */
-	if (len > 5 && strncasecmp(s, "SASL ", 5) == 0) {
-		while (i < len) {
-			size_t b;
-
-			while (i < len && s[i] == ' ')
-				i++;
-			b = i;
-			while (i < len && s[i] != ' ')
-				i++;
-			if (i > b)
-				probe_list_add(auth, s + b, i - b);
-		}
-	}
-}
-
 /* Characters that would end or split a command line. */
 static bool mb_safe(const char *s)
 {
@@ -308,7 +252,9 @@ static void mb_imap_line(struct probe_mailbox *m, const char *s, size_t len)
 
 	if (m->state == MB_CAPA && len > 13 &&
 	    strncasecmp(s, "* CAPABILITY ", 13) == 0) {
-		mb_capa_words(m, s + 13, len - 13);
+		if (mb_main(m))
+			probe_imap_capability(m->j->t, conn_is_tls(m->conn),
+					      s + 13, len - 13);
 		return;
 	}
 	if (m->state == MB_LOGIN && m->login_step == 1 && len >= 1 &&
@@ -359,7 +305,9 @@ static void mb_pop3_line(struct probe_mailbox *m, const char *s, size_t len)
 			/* RFC 1939 3: a leading dot is doubled */
 			if (len > 0 && s[0] == '.')
 				s++, len--;
-			mb_pop3_capa_line(m, s, len);
+			if (mb_main(m))
+				probe_pop3_capa(m->j->t, conn_is_tls(m->conn),
+						s, len);
 		}
 		return;
 	}

@@ -10,50 +10,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "lib/mem.h"
 #include "net/conn.h"
 #include "smtp/client.h"
-
-/* Mechanism names of an "AUTH m1 m2" (or old "AUTH=m1 m2") keyword. */
-static void smtp_auth_mechs(struct probe_list *l, const char *text, size_t len)
-{
-	size_t i = 5;
-
-	while (i < len) {
-		size_t s;
-
-		while (i < len && text[i] == ' ')
-			i++;
-		s = i;
-		while (i < len && text[i] != ' ')
-			i++;
-		if (i > s)
-			probe_list_add(l, text + s, i - s);
-	}
-}
-
-static void smtp_keyword(struct probe_job *j, bool tls, const char *text,
-			 size_t len)
-{
-	struct probe_target *t = j->t;
-	struct smtp_ehlo e = {0};
-
-	probe_list_add(tls ? &t->caps_tls : &t->caps_plain, text, len);
-	/* RFC 4954 3; "AUTH=" is what some servers still say. */
-	if (len >= 5 && strncasecmp(text, "AUTH", 4) == 0 &&
-	    (text[4] == ' ' || text[4] == '='))
-		smtp_auth_mechs(tls ? &t->auth_tls : &t->auth_plain, text, len);
-	smtp_ehlo_keyword(&e, text, len);
-	if (e.starttls && !tls)
-		t->starttls = true;
-	/* RFC 1870: the limit after TLS is the one that holds. */
-	if (e.size && (tls || !t->tls.done)) {
-		t->size = true;
-		t->size_max = e.size_max;
-	}
-}
 
 static void smtp_on_line(struct smtp_client *c, enum smtp_client_stage stage,
 			 const struct smtp_reply_line *l, void *arg)
@@ -81,7 +41,7 @@ static void smtp_on_line(struct smtp_client *c, enum smtp_client_stage stage,
 			t->status = PROBE_ST_OPEN;
 	} else if (stage == SMTP_STAGE_EHLO && l->code == 250 && index > 0) {
 		/* RFC 5321 4.1.1.1: every line but the first is a keyword */
-		smtp_keyword(j, tls, l->text, l->text_len);
+		probe_smtp_keyword(t, tls, l->text, l->text_len);
 	}
 }
 
