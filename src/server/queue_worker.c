@@ -280,6 +280,8 @@ static void queue_setup_relay(struct queue_worker *q, const char *db_path)
 	r->userdb = userdb_open(db_path, true, &error);
 	if (r->userdb == NULL)
 		fatal("cannot open user database %s: %s", db_path, error);
+	r->pool = relay_pool_new(q->base, cfg->queue.max_connections,
+				 cfg->queue.max_per_destination);
 	r->mx_port = cfg->queue.mx_port;
 	r->smarthost = cfg->relay.host;
 	r->smarthost_port = cfg->relay.port;
@@ -317,6 +319,7 @@ static void queue_free(struct queue_worker *q)
 		TAILQ_REMOVE(&q->items, it, entry);
 		free(it);
 	}
+	relay_pool_free(&q->relay.pool);
 	dns_resolver_free(&q->relay.dns);
 	tls_ctx_free(&q->relay.tls);
 	userdb_free(&q->relay.userdb);
@@ -362,8 +365,10 @@ int queue_worker_run(const struct config *cfg)
 		sev[i] = evsignal_new(q.base, sigs[i], queue_on_signal, &q);
 		event_add(sev[i], NULL);
 	}
-	log_info(NULL, "queue worker started", "concurrency=%d",
-		 cfg->queue.concurrency);
+	log_info(NULL, "queue worker started",
+		 "concurrency=%d max_connections=%d max_per_destination=%d",
+		 cfg->queue.concurrency, cfg->queue.max_connections,
+		 cfg->queue.max_per_destination);
 	queue_scan(&q);
 	event_base_dispatch(q.base);
 	log_info(NULL, "queue worker stopped", "active=%zu", q.active);

@@ -651,6 +651,11 @@ void smtp_client_free(struct smtp_client **cp)
 		client_destroy(c);
 }
 
+void smtp_client_rset_next(struct smtp_client *c)
+{
+	c->need_rset = true;
+}
+
 bool smtp_client_idle(const struct smtp_client *c)
 {
 	return c->state == SMTP_CLIENT_READY && c->txn.msg == NULL &&

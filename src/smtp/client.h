@@ -195,6 +195,13 @@ int smtp_client_send(struct smtp_client *c, struct smtp_client_msg *m)
 	__attribute__((warn_unused_result));
 
 /*
+ * Begin the next message with RSET even though the last one ended: a
+ * session taken from a connection cache is checked that way (RFC 5321
+ * 4.1.1.5) before its first command of substance, as Postfix does.
+ */
+void smtp_client_rset_next(struct smtp_client *c);
+
+/*
  * Say QUIT and close when idle; else close at once (a message in flight
  * gets sent() with a temporary failure). closed() follows.
  */

@@ -77,11 +77,14 @@ void relay_batch_result(struct relay_job *j, bool permanent, const char *text)
 /* No host of the destination took the message: it waits, or fails. */
 static void relay_hosts_exhausted(struct relay_job *j)
 {
+	bool failed = !j->batch_done;
+
 	if (!j->batch_done)
 		relay_batch_result(j, j->last_permanent,
 				   j->last_error[0] != '\0'
 					   ? j->last_error
 					   : "4.4.1 no answer from any host");
+	relay_pool_drop(j, failed);
 	relay_next_domain(j);
 }
 
@@ -99,24 +102,55 @@ static void relay_error(struct relay_job *j, bool permanent, const char *fmt,
 	j->last_permanent = permanent;
 }
 
+void relay_send(struct relay_job *j)
+{
+	struct relay_conn *rc = j->conn;
+
+	if (smtp_client_send(rc->client, &j->msg) < 0)
+		smtp_client_quit(rc->client); /* not idle: a bug; next host */
+}
+
 static void relay_client_ready(struct smtp_client *c, void *arg)
 {
-	struct relay_job *j = arg;
+	struct relay_conn *rc = arg;
+	struct relay_job *j = rc->owner;
 
+	if (j == NULL) {
+		smtp_client_quit(c);
+		return;
+	}
 	if (j->ctx->smarthost != NULL)
 		relay_smarthost_ready(j);
-	if (smtp_client_send(c, &j->msg) < 0)
-		smtp_client_quit(c);
+	relay_send(j);
+}
+
+/*
+ * A session taken from the pool died before it said anything about the
+ * message (the server dropped it while idle, or it timed out): not the
+ * message's fault, so it gets a fresh connection rather than a deferral.
+ */
+static bool relay_stale(const struct relay_conn *rc,
+			const struct smtp_client_result *r)
+{
+	return rc->reused && r->code == 0 && r->stage == SMTP_STAGE_MAIL &&
+	       strncmp(r->status, "4.4.2", 5) == 0;
 }
 
 /* The server answered for the message: per-recipient outcomes. */
 static void relay_client_sent(struct smtp_client *c, struct smtp_client_msg *m,
 			      const struct smtp_client_result *r, void *arg)
 {
-	struct relay_job *j = arg;
-
+	struct relay_conn *rc = arg;
+	struct relay_job *j = rc->owner;
 	const struct smtp_ehlo *ehlo = smtp_client_ehlo(c);
 
+	(void)m;
+	if (j == NULL)
+		return;
+	if (relay_stale(rc, r)) {
+		rc->stale = true; /* closed() follows and reconnects */
+		return;
+	}
 	/* The client gave each recipient its outcome (RCPT or DATA). */
 	for (size_t k = 0; k < j->nbatch; k++) {
 		const struct smtp_client_result *rr = &j->crcpts[k].result;
@@ -131,28 +165,41 @@ static void relay_client_sent(struct smtp_client *c, struct smtp_client_msg *m,
 			j->success[i] = DSN_RELAYED;
 	}
 	j->batch_done = true;
-	smtp_client_quit(c);
+	relay_pool_release(j); /* the next message for it, or idle */
+	relay_next_domain(j);
 }
 
 static void relay_client_failed(struct smtp_client *c,
 				const struct smtp_client_result *r, void *arg)
 {
-	struct relay_job *j = arg;
+	struct relay_conn *rc = arg;
 
-	relay_error(j, r->permanent && r->stage == SMTP_STAGE_GREETING,
-		    "%d %s %s (%s)", r->code, r->status, r->text,
-		    smtp_client_stage_name(r->stage));
+	(void)c;
+	if (rc->owner != NULL && !rc->stale)
+		relay_error(rc->owner,
+			    r->permanent && r->stage == SMTP_STAGE_GREETING,
+			    "%d %s %s (%s)", r->code, r->status, r->text,
+			    smtp_client_stage_name(r->stage));
 }
 
 static void relay_client_closed(struct smtp_client *c, void *arg)
 {
-	struct relay_job *j = arg;
+	struct relay_conn *rc = arg;
+	struct relay_job *j = rc->owner;
 
-	smtp_client_free(&j->client);
-	if (j->batch_done)
-		relay_next_domain(j);
-	else
-		relay_try_addr(j); /* the next address, then host */
+	(void)c;
+	smtp_client_free(&rc->client);
+	if (j == NULL) {
+		relay_pool_conn_closed(rc);
+		return;
+	}
+	if (rc->stale) {
+		rc->stale = false;
+		rc->reused = false;
+		relay_open(j);
+		return;
+	}
+	relay_try_addr(j); /* the next address, then host */
 }
 
 static enum smtp_client_tls relay_tls_mode(const struct relay_job *j)
@@ -190,7 +237,7 @@ static void relay_connected(void *arg, int fd, int error)
 	p.tls_verify = j->ctx->smarthost != NULL;
 	p.auth_user = j->ctx->smarthost_user;
 	p.auth_password = j->ctx->smarthost_password;
-	j->client = smtp_client_new(j->ctx->base, conn, &p, &cb, j);
+	j->conn->client = smtp_client_new(j->ctx->base, conn, &p, &cb, j->conn);
 }
 
 /* The next address of the current host, else the next host. */
@@ -261,6 +308,7 @@ static void relay_mx(void *arg, enum dns_status st,
 		relay_batch_result(j, false, "4.4.3 DNS lookup failed");
 		break;
 	}
+	relay_pool_drop(j, false);
 	relay_next_domain(j);
 }
 
@@ -311,6 +359,14 @@ void relay_next_domain(struct relay_job *j)
 		return;
 	}
 	relay_prepare_msg(j);
+	relay_pool_acquire(j);
+}
+
+void relay_open(struct relay_job *j)
+{
+	xfree(&j->hosts);
+	j->nhosts = j->host_i = 0;
+	j->naddrs = j->addr_i = 0;
 	if (j->ctx->smarthost != NULL) {
 		relay_smarthost_start(j);
 		relay_try_host(j);

@@ -20,6 +20,7 @@
 
 struct dns_resolver;
 struct event_base;
+struct relay_pool;
 struct tls_ctx;
 struct userdb;
 
@@ -40,9 +41,10 @@ struct relay_ctx {
 	struct dns_resolver *dns;
 	struct tls_ctx *tls; /* client context */
 	struct userdb *userdb;
-	int mx_port;	       /* 25 */
-	const char *smarthost; /* NULL: MX delivery */
-	int smarthost_port;    /* 0: auto */
+	struct relay_pool *pool; /* from relay_pool_new() */
+	int mx_port;		 /* 25 */
+	const char *smarthost;	 /* NULL: MX delivery */
+	int smarthost_port;	 /* 0: auto */
 	const char *smarthost_user;
 	const char *smarthost_password;
 	/*
@@ -67,6 +69,22 @@ struct relay_ctx {
  * message left the spool (delivered, bounced or expired).
  */
 typedef void relay_done_cb(void *arg, const char *id, time_t next_attempt);
+
+/*
+ * The outbound connections of a queue worker: at most max_total open at
+ * once (idle ones included), at most max_per_dest to one destination (a
+ * recipient domain, or the smart host). A message for a destination with
+ * a session busy waits for it (and gets it, after RSET) rather than open
+ * one more, unless several wait already; an idle session is closed after
+ * RELAY_IDLE_SECONDS. The caller owns the pool; relay_pool_free() drops
+ * every connection without QUIT (shutdown).
+ */
+#define RELAY_IDLE_SECONDS 5
+/* Messages waiting per open session before one more is opened. */
+#define RELAY_WAITERS_PER_CONN 4
+struct relay_pool *relay_pool_new(struct event_base *base, int max_total,
+				  int max_per_dest);
+void relay_pool_free(struct relay_pool **poolp);
 
 /*
  * relay.port = auto: set ctx->auto_known from what an earlier run

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -16,6 +17,8 @@
 
 struct event;
 struct net_connect;
+struct relay_conn;
+struct relay_dest;
 
 struct relay_job {
 	struct relay_ctx *ctx;
@@ -52,7 +55,14 @@ struct relay_job {
 	size_t naddrs, addr_i;
 	struct dns_query *query;
 	struct net_connect *connecting;
-	struct smtp_client *client;
+	/* The connection slot of the pool this destination uses (NULL:
+	 * none yet, or waiting for one). */
+	struct relay_conn *conn;
+	/* Waiting for a slot: on this destination's list, or on the
+	 * pool's (for the total limit) when waiting_global. */
+	TAILQ_ENTRY(relay_job) wait_entry;
+	struct relay_dest *waiting;
+	bool waiting_global;
 	bool batch_done; /* this destination has its outcome */
 	char last_error[SMTP_REPLY_TEXT_MAX + 64]; /* why it was not sent */
 	bool last_permanent;
@@ -71,6 +81,52 @@ void relay_local(struct relay_job *j);
 void relay_next_domain(struct relay_job *j);
 /* Everything was tried: update or remove the message, DSNs, done(). */
 void relay_finish(struct relay_job *j);
+
+/*
+ * The connection pool (relay_pool.c): outbound sessions by destination
+ * (the batch's domain, or the smart host), within queue.max_connections
+ * and queue.max_per_destination, reused for the next message waiting.
+ */
+struct relay_conn {
+	TAILQ_ENTRY(relay_conn) idle_entry; /* in the pool's idle list */
+	struct relay_pool *pool;
+	struct relay_dest *dest;
+	struct smtp_client *client; /* NULL while connecting */
+	struct relay_job *owner;    /* NULL: idle, or closing */
+	struct event *idle_timer;
+	bool idle;
+	bool reused;	     /* the owner got a session already open */
+	bool stale;	     /* ... that turned out dead: open afresh */
+	bool session_up;     /* ready() came for this session */
+	unsigned long count; /* messages sent on this session */
+};
+
+/*
+ * Find a session for j's destination (j->domain, set up by
+ * relay_next_domain): an idle one (j->conn set, relay_send(j) at once), a
+ * new slot (j->conn set without a client: relay_open(j) resolves and
+ * connects), or j waits and one of those happens later.
+ */
+void relay_pool_acquire(struct relay_job *j);
+/* Resolve and connect for j's destination in the slot j->conn. */
+void relay_open(struct relay_job *j);
+/*
+ * j's message is done on its session (sent()): hand the session to the
+ * next message waiting for the destination, else keep it idle a while,
+ * or let it close when it is no longer usable. j->conn becomes NULL.
+ */
+void relay_pool_release(struct relay_job *j);
+/*
+ * j gives its slot up without a session to keep (every host failed, or
+ * the destination needs none). With failed, the messages waiting for the
+ * same destination get j's temporary failure instead of trying a dead
+ * destination each in turn. j->conn becomes NULL.
+ */
+void relay_pool_drop(struct relay_job *j, bool failed);
+/* c's connection is gone while no message owned it: free the slot. */
+void relay_pool_conn_closed(struct relay_conn *c);
+/* Send j->msg on j->conn's session (which is up and idle). */
+void relay_send(struct relay_job *j);
 
 /* Smart host (relay_smarthost.c). */
 /* One host entry per port to try, in order; j->port for a fixed one. */

@@ -574,3 +574,128 @@ relay = {{ host = "mail.test"; port = "auto"; user = "alice@{DOMAIN}";
             listener.close()
         finish_server(a)
         finish_server(s)
+
+
+class CountingSink(socketserver.StreamRequestHandler):
+    """A PIPELINING peer that takes anything and records, per connection,
+    the commands it got."""
+
+    def handle(self):
+        cmds = []
+        self.server.sessions.append(cmds)
+        self.server.spans.append([time.monotonic(), None])
+        span = self.server.spans[-1]
+        self.wfile.write(b"220 sink.test ESMTP\r\n")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            verb = line[:4].upper().decode()
+            cmds.append(verb)
+            if verb == "QUIT":
+                span[1] = time.monotonic()
+            if verb == "EHLO":
+                self.wfile.write(b"250-sink.test\r\n250-PIPELINING\r\n"
+                                 b"250 8BITMIME\r\n")
+            elif verb == "DATA":
+                self.wfile.write(b"354 go\r\n")
+                while self.rfile.readline() not in (b".\r\n", b""):
+                    pass
+                self.server.messages += 1
+                self.wfile.write(b"250 2.0.0 ok\r\n")
+            elif verb == "QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 2.0.0 ok\r\n")
+
+
+def test_connection_reuse_and_limits(tmp_path, dns):
+    """Ten messages to one domain, flushed together, go over a few
+    sessions with RSET between messages, never more sessions than
+    queue.max_per_destination."""
+    port = free_tcp_port()
+    a = Server(tmp_path / "a", workers=1, limits={"shutdown_timeout": 3})
+    a.init(find_port_base())
+    a.conf.write_text(a.conf.read_text() +
+                      f'\ndns = {{ forward = "{dns}"; }};\n'
+                      f"queue = {{ mx_port = {port}; "
+                      "max_per_destination = 2; };\n")
+    assert cli(a, "domain", "add", DOMAIN).returncode == 0
+    assert cli(a, "user", "add", f"alice@{DOMAIN}", "--password-stdin",
+               stdin=PASSWORD + "\n").returncode == 0
+    start_or_kill(a)
+    sink = None
+    try:
+        # nothing listens yet: all ten wait in the queue
+        with login(a) as s:
+            for i in range(10):
+                s.sendmail(f"alice@{DOMAIN}", [f"bob{i}@{REMOTE}"],
+                           (f"From: alice@{DOMAIN}\r\nSubject: m{i}\r\n\r\n"
+                            "body\r\n").encode())
+        wait_for(lambda: len([e for e in spool(a)
+                              if b"state deferred" in e.read_bytes()]) == 10,
+                 20, what="ten deferred messages")
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        sink = socketserver.ThreadingTCPServer(("127.0.0.1", port),
+                                               CountingSink)
+        sink.sessions, sink.spans, sink.messages = [], [], 0
+        threading.Thread(target=sink.serve_forever, daemon=True).start()
+        assert cli(a, "queue", "flush").stdout.startswith("10 messages")
+        wait_for(lambda: sink.messages == 10, 20, what="ten deliveries")
+        wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+        sessions = [c for c in sink.sessions if "MAIL" in c]
+        print("sessions:", sessions)
+        assert 1 <= len(sessions) <= 2, sessions
+        assert sum(c.count("MAIL") for c in sessions) == 10
+        for cmds in sessions:
+            # RSET checks a reused session before each further message
+            assert cmds.count("RSET") == cmds.count("MAIL") - 1, cmds
+        # the idle sessions are closed after a few seconds
+        wait_for(lambda: all(c[-1] == "QUIT" for c in sink.sessions), 15,
+                 what="idle sessions closed with QUIT")
+    finally:
+        finish_server(a)
+        if sink:
+            sink.shutdown()
+            sink.server_close()
+
+
+def test_total_connection_limit(tmp_path, dns):
+    """queue.max_connections = 1: messages to two domains (remote.test by
+    MX, mail.test by its address) are delivered one session at a time,
+    the idle session to one giving way to the other."""
+    port = free_tcp_port()
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    sink = socketserver.ThreadingTCPServer(("127.0.0.1", port), CountingSink)
+    sink.sessions, sink.spans, sink.messages = [], [], 0
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    a = Server(tmp_path / "a", workers=1, limits={"shutdown_timeout": 3})
+    try:
+        a.init(find_port_base())
+        a.conf.write_text(a.conf.read_text() +
+                          f'\ndns = {{ forward = "{dns}"; }};\n'
+                          f"queue = {{ mx_port = {port}; "
+                          "max_connections = 1; };\n")
+        assert cli(a, "domain", "add", DOMAIN).returncode == 0
+        assert cli(a, "user", "add", f"alice@{DOMAIN}", "--password-stdin",
+                   stdin=PASSWORD + "\n").returncode == 0
+        start_or_kill(a)
+        with login(a) as s:
+            for i in range(6):
+                dom = REMOTE if i % 2 == 0 else "mail.test"
+                s.sendmail(f"alice@{DOMAIN}", [f"bob{i}@{dom}"],
+                           (f"From: alice@{DOMAIN}\r\nSubject: m{i}\r\n"
+                            "\r\nbody\r\n").encode())
+        wait_for(lambda: sink.messages == 6, 30, what="six deliveries")
+        wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+        wait_for(lambda: all(e is not None for _, e in sink.spans), 15,
+                 what="every session ended with QUIT")
+        spans = sorted(sink.spans)
+        print("spans:", spans)
+        for (s0, e0), (s1, _) in zip(spans, spans[1:]):
+            assert s1 >= e0, spans  # never two sessions at once
+    finally:
+        finish_server(a)
+        sink.shutdown()
+        sink.server_close()

@@ -175,9 +175,13 @@ static void srv_cb(struct conn *conn, enum conn_event ev, void *arg)
 	}
 }
 
+bool harness_rset_next;
+
 static void next_or_quit(struct harness *h, struct smtp_client *c)
 {
 	if (h->next_msg < h->nmsgs) {
+		if (h->next_msg > 0 && harness_rset_next)
+			smtp_client_rset_next(c);
 		h->in_send = true;
 		assert_int_equal(smtp_client_send(c, h->msgs[h->next_msg++]),
 				 0);

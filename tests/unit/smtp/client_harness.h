@@ -93,6 +93,9 @@ extern const struct smtp_client_params plain;
 void run(const struct smtp_client_params *params, const struct step *steps,
 	 struct smtp_client_msg **msgs, size_t nmsgs, const char *want_log,
 	 bool no_quit);
+/* When true, run() asks for RSET before every message after the first
+ * (smtp_client_rset_next), as a connection cache does. */
+extern bool harness_rset_next;
 /* run() with one message. */
 void run1(const struct smtp_client_params *p, const struct step *steps,
 	  struct tmsg *t, const char *want);

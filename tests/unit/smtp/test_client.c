@@ -388,6 +388,22 @@ static void test_two_messages(void **state)
 		QUIT,
 		END,
 	};
+	static const struct step cached[] = {
+		GREET,
+		EHLO,
+		S("250-mx.test\r\n250 PIPELINING\r\n"),
+		C("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\nDATA\r\n"),
+		S("250 ok\r\n250 ok\r\n354 go\r\n"),
+		C(BODY_WIRE),
+		S("250 2.0.0 one\r\n"),
+		C("RSET\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<c@y.test>\r\n"
+		  "DATA\r\n"),
+		S("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
+		C("second\r\n.\r\n"),
+		S("250 2.0.0 two\r\n"),
+		QUIT,
+		END,
+	};
 	struct tmsg t1, t2;
 	struct smtp_client_msg *msgs[2] = {&t1.m, &t2.m};
 
@@ -404,6 +420,13 @@ static void test_two_messages(void **state)
 	run(&plain, rset1, msgs, 2,
 	    "ready;sent:550:5.1.1:550/5.1.1;sent:250:2.0.0:250/2.0.0;closed;",
 	    false);
+	/* A cached session: RSET before the second although the first
+	 * ended (pipelined with the rest). */
+	harness_rset_next = true;
+	run(&plain, cached, msgs, 2,
+	    "ready;sent:250:2.0.0:250/2.0.0;sent:250:2.0.0:250/2.0.0;closed;",
+	    false);
+	harness_rset_next = false;
 	tmsg_fini(&t1);
 	tmsg_fini(&t2);
 }
