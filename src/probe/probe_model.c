@@ -61,7 +61,10 @@ char *probe_clean(const char *text, size_t len)
 
 	if (len > PROBE_TEXT_MAX - 1)
 		len = PROBE_TEXT_MAX - 1;
-	s = xstrndup(text, len);
+	/* Not xstrndup(): a NUL inside must become '?', not end it. */
+	s = xmalloc(len + 1);
+	memcpy(s, text, len);
+	s[len] = '\0';
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 

@@ -454,6 +454,11 @@ static void test_list(void **state)
 	(void)state;
 	probe_list_add(&l, "AUTH\tPLAIN\x7f", 11);
 	assert_string_equal(l.v[0], "AUTH?PLAIN?");
+	/* A NUL from the server is a character to hide, not the end. */
+	probe_list_add(&l, "a\0b", 3);
+	assert_string_equal(l.v[1], "a?b");
+	probe_list_free(&l);
+	probe_list_add(&l, "AUTH?PLAIN?", 11);
 	memset(big, 'a', sizeof(big));
 	probe_list_add(&l, big, sizeof(big));
 	assert_int_equal(strlen(l.v[1]), PROBE_TEXT_MAX - 1);
