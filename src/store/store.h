@@ -52,16 +52,17 @@
 
 enum store_err {
 	STORE_OK = 0,
-	STORE_ERR_IO = -1,	     /* disk or database failure: NO [SERVERBUG]/-ERR [SYS/TEMP] */
-	STORE_ERR_NAME = -2,	     /* bad mailbox name: NO [CANNOT] */
-	STORE_ERR_NONEXISTENT = -3,  /* NO [NONEXISTENT] / [TRYCREATE] */
-	STORE_ERR_EXISTS = -4,	     /* NO [ALREADYEXISTS] */
-	STORE_ERR_QUOTA = -5,	     /* NO [OVERQUOTA] */
-	STORE_ERR_LOCKED = -6,	     /* POP3 [IN-USE] */
-	STORE_ERR_NOPERM = -7,	     /* e.g. DELETE INBOX: NO [CANNOT] */
-	STORE_ERR_MODIFIED = -8,     /* UNCHANGEDSINCE failed for this message */
-	STORE_ERR_EXPUNGED = -9,     /* message is gone: NO [EXPUNGEISSUED] */
-	STORE_ERR_TOOBIG = -10,	     /* over the size limit: NO [TOOBIG] */
+	/* disk or database failure: NO [SERVERBUG] / -ERR [SYS/TEMP] */
+	STORE_ERR_IO = -1,
+	STORE_ERR_NAME = -2,	    /* bad mailbox name: NO [CANNOT] */
+	STORE_ERR_NONEXISTENT = -3, /* NO [NONEXISTENT] / [TRYCREATE] */
+	STORE_ERR_EXISTS = -4,	    /* NO [ALREADYEXISTS] */
+	STORE_ERR_QUOTA = -5,	    /* NO [OVERQUOTA] */
+	STORE_ERR_LOCKED = -6,	    /* POP3 [IN-USE] */
+	STORE_ERR_NOPERM = -7,	    /* e.g. DELETE INBOX: NO [CANNOT] */
+	STORE_ERR_MODIFIED = -8,    /* UNCHANGEDSINCE failed for this message */
+	STORE_ERR_EXPUNGED = -9,    /* message is gone: NO [EXPUNGEISSUED] */
+	STORE_ERR_TOOBIG = -10,	    /* over the size limit: NO [TOOBIG] */
 };
 
 /* System flags, as bits (RFC 3501 2.3.2). \Recent is per session. */
@@ -105,11 +106,14 @@ void store_user_set_quota(struct store_user *u, uint64_t quota);
 /* ---- Mailboxes (the folder list) ---- */
 
 struct store_mailbox_info {
-	char *name;	   /* "INBOX", "Sent", "A/B" */
-	unsigned special;  /* enum store_special bits */
+	char *name;	  /* "INBOX", "Sent", "A/B" */
+	unsigned special; /* enum store_special bits */
 	bool subscribed;
 	bool has_children; /* \HasChildren vs \HasNoChildren */
 	bool exists;	   /* false: only a subscription (\NonExistent) */
+	/* Added: a level with no mailbox of its own (\Noselect): a parent
+	 * that was never created, or one deleted while it had children. */
+	bool noselect;
 };
 
 /*
@@ -124,13 +128,14 @@ void store_mailbox_list_free(struct store_mailbox_info **listp, size_t n);
 int store_mailbox_create(struct store_user *u, const char *name,
 			 unsigned special, const char **error_r);
 /* DELETE: INBOX refused (NOPERM); a mailbox with children keeps its
- * children (RFC 3501 6.3.4: then it only loses its messages). */
+ * children (RFC 3501 6.3.4: then it only loses its messages and becomes
+ * \Noselect; deleting a \Noselect level with children is NOPERM). */
 int store_mailbox_delete(struct store_user *u, const char *name,
 			 const char **error_r);
 /* RENAME, children with it; renaming INBOX moves its messages to a new
  * mailbox and leaves INBOX empty (RFC 3501 6.3.5). */
-int store_mailbox_rename(struct store_user *u, const char *from,
-			 const char *to, const char **error_r);
+int store_mailbox_rename(struct store_user *u, const char *from, const char *to,
+			 const char **error_r);
 int store_mailbox_subscribe(struct store_user *u, const char *name, bool on,
 			    const char **error_r);
 
@@ -149,12 +154,12 @@ int store_mailbox_status(struct store_user *u, const char *name,
 /* One message's metadata, as of the last sync. */
 struct store_msg {
 	uint32_t uid;
-	unsigned flags;	 /* enum store_flag bits */
-	bool recent;	 /* first seen by this mailbox handle's syncs */
+	unsigned flags; /* enum store_flag bits */
+	bool recent;	/* first seen by this mailbox handle's syncs */
 	uint64_t modseq;
 	time_t internaldate;
-	uint64_t size;	 /* RFC822.SIZE: octets with CRLF line ends */
-	char *keywords;	 /* space-separated, NULL when none */
+	uint64_t size;	/* RFC822.SIZE: octets with CRLF line ends */
+	char *keywords; /* space-separated, NULL when none */
 };
 
 /*
@@ -162,9 +167,8 @@ struct store_msg {
  * not taken. Returns NULL with *error_r set (STORE_ERR_NONEXISTENT when it
  * does not exist) in *err_r.
  */
-struct store_mailbox *store_mailbox_open(struct store_user *u,
-					 const char *name, bool readonly,
-					 enum store_err *err_r,
+struct store_mailbox *store_mailbox_open(struct store_user *u, const char *name,
+					 bool readonly, enum store_err *err_r,
 					 const char **error_r)
 	__attribute__((warn_unused_result));
 void store_mailbox_free(struct store_mailbox **mbp);
@@ -226,8 +230,8 @@ int store_msg_set_flags(struct store_mailbox *mb, uint32_t uid,
  */
 int store_append(struct store_user *u, const char *name, const char *data,
 		 size_t len, unsigned flags, const char *keywords,
-		 time_t internaldate, uint32_t *uidvalidity_r,
-		 uint32_t *uid_r, const char **error_r);
+		 time_t internaldate, uint32_t *uidvalidity_r, uint32_t *uid_r,
+		 const char **error_r);
 
 /*
  * COPY (move=false) or MOVE (RFC 6851) n messages by UID from mb to the

@@ -1,0 +1,514 @@
+/*
+ * store: UIDs and the Maildir. Files put into new/ and cur/ by hand get
+ * UIDs in arrival order, vanished files are expunged, flags travel
+ * between the index and the ":2," file names, sizes count CRLF, STORE
+ * honours UNCHANGEDSINCE, APPEND/COPY/MOVE/EXPUNGE keep UIDs straight,
+ * two handles on one user see each other's changes, and a lost index is
+ * rebuilt with a new UIDVALIDITY and the flags kept.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "test_store_util.h"
+
+#define MSG "From: a@example.org\r\nSubject: hello\r\n\r\nbody\r\n"
+
+static void test_uid_order(void **state)
+{
+	struct fx *f = *state;
+	time_t now = time(NULL);
+	const struct store_msg *msgs;
+	struct store_mailbox *mb;
+	char name[256];
+	size_t n;
+
+	/* Arrival order is the mtime, not the name. */
+	put_file(mpath(f, "new/300.a.host"), "Subject: 1\n\nx\n", now - 30);
+	put_file(mpath(f, "new/100.b.host"), "Subject: 2\n\nx\n", now - 20);
+	put_file(mpath(f, "new/200.c.host"), "Subject: 3\n\nx\n", now - 10);
+	mb = open_mb(f, "INBOX", false);
+	store_mailbox_messages(mb, &msgs, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(msgs[0].uid, 1);
+	assert_int_equal(msgs[1].uid, 2);
+	assert_int_equal(msgs[2].uid, 3);
+	assert_int_equal(msgs[0].internaldate, now - 30);
+	assert_int_equal(msgs[2].internaldate, now - 10);
+	assert_true(msgs[0].recent);
+	assert_int_equal(store_mailbox_uidnext(mb), 4);
+	/* Moved to cur/, base name kept, info added. */
+	assert_int_equal(count_dir(mpath(f, "new")), 0);
+	assert_true(find_file(mpath(f, "cur"), "300.a.host:2,", name,
+			      sizeof(name)));
+	assert_string_equal(name, "300.a.host:2,");
+
+	put_file(mpath(f, "new/050.d.host"), "Subject: 4\n\nx\n", now - 100);
+	put_file(mpath(f, "cur/060.e.host:2,"), "Subject: 5\n\nx\n", now - 90);
+	assert_int_equal(sync_mb(mb), 1);
+	store_mailbox_messages(mb, &msgs, &n);
+	assert_int_equal(n, 5);
+	/* Older mtimes still get higher UIDs: UIDs never go backwards. */
+	assert_int_equal(msgs[3].uid, 4);
+	assert_int_equal(msgs[3].internaldate, now - 100);
+	assert_int_equal(msgs[4].uid, 5);
+	assert_int_equal(store_mailbox_uidnext(mb), 6);
+	assert_int_equal(sync_mb(mb), 0);
+	assert_non_null(store_mailbox_find(mb, 4));
+	assert_null(store_mailbox_find(mb, 6));
+	store_mailbox_free(&mb);
+}
+
+static void test_vanished(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	char name[256];
+	uint64_t hms;
+
+	put_file(mpath(f, "new/1.a.host"), MSG, 0);
+	put_file(mpath(f, "new/2.b.host"), MSG, 0);
+	mb = open_mb(f, "INBOX", false);
+	assert_int_equal(n_msgs(mb), 2);
+	hms = store_mailbox_highestmodseq(mb);
+	assert_true(find_file(mpath(f, "cur"), "1.a.host", name, sizeof(name)));
+	assert_int_equal(unlink(mpath(f, "cur/%s", name)), 0);
+	assert_int_equal(sync_mb(mb), 1);
+	assert_int_equal(n_msgs(mb), 1);
+	assert_null(store_mailbox_find(mb, 1));
+	assert_non_null(store_mailbox_find(mb, 2));
+	assert_int_equal(store_mailbox_uidnext(mb), 3);
+	assert_true(store_mailbox_highestmodseq(mb) > hms);
+	store_mailbox_free(&mb);
+}
+
+static void test_flags_from_names(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	const struct store_msg *m;
+	char name[256];
+	uint64_t modseq;
+	const char *error;
+
+	put_file(mpath(f, "new/1.a.host:2,FS"), MSG, 0);
+	put_file(mpath(f, "cur/2.b.host:2,T"), MSG, 0);
+	mb = open_mb(f, "INBOX", false);
+	m = store_mailbox_find(mb, 1);
+	assert_non_null(m);
+	assert_int_equal(m->flags, STORE_F_FLAGGED | STORE_F_SEEN);
+	assert_int_equal(store_mailbox_find(mb, 2)->flags, STORE_F_DELETED);
+
+	/* STORE renames the file so mutt and Dovecot see the flags. */
+	assert_int_equal(store_msg_set_flags(mb, 1, STORE_FLAGS_ADD,
+					     STORE_F_ANSWERED, NULL, 0, &error),
+			 0);
+	assert_true(find_file(mpath(f, "cur"), "1.a.host", name, sizeof(name)));
+	assert_string_equal(name, "1.a.host:2,FRS");
+	assert_int_equal(store_msg_set_flags(mb, 1, STORE_FLAGS_REMOVE,
+					     STORE_F_FLAGGED | STORE_F_SEEN,
+					     NULL, 0, &error),
+			 0);
+	assert_true(find_file(mpath(f, "cur"), "1.a.host", name, sizeof(name)));
+	assert_string_equal(name, "1.a.host:2,R");
+	m = store_mailbox_find(mb, 1);
+	assert_int_equal(m->flags, STORE_F_ANSWERED);
+	modseq = m->modseq;
+
+	/* Another tool changes the letters: the index follows. */
+	assert_int_equal(rename(mpath(f, "cur/1.a.host:2,R"),
+				mpath(f, "cur/1.a.host:2,DS")),
+			 0);
+	assert_int_equal(sync_mb(mb), 1);
+	m = store_mailbox_find(mb, 1);
+	assert_int_equal(m->flags, STORE_F_DRAFT | STORE_F_SEEN);
+	assert_true(m->modseq > modseq);
+
+	/* Letters we do not know stay. */
+	assert_int_equal(rename(mpath(f, "cur/1.a.host:2,DS"),
+				mpath(f, "cur/1.a.host:2,DPSa")),
+			 0);
+	assert_int_equal(store_msg_set_flags(mb, 1, STORE_FLAGS_SET,
+					     STORE_F_FLAGGED, NULL, 0, &error),
+			 0);
+	assert_true(find_file(mpath(f, "cur"), "1.a.host", name, sizeof(name)));
+	assert_string_equal(name, "1.a.host:2,FPa");
+	store_mailbox_free(&mb);
+}
+
+static void test_unchangedsince(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	const char *error;
+	uint64_t m1, m2;
+
+	append(f, "INBOX", MSG, 0, NULL);
+	append(f, "INBOX", MSG, 0, NULL);
+	mb = open_mb(f, "INBOX", false);
+	m1 = store_mailbox_find(mb, 1)->modseq;
+	assert_int_equal(store_msg_set_flags(mb, 1, STORE_FLAGS_ADD,
+					     STORE_F_SEEN, NULL, m1, &error),
+			 0);
+	m2 = store_mailbox_find(mb, 1)->modseq;
+	assert_true(m2 > m1);
+	/* RFC 7162 3.1.3: changed since m1, so the STORE fails. */
+	assert_int_equal(store_msg_set_flags(mb, 1, STORE_FLAGS_ADD,
+					     STORE_F_FLAGGED, NULL, m1, &error),
+			 STORE_ERR_MODIFIED);
+	assert_int_equal(store_mailbox_find(mb, 1)->flags, STORE_F_SEEN);
+	assert_int_equal(store_msg_set_flags(mb, 1, STORE_FLAGS_ADD,
+					     STORE_F_FLAGGED, NULL, m2, &error),
+			 0);
+	/* No change: modseq stays. */
+	m1 = store_mailbox_find(mb, 2)->modseq;
+	assert_int_equal(store_msg_set_flags(mb, 2, STORE_FLAGS_REMOVE,
+					     STORE_F_SEEN, NULL, 0, &error),
+			 0);
+	assert_int_equal(store_mailbox_find(mb, 2)->modseq, m1);
+	assert_int_equal(store_msg_set_flags(mb, 9, STORE_FLAGS_ADD,
+					     STORE_F_SEEN, NULL, 0, &error),
+			 STORE_ERR_EXPUNGED);
+	assert_int_equal(sync_mb(mb), 1);
+	assert_int_equal(store_mailbox_highestmodseq(mb),
+			 store_mailbox_find(mb, 1)->modseq);
+	store_mailbox_free(&mb);
+}
+
+static void test_keywords(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	const char *error;
+
+	append(f, "INBOX", MSG, 0, "$Forwarded Work");
+	mb = open_mb(f, "INBOX", false);
+	assert_string_equal(store_mailbox_find(mb, 1)->keywords,
+			    "$Forwarded Work");
+	assert_string_equal(store_mailbox_keywords(mb), "$Forwarded Work");
+	/* Case-insensitive: spelled as the mailbox first saw it. */
+	assert_int_equal(store_msg_set_flags(mb, 1, STORE_FLAGS_REMOVE, 0,
+					     "work", 0, &error),
+			 0);
+	assert_string_equal(store_mailbox_find(mb, 1)->keywords, "$Forwarded");
+	assert_int_equal(store_msg_set_flags(mb, 1, STORE_FLAGS_ADD, 0,
+					     "WORK later", 0, &error),
+			 0);
+	assert_string_equal(store_mailbox_find(mb, 1)->keywords,
+			    "$Forwarded Work later");
+	assert_int_equal(
+		store_msg_set_flags(mb, 1, STORE_FLAGS_SET, 0, NULL, 0, &error),
+		0);
+	assert_null(store_mailbox_find(mb, 1)->keywords);
+	assert_int_equal(store_msg_set_flags(mb, 1, STORE_FLAGS_ADD, 0,
+					     "bad(kw", 0, &error),
+			 STORE_ERR_NAME);
+	assert_int_equal(sync_mb(mb), 1);
+	assert_string_equal(store_mailbox_keywords(mb),
+			    "$Forwarded Work later");
+	store_mailbox_free(&mb);
+}
+
+static void test_size_crlf(void **state)
+{
+	struct fx *f = *state;
+	static const char lf[] = "Subject: bare\n\nline one\nline two\n";
+	static const char crlf[] =
+		"Subject: bare\r\n\r\nline one\r\nline two\r\n";
+	struct store_mailbox *mb;
+	const char *error, *env, *body;
+	char *data;
+	size_t len;
+
+	put_file(mpath(f, "new/1.lf.host"), lf, 0);
+	mb = open_mb(f, "INBOX", false);
+	assert_int_equal(store_mailbox_find(mb, 1)->size, strlen(crlf));
+	assert_int_equal(store_msg_load(mb, 1, &data, &len, &error), 0);
+	assert_int_equal(len, strlen(crlf));
+	assert_memory_equal(data, crlf, len);
+	free(data);
+	assert_int_equal(store_msg_envelope(mb, 1, &env, &error), 0);
+	assert_non_null(strstr(env, "\"bare\""));
+	assert_int_equal(store_msg_bodystructure(mb, 1, false, &body, &error),
+			 0);
+	assert_non_null(strstr(body, "\"text\" \"plain\""));
+	assert_int_equal(store_msg_load(mb, 7, &data, &len, &error),
+			 STORE_ERR_EXPUNGED);
+	store_mailbox_free(&mb);
+}
+
+static void test_append_copy_move_expunge(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb, *arch;
+	struct store_status st;
+	uint32_t uids[3] = {1, 2, 3}, new_uids[3], uidv = 0;
+	const char *error;
+	char name[256];
+	char *data;
+	size_t len;
+
+	assert_int_equal(append(f, "INBOX", MSG, STORE_F_SEEN, "k1"), 1);
+	assert_int_equal(append(f, "INBOX", MSG, 0, NULL), 2);
+	assert_int_equal(append(f, "INBOX", MSG, STORE_F_DELETED, NULL), 3);
+	assert_true(find_file(mpath(f, "cur"), "", name, sizeof(name)));
+	assert_int_equal(count_dir(mpath(f, "tmp")), 0);
+	mb = open_mb(f, "INBOX", false);
+	assert_int_equal(n_msgs(mb), 3);
+	assert_int_equal(store_mailbox_find(mb, 1)->flags, STORE_F_SEEN);
+	assert_int_equal(store_msg_load(mb, 1, &data, &len, &error), 0);
+	assert_int_equal(len, strlen(MSG));
+	free(data);
+
+	/* COPY: new UIDs in the destination, flags and keywords kept. */
+	assert_int_equal(store_copy(mb, uids, 2, "Trash", false, &uidv,
+				    new_uids, &error),
+			 0);
+	assert_int_equal(new_uids[0], 1);
+	assert_int_equal(new_uids[1], 2);
+	assert_int_equal(count_dir(mpath(f, ".Trash/cur")), 2);
+	assert_int_equal(store_mailbox_status(f->u, "Trash", &st, &error), 0);
+	assert_int_equal(st.messages, 2);
+	assert_int_equal(st.unseen, 1);
+	assert_int_equal(st.uidvalidity, uidv);
+	assert_int_equal(st.uidnext, 3);
+	/* Hard link: same inode, same bytes. */
+	assert_true(find_file(mpath(f, ".Trash/cur"), "", name, sizeof(name)));
+
+	/* MOVE: gone from INBOX, in Archive; an expunged UID gets 0. */
+	uids[0] = 2;
+	uids[1] = 99;
+	assert_int_equal(store_copy(mb, uids, 2, "Archive", true, &uidv,
+				    new_uids, &error),
+			 0);
+	assert_int_equal(new_uids[0], 1);
+	assert_int_equal(new_uids[1], 0);
+	assert_null(store_mailbox_find(mb, 2));
+	assert_int_equal(n_msgs(mb), 2);
+	assert_int_equal(sync_mb(mb), 1); /* the change is reported */
+	arch = open_mb(f, "Archive", false);
+	assert_int_equal(n_msgs(arch), 1);
+	assert_int_equal(store_mailbox_uidvalidity(arch), uidv);
+	store_mailbox_free(&arch);
+
+	/* EXPUNGE: file unlinked, row gone, UIDNEXT unchanged. */
+	uids[0] = 3;
+	assert_int_equal(count_dir(mpath(f, "cur")), 2);
+	assert_int_equal(store_expunge(mb, uids, 1, &error), 0);
+	assert_int_equal(count_dir(mpath(f, "cur")), 1);
+	assert_int_equal(n_msgs(mb), 1);
+	assert_int_equal(store_mailbox_uidnext(mb), 4);
+	assert_int_equal(append(f, "INBOX", MSG, 0, NULL), 4);
+	assert_int_equal(
+		store_copy(mb, uids, 1, "Nope", false, &uidv, new_uids, &error),
+		STORE_ERR_NONEXISTENT);
+	store_mailbox_free(&mb);
+}
+
+static void test_readonly(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	const char *error;
+	uint32_t uid = 1, nu, uidv;
+
+	append(f, "INBOX", MSG, 0, NULL);
+	mb = open_mb(f, "INBOX", true);
+	assert_true(store_mailbox_find(mb, 1)->recent);
+	assert_int_equal(store_msg_set_flags(mb, 1, STORE_FLAGS_ADD,
+					     STORE_F_SEEN, NULL, 0, &error),
+			 STORE_ERR_NOPERM);
+	assert_int_equal(store_expunge(mb, &uid, 1, &error), STORE_ERR_NOPERM);
+	assert_int_equal(
+		store_copy(mb, &uid, 1, "Trash", true, &uidv, &nu, &error),
+		STORE_ERR_NOPERM);
+	store_mailbox_free(&mb);
+	/* EXAMINE did not take \Recent; the first SELECT does. */
+	mb = open_mb(f, "INBOX", false);
+	assert_true(store_mailbox_find(mb, 1)->recent);
+	store_mailbox_free(&mb);
+	mb = open_mb(f, "INBOX", false);
+	assert_false(store_mailbox_find(mb, 1)->recent);
+	store_mailbox_free(&mb);
+}
+
+static void test_two_handles(void **state)
+{
+	struct fx *f = *state;
+	struct store_user *u2 = open_user(f);
+	enum store_err err;
+	const char *error;
+	struct store_mailbox *a = open_mb(f, "INBOX", false);
+	struct store_mailbox *b =
+		store_mailbox_open(u2, "INBOX", false, &err, &error);
+	uint32_t uid, uidv;
+
+	assert_non_null(b);
+	assert_int_equal(sync_mb(b), 0);
+	/* A delivery by another handle (another process in real life). */
+	assert_int_equal(store_append(u2, "INBOX", MSG, strlen(MSG), 0, NULL, 0,
+				      &uidv, &uid, &error),
+			 0);
+	assert_int_equal(sync_mb(a), 1);
+	assert_int_equal(n_msgs(a), 1);
+	assert_int_equal(sync_mb(b), 1);
+	/* b's STORE shows in a. */
+	assert_int_equal(store_msg_set_flags(b, uid, STORE_FLAGS_ADD,
+					     STORE_F_FLAGGED, "x", 0, &error),
+			 0);
+	assert_int_equal(sync_mb(a), 1);
+	assert_int_equal(store_mailbox_find(a, uid)->flags, STORE_F_FLAGGED);
+	assert_string_equal(store_mailbox_find(a, uid)->keywords, "x");
+	assert_int_equal(store_mailbox_highestmodseq(a),
+			 store_mailbox_find(a, uid)->modseq);
+	/* a's EXPUNGE shows in b; a file in new/ shows in both. */
+	assert_int_equal(store_expunge(a, &uid, 1, &error), 0);
+	put_file(mpath(f, "new/9.z.host"), MSG, 0);
+	assert_int_equal(sync_mb(b), 1);
+	assert_null(store_mailbox_find(b, uid));
+	assert_int_equal(n_msgs(b), 1);
+	assert_int_equal(sync_mb(a), 1);
+	assert_int_equal(n_msgs(a), 1);
+	assert_int_equal(store_mailbox_find(a, uid + 1)->uid,
+			 store_mailbox_find(b, uid + 1)->uid);
+	store_mailbox_free(&b);
+	store_mailbox_free(&a);
+	store_user_free(&u2);
+}
+
+/* The cheap path: with old mtimes and no commits, a sync does not scan. */
+static void test_sync_cheap(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+
+	put_file(mpath(f, "new/1.a.host"), MSG, 0);
+	mb = open_mb(f, "INBOX", false);
+	age_dir(mpath(f, "new"), 10);
+	age_dir(mpath(f, "cur"), 10);
+	sync_mb(mb); /* stores the trusted mtimes */
+	assert_int_equal(sync_mb(mb), 0);
+	/* A file slipped in with the mtime put back is not seen... */
+	put_file(mpath(f, "cur/2.b.host:2,"), MSG, 0);
+	age_dir(mpath(f, "cur"), 10);
+	assert_int_equal(sync_mb(mb), 0);
+	assert_int_equal(n_msgs(mb), 1);
+	/* ...until the directory changes. */
+	age_dir(mpath(f, "cur"), 5);
+	assert_int_equal(sync_mb(mb), 1);
+	assert_int_equal(n_msgs(mb), 2);
+	store_mailbox_free(&mb);
+}
+
+static void test_rebuild(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	struct store_status st;
+	const char *error;
+	uint32_t uidv_inbox, uidv_sent;
+
+	append(f, "INBOX", MSG, STORE_F_SEEN | STORE_F_FLAGGED, "kw");
+	append(f, "INBOX", MSG, 0, NULL);
+	append(f, "Sent", MSG, STORE_F_SEEN, NULL);
+	assert_int_equal(store_mailbox_create(f->u, "Work/2026", 0, &error), 0);
+	append(f, "Work/2026", MSG, STORE_F_ANSWERED, NULL);
+	assert_int_equal(store_mailbox_status(f->u, "INBOX", &st, &error), 0);
+	uidv_inbox = st.uidvalidity;
+	assert_int_equal(store_mailbox_status(f->u, "Sent", &st, &error), 0);
+	uidv_sent = st.uidvalidity;
+	store_user_free(&f->u);
+	assert_int_equal(unlink(mpath(f, "index.db")), 0);
+	unlink(mpath(f, "index.db-wal"));
+	unlink(mpath(f, "index.db-shm"));
+
+	f->u = open_user(f);
+	mb = open_mb(f, "INBOX", false);
+	assert_true(store_mailbox_uidvalidity(mb) > uidv_inbox);
+	assert_int_equal(n_msgs(mb), 2);
+	/* Flags from the file names; keywords were only in the index. */
+	assert_int_equal(store_mailbox_find(mb, 1)->flags +
+				 store_mailbox_find(mb, 2)->flags,
+			 STORE_F_SEEN | STORE_F_FLAGGED);
+	store_mailbox_free(&mb);
+	assert_int_equal(store_mailbox_status(f->u, "Sent", &st, &error), 0);
+	assert_true(st.uidvalidity > uidv_sent);
+	assert_int_equal(st.messages, 1);
+	assert_int_equal(st.unseen, 0);
+	assert_int_equal(store_mailbox_status(f->u, "Work/2026", &st, &error),
+			 0);
+	assert_int_equal(st.messages, 1);
+}
+
+static void test_corrupt_index(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+
+	append(f, "INBOX", MSG, STORE_F_SEEN, NULL);
+	store_user_free(&f->u);
+	unlink(mpath(f, "index.db-wal"));
+	unlink(mpath(f, "index.db-shm"));
+	put_file(mpath(f, "index.db"),
+		 "this is not an SQLite database, not at all, no........"
+		 "................................................",
+		 0);
+	f->u = open_user(f);
+	mb = open_mb(f, "INBOX", false);
+	assert_int_equal(n_msgs(mb), 1);
+	assert_int_equal(store_mailbox_find(mb, 1)->flags, STORE_F_SEEN);
+	store_mailbox_free(&mb);
+	assert_int_equal(access(mpath(f, "index.db.corrupt"), F_OK), 0);
+}
+
+static void test_quota(void **state)
+{
+	struct fx *f = *state;
+	uint32_t uidv, uid;
+	const char *error;
+
+	store_user_set_quota(f->u, 100);
+	assert_int_equal(store_append(f->u, "INBOX", MSG, strlen(MSG), 0, NULL,
+				      0, &uidv, &uid, &error),
+			 0);
+	assert_int_equal(store_append(f->u, "INBOX", MSG, strlen(MSG), 0, NULL,
+				      0, &uidv, &uid, &error),
+			 0);
+	assert_int_equal(store_append(f->u, "INBOX", MSG, strlen(MSG), 0, NULL,
+				      0, &uidv, &uid, &error),
+			 STORE_ERR_QUOTA);
+	assert_int_equal(count_dir(mpath(f, "cur")), 2);
+	assert_int_equal(count_dir(mpath(f, "tmp")), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_uid_order, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vanished, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flags_from_names, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unchangedsince, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_keywords, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_crlf, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_append_copy_move_expunge,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_handles, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sync_cheap, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_index, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
