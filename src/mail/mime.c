@@ -84,6 +84,14 @@ static bool is_blank(const struct parser *p, size_t pos, size_t next)
 	       (n == 2 && p->msg[pos] == '\r' && p->msg[pos + 1] == '\n');
 }
 
+/* Length of the line end just before pos (0 at the start). */
+static size_t eol_before(const struct parser *p, size_t pos)
+{
+	if (pos == 0 || p->msg[pos - 1] != '\n')
+		return 0;
+	return pos > 1 && p->msg[pos - 2] == '\r' ? 2 : 1;
+}
+
 /* Read the header block starting at p->pos; leaves p->pos at the body. */
 static void read_header(struct parser *p, struct mime_part *part)
 {
@@ -100,8 +108,16 @@ static void read_header(struct parser *p, struct mime_part *part)
 			return;
 		}
 		if (p->nframes > 0 &&
-		    match_boundary(p, p->pos, next, &close) >= 0)
-			break; /* a part with no empty line and no body */
+		    match_boundary(p, p->pos, next, &close) >= 0) {
+			/* No empty line, no body; the line end before the
+			 * boundary belongs to it (RFC 2046 5.1.1). */
+			size_t end = p->pos - eol_before(p, p->pos);
+
+			part->body_off =
+				end > part->hdr_off ? end : part->hdr_off;
+			part->hdr_len = part->body_off - part->hdr_off;
+			return;
+		}
 		if (p->msg[next - 1] == '\n')
 			p->lines++;
 		p->pos = next;
@@ -172,6 +188,15 @@ static void close_part(struct parser *p, struct mime_part *part, size_t end,
 	size_t start_lfs = part->body_lines;
 
 	if (end <= part->body_off) {
+		/* The line end taken as the empty line (or the part's
+		 * start) was the one before the boundary: keep the empty
+		 * part inside its parent. */
+		if (part->hdr_off > end)
+			part->hdr_off = end;
+		if (part->hdr_len > end - part->hdr_off)
+			part->hdr_len = end - part->hdr_off;
+		if (part->body_off > end)
+			part->body_off = end;
 		part->body_len = 0;
 		part->body_lines = 0;
 		return;
@@ -263,10 +288,7 @@ static void close_inside(struct parser *p, size_t k, size_t end, size_t lfs)
 static void on_boundary(struct parser *p, size_t k, bool close, size_t next)
 {
 	struct frame *f = &p->frames[k];
-	size_t eol =
-		p->pos > 0 && p->msg[p->pos - 1] == '\n'
-			? (p->pos > 1 && p->msg[p->pos - 2] == '\r' ? 2 : 1)
-			: 0;
+	size_t eol = eol_before(p, p->pos);
 	/* RFC 2046 5.1.1: the line end before a boundary belongs to it. */
 	size_t end = p->pos - eol, lfs = p->lines - (eol > 0);
 

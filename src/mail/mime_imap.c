@@ -182,10 +182,15 @@ static void type_params(struct mime_str *o, const struct mime_part *part,
 /* body-fld-lang: Content-Language is a list of tags (RFC 3282). */
 static void languages(struct mime_str *o, const char *v, size_t len)
 {
-	const char *p = v, *end = v + len;
+	const char *p = v, *end;
 	size_t n = 0;
 
-	while (v != NULL && p < end) {
+	if (v == NULL) {
+		mime_str_adds(o, "NIL");
+		return;
+	}
+	end = v + len;
+	while (p < end) {
 		const char *tag;
 
 		mime_skip_cfws(&p, end, NULL);
