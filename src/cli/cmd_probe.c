@@ -255,7 +255,7 @@ static int probe_parse(struct probe_cli *p, int argc, char **argv)
 int cmd_probe(int argc, char **argv)
 {
 	struct probe_cli p = {.o.timeout_s = PROBE_DEFAULT_TIMEOUT};
-	struct probe_run run = {0};
+	struct probe_run *run;
 	struct probe_advice advice;
 	char *forward = NULL;
 	const char *error;
@@ -285,20 +285,23 @@ int cmd_probe(int argc, char **argv)
 			return PROBE_EXIT_ERROR;
 		p.o.dns_forward = forward;
 	}
+	/* Some kilobytes per target: not on the stack. */
+	run = xcalloc(1, sizeof(*run));
 	/* A run that probed nothing still reports why (exit 2). */
-	if (probe_run(&run, &p.o) < 0 && p.verbose)
-		fprintf(stderr, "postern probe: %s\n", run.error);
+	if (probe_run(run, &p.o) < 0 && p.verbose)
+		fprintf(stderr, "postern probe: %s\n", run->error);
 	now = (long long)time(NULL);
-	probe_advise(run.t, run.n, &advice);
-	probe_collect_warnings(&run, &advice, now);
+	probe_advise(run->t, run->n, &advice);
+	probe_collect_warnings(run, &advice, now);
 	if (p.json)
-		probe_report_json(stdout, &run, &advice, now);
+		probe_report_json(stdout, run, &advice, now);
 	else
-		probe_report_text(stdout, &run, &advice, now);
-	code = probe_exit_code(&run);
+		probe_report_text(stdout, run, &advice, now);
+	code = probe_exit_code(run);
 	if (p.o.password != NULL)
 		explicit_bzero((char *)p.o.password, strlen(p.o.password));
-	probe_run_free(&run);
+	probe_run_free(run);
+	free(run);
 	free(forward);
 	return code;
 }

@@ -458,6 +458,10 @@ static void mb_on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	if (mb_main(m) && t->status == PROBE_ST_PENDING) {
 		t->status = PROBE_ST_SILENT;
+	} else if (m->state == MB_LOGIN) {
+		/* Servers delay a refusal on purpose; not a broken session. */
+		t->login = PROBE_LOGIN_FAILED;
+		t->login_detail = xstrdup("no answer in time");
 	} else if (mb_main(m) && t->detail == NULL) {
 		t->status = PROBE_ST_FAILED;
 		t->detail = xstrdup("no answer in time");

@@ -539,3 +539,168 @@ def test_could_not_probe(dns):
     assert r.returncode == 2 and "usage" in r.stderr
     r = probe(HOST, "--ports", "588")  # not a mail port
     assert r.returncode == 2
+
+
+# --------------------------------------------------------------------------
+# TLS 1.0/1.1 and peers that are not postern
+
+
+class LegacyTls(socketserver.StreamRequestHandler):
+    """Implicit-TLS SMTP that still accepts TLS 1.0 and 1.1."""
+
+    ctx = None
+
+    def setup(self):
+        self.request = self.ctx.wrap_socket(self.request, server_side=True)
+        super().setup()
+
+    def handle(self):
+        self.wfile.write(b"220 legacy.test ESMTP\r\n")
+        for line in self.rfile:
+            cmd = line.strip().upper()
+            if cmd.startswith(b"EHLO"):
+                self.wfile.write(b"250-legacy.test\r\n250 AUTH PLAIN\r\n")
+            elif cmd == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"502 no\r\n")
+
+
+def test_tls_1_0_accepted_warning(tmp_path):
+    import ssl
+    import warnings
+    cert, key = openssl_cert(tmp_path, HOSTNAME, 30)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
+    ctx.set_ciphers("DEFAULT@SECLEVEL=0")
+    ctx.load_cert_chain(cert, key)
+    handler = type("H", (LegacyTls,), {"ctx": ctx})
+    srv = socketserver.ThreadingTCPServer((HOST, 0), handler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        doc, rc = probe_json(HOST, "--ports", f"{srv.server_address[1]}=465",
+                             "--ca-file", cert, "--timeout", TIMEOUT)
+        doc2, _ = probe_json(HOST, "--ports",
+                             f"{srv.server_address[1]}=465", "--ca-file",
+                             cert, "--no-legacy-tls", "--timeout", TIMEOUT)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    t = target(doc, 465)
+    assert t["tls"]["version"] == "TLSv1.3"  # the best it can do
+    assert t["legacy_tls"] in ("TLSv1", "TLSv1.1")
+    assert any("TLS 1.0 and 1.1 are broken" in w for w in t["warnings"])
+    assert rc == 1
+    assert target(doc2, 465)["legacy_tls"] is None  # not tested
+
+
+DOVECOT_CONF = """\
+base_dir = {run}
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home={d}/home/%u
+}}
+mail_location = maildir:{d}/home/%u/Maildir
+default_internal_user = dovecot
+default_login_user = dovenull
+service imap-login {{
+  inet_listener imap {{
+    port = {imap}
+  }}
+  inet_listener imaps {{
+    port = {imaps}
+    ssl = yes
+  }}
+}}
+"""
+
+
+@pytest.fixture
+def dovecot(tmp_path):
+    """A private Dovecot (IMAP only: Debian's POP3 server is a separate
+    package) on two free ports, as root with its own base_dir."""
+    import tempfile
+    exe = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    if not os.access(exe, os.X_OK) or os.geteuid() != 0:
+        pytest.skip("dovecot (run as root) not available")
+    d = tmp_path / "dovecot"
+    d.mkdir()
+    (d / "home").mkdir()
+    cert, key = openssl_cert(d / "tls", HOSTNAME, 30)
+    (d / "passwd").write_text(f"alice@{DOMAIN}:{{PLAIN}}{PASSWORD}\n")
+    run = tempfile.mkdtemp(prefix="dv", dir="/tmp")  # short socket paths
+    ports = []
+    for _ in range(2):
+        s = socket.socket()
+        s.bind((HOST, 0))
+        ports.append(s.getsockname()[1])
+        s.close()
+    conf = d / "dovecot.conf"
+    conf.write_text(DOVECOT_CONF.format(run=run, d=d, cert=cert, key=key,
+                                        imap=ports[0], imaps=ports[1]))
+    Server(d).make_traversable()
+    for p in (d, d / "tls", d / "home"):
+        os.chmod(p, 0o755)
+    os.chmod(d / "passwd", 0o644)
+    proc = subprocess.Popen([exe, "-F", "-c", str(conf)],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for p in ports:
+            wait_port(p, proc=proc)
+        yield {"imap": ports[0], "imaps": ports[1], "cert": cert}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def test_dovecot(dovecot, dns):
+    ports = f"{dovecot['imap']}=143,{dovecot['imaps']}=993"
+    doc, _ = probe_json(HOSTNAME, "--dns", dns, "--ports", ports,
+                        "--ca-file", dovecot["cert"], "--user",
+                        f"alice@{DOMAIN}", "--password-stdin",
+                        "--timeout", TIMEOUT, stdin=PASSWORD + "\n")
+    imap, imaps = target(doc, 143), target(doc, 993)
+    for t in (imap, imaps):
+        assert t["status"] == "open"
+        assert "Dovecot" in t["greeting"]
+        assert t["login"] == "ok", t
+        assert t["tls"]["trusted"] and t["tls"]["name_match"]
+        assert "IMAP4rev1" in t["capabilities_tls"]
+        assert "PLAIN" in t["auth_tls"]
+    assert imap["starttls"] is True and "STARTTLS" in imap["capabilities"]
+    assert "STARTTLS" not in imap["capabilities_tls"]
+    # Dovecot trusts loopback as secure and offers AUTH in clear here:
+    # the probe reports what really happened.
+    if imap["auth"]:
+        assert any("login before TLS" in w for w in imap["warnings"])
+    assert doc["recommendation"]["imap"]["role"] == 993
+
+    doc, rc = probe_json(HOSTNAME, "--dns", dns, "--ports", ports,
+                         "--ca-file", dovecot["cert"], "--user",
+                         f"alice@{DOMAIN}", "--password-stdin",
+                         "--timeout", 6, stdin="wrong\n")
+    assert rc == 1
+    for role in (143, 993):
+        t = target(doc, role)
+        assert t["login"] == "failed" and t["login_detail"], json.dumps(t)
+    assert doc["recommendation"]["imap"] is None
