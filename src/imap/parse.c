@@ -73,6 +73,16 @@ void imap_args_fini(struct imap_args *a)
 	}
 }
 
+const char *imap_args_concat(struct imap_args *a, const char *x, const char *y)
+{
+	size_t xl = strlen(x), yl = strlen(y);
+	char *d = arena_alloc(a, xl + yl + 1);
+
+	memcpy(d, x, xl);
+	memcpy(d + xl, y, yl + 1);
+	return d;
+}
+
 const char *imap_args_error(const struct imap_args *a)
 {
 	return a->error[0] != '\0' ? a->error : "Syntax error";
@@ -485,7 +495,7 @@ static int skip_simple(struct imap_args *a, const char *q)
 	return 0;
 }
 
-int imap_args_skip(struct imap_args *a)
+static int skip_any(struct imap_args *a)
 {
 	unsigned base = a->depth;
 	const char *q;
@@ -510,6 +520,21 @@ int imap_args_skip(struct imap_args *a)
 		}
 	}
 	return 0;
+}
+
+int imap_args_skip(struct imap_args *a)
+{
+	const char *p = a->p;
+	bool sp = a->need_sp;
+	unsigned depth = a->depth;
+
+	if (skip_any(a) == 0)
+		return 0;
+	/* Like every reader, a failure leaves the cursor where it was. */
+	a->p = p;
+	a->need_sp = sp;
+	a->depth = depth;
+	return -1;
 }
 
 /* ---- Numbers ---- */

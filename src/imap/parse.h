@@ -67,6 +67,8 @@ struct imap_args {
 void imap_args_init(struct imap_args *a, const char *data, size_t len);
 /* Free the arena (every string returned). Safe to call twice. */
 void imap_args_fini(struct imap_args *a);
+/* x then y, NUL-terminated, in the arena (freed by imap_args_fini). */
+const char *imap_args_concat(struct imap_args *a, const char *x, const char *y);
 
 /*
  * The tag (RFC 3501 9: 1*<any ASTRING-CHAR except "+">) and the command

@@ -45,6 +45,15 @@
 #include "imap/session.h"
 #include "lib/buf.h"
 
+/* Longest line, CRLF included (RFC 7162 4 asks for at least 8192). */
+#define IMAP_LINE_MAX 32768
+/* Largest command with its literals, APPEND's message aside. */
+#define IMAP_COMMAND_MAX (256 * 1024)
+/* Largest literal outside APPEND (mailbox names, SEARCH strings). */
+#define IMAP_LITERAL_MAX (64 * 1024)
+/* RFC 9051 5.4: the autologout timer after login is >= 30 minutes. */
+#define IMAP_AUTOLOGOUT_MIN (30 * 60)
+
 struct conn;
 struct sasl_server;
 struct store_mailbox;
@@ -170,11 +179,12 @@ struct imap_session {
 	uint64_t literal_left;	   /* literal octets still to read */
 	uint64_t discard_left;	   /* octets of a refused literal to drop */
 	bool discarding;	   /* the command is refused; drop the rest */
+	bool cmd_big;		   /* APPEND: literal up to max_message_size */
 	const char *discard_reply; /* "NO [TOOBIG] ..." once dropped */
 	bool tls_pending;	   /* STARTTLS answered, handshake to come */
 	struct sasl_server *sasl;  /* AUTHENTICATE exchange */
 	bool auth_failed_pending;  /* NO to send once the throttle delay ends */
-	char *idle_tag;		   /* IDLE's tag while idling */
+	char *async_tag;	   /* tag of IDLE or AUTHENTICATE */
 };
 
 /* The one way to change state; logs old -> new at debug level. */
@@ -185,6 +195,15 @@ void imap_session_unselect(struct imap_session *s);
 /* The handler that returned IMAP_CMD_ASYNC is finished (it wrote its
  * tagged response): read commands again. */
 void imap_session_cmd_done(struct imap_session *s);
+
+/* Input modes (cmd_auth.c, cmd_idle.c): a line of an AUTHENTICATE
+ * exchange; drop the exchange; the delayed failure reply is due. */
+void imap_auth_input(struct imap_session *s, const char *line, size_t len);
+void imap_auth_abort(struct imap_session *s);
+void imap_auth_wake(struct imap_session *s);
+/* A line while idling (DONE ends IDLE); the one-second poll. */
+void imap_idle_input(struct imap_session *s, const char *line, size_t len);
+void imap_idle_poll(struct imap_session *s);
 
 /* ---- Responses (reply.c) ---- */
 
@@ -309,6 +328,16 @@ imap_handler imap_cmd_fetch, imap_cmd_uid_fetch, imap_cmd_store,
 	imap_cmd_uid_store, imap_cmd_search, imap_cmd_uid_search, imap_cmd_copy,
 	imap_cmd_uid_copy, imap_cmd_move, imap_cmd_uid_move, imap_cmd_expunge,
 	imap_cmd_uid_expunge;
+
+/*
+ * STATUS (cmd_mailbox.c), shared with LIST-STATUS: parse the item list
+ * "(MESSAGES UNSEEN ...)" into bits; write "* STATUS name (...)" or
+ * return -1 with the store's error code and sentence.
+ */
+int imap_status_items(struct imap_args *a, unsigned *items_r)
+	__attribute__((warn_unused_result));
+int imap_status_send(struct imap_session *s, const char *name, unsigned items,
+		     int *err_r, const char **error_r);
 
 /* The CAPABILITY list for this session's state, space-separated, no
  * leading "CAPABILITY" (cmd_any.c). */

@@ -1,0 +1,276 @@
+/*
+ * Selecting a mailbox and leaving it: SELECT, EXAMINE (RFC 3501 6.3.1-2,
+ * with RFC 7162 CONDSTORE and QRESYNC parameters), CLOSE (6.4.2),
+ * UNSELECT (RFC 3691), CHECK (6.4.1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imap/session_int.h"
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "net/conn.h"
+#include "store/store.h"
+
+/* RFC 7162 3.2.5: the QRESYNC parameter of SELECT. */
+struct qresync {
+	bool given;
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	struct imap_seqset known; /* n == 0: not given */
+};
+
+static int select_params(struct imap_session *s, struct imap_args *a,
+			 bool *condstore, struct qresync *q)
+{
+	if (imap_args_at_end(a))
+		return 0;
+	if (imap_args_list_open(a) < 0)
+		return -1;
+	while (!imap_args_at_end(a)) {
+		const char *name;
+
+		if (imap_args_atom(a, &name) < 0)
+			return -1;
+		if (strcasecmp(name, "CONDSTORE") == 0) {
+			*condstore = true;
+			continue;
+		}
+		if (strcasecmp(name, "QRESYNC") != 0) {
+			a->error = "Unknown SELECT parameter";
+			return -1;
+		}
+		/* RFC 7162 3.2.5: only after ENABLE QRESYNC. */
+		if (!(s->enabled & IMAP_ENABLED_QRESYNC)) {
+			a->error = "QRESYNC is not enabled";
+			return -1;
+		}
+		q->given = true;
+		if (imap_args_list_open(a) < 0 ||
+		    imap_args_nz_number(a, &q->uidvalidity) < 0 ||
+		    imap_args_number64(a, &q->modseq) < 0)
+			return -1;
+		if (!imap_args_at_end(a) && !imap_args_is_list(a) &&
+		    imap_args_seqset(a, &q->known) < 0)
+			return -1;
+		/* The sequence match data only narrows; skip it. */
+		if (imap_args_is_list(a) && imap_args_skip(a) < 0)
+			return -1;
+		if (imap_args_list_close(a) < 0)
+			return -1;
+	}
+	return imap_args_list_close(a);
+}
+
+/* VANISHED (EARLIER) for known UIDs that are gone (RFC 7162 3.2.5.1). */
+static void qresync_vanished(struct imap_session *s, struct qresync *q)
+{
+	const struct store_msg *msgs;
+	size_t n, j = 0;
+	uint32_t last;
+	char *line;
+	size_t used = 0, cap = 4096;
+	bool any = false;
+	struct imap_seq_range all = {1, IMAP_SEQ_STAR};
+
+	store_mailbox_messages(s->mailbox, &msgs, &n);
+	last = store_mailbox_uidnext(s->mailbox) - 1;
+	if (q->known.n == 0) {
+		/* Not given: every UID below UIDNEXT may be known. */
+		q->known.ranges = &all;
+		q->known.n = 1;
+	}
+	imap_seqset_resolve(&q->known, last);
+	line = xmalloc(cap);
+	for (size_t r = 0; r < q->known.n; r++) {
+		uint32_t u = q->known.ranges[r].lo, hi = q->known.ranges[r].hi;
+
+		while (u <= hi && u != 0) {
+			uint32_t start = u;
+
+			while (j < n && msgs[j].uid < u)
+				j++;
+			if (j < n && msgs[j].uid == u) {
+				u++;
+				continue;
+			}
+			/* A run of missing UIDs up to the next present one. */
+			uint32_t end = j < n && msgs[j].uid <= hi
+					       ? msgs[j].uid - 1
+					       : hi;
+			if (cap - used < 32) {
+				cap *= 2;
+				line = xrealloc(line, cap);
+			}
+			used += (size_t)snprintf(line + used, cap - used,
+						 start == end ? "%s%u"
+							      : "%s%u:%u",
+						 any ? "," : "", start, end);
+			any = true;
+			if (end == UINT32_MAX)
+				break;
+			u = end + 1;
+		}
+	}
+	if (any)
+		conn_printf(s->conn, "* VANISHED (EARLIER) %.*s\r\n", (int)used,
+			    line);
+	free(line);
+}
+
+/* FETCH for messages changed since the client's modseq (3.2.5). */
+static void qresync_changed(struct imap_session *s, uint64_t modseq)
+{
+	const struct store_msg *msgs;
+	size_t n;
+
+	store_mailbox_messages(s->mailbox, &msgs, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (msgs[i].modseq <= modseq)
+			continue;
+		conn_printf(s->conn, "* %zu FETCH (UID %u FLAGS ", i + 1,
+			    msgs[i].uid);
+		imap_write_flags(s, msgs[i].flags, msgs[i].keywords,
+				 msgs[i].recent);
+		conn_printf(s->conn, " MODSEQ (%llu))\r\n",
+			    (unsigned long long)msgs[i].modseq);
+	}
+}
+
+static void select_responses(struct imap_session *s)
+{
+	const struct store_msg *msgs;
+	size_t n, unseen = 0;
+	const char *kw = store_mailbox_keywords(s->mailbox);
+	const char *sep = kw[0] != '\0' ? " " : "";
+
+	store_mailbox_messages(s->mailbox, &msgs, &n);
+	for (size_t i = 0; i < n && unseen == 0; i++)
+		if (!(msgs[i].flags & STORE_F_SEEN))
+			unseen = i + 1;
+	/* RFC 3501 6.3.1: FLAGS, EXISTS, RECENT, and the OK codes. */
+	imap_untagged(
+		s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s)",
+		sep, kw);
+	if (s->readonly)
+		imap_untagged(s, "OK [PERMANENTFLAGS ()] Read-only mailbox");
+	else
+		imap_untagged(s,
+			      "OK [PERMANENTFLAGS (\\Answered \\Flagged "
+			      "\\Deleted \\Seen \\Draft%s%s \\*)] Flags "
+			      "permitted",
+			      sep, kw);
+	imap_untagged(s, "%zu EXISTS", s->view.n);
+	imap_untagged(s, "%u RECENT", s->view.recent);
+	if (unseen != 0)
+		imap_untagged(s, "OK [UNSEEN %zu] First unseen", unseen);
+	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid",
+		      store_mailbox_uidvalidity(s->mailbox));
+	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID",
+		      store_mailbox_uidnext(s->mailbox));
+	/* RFC 7162 3.1.2.1 */
+	imap_untagged(
+		s, "OK [HIGHESTMODSEQ %llu] Highest",
+		(unsigned long long)store_mailbox_highestmodseq(s->mailbox));
+}
+
+static enum imap_cmd_result do_select(struct imap_session *s, const char *tag,
+				      struct imap_args *a, bool readonly)
+{
+	const char *name, *error = NULL;
+	bool condstore = false;
+	struct qresync q = {.given = false};
+	enum store_err err = STORE_OK;
+	struct store_mailbox *mb;
+
+	if (imap_args_mailbox(a, &name) < 0 ||
+	    select_params(s, a, &condstore, &q) < 0 || imap_args_finish(a) < 0)
+		return IMAP_CMD_BAD;
+	/* RFC 7162 3.2.11 / RFC 9051 6.3.1: leaving the old one. */
+	if (s->state == IMAP_STATE_SELECTED) {
+		imap_session_unselect(s);
+		imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
+	}
+	mb = store_mailbox_open(s->store_user, name, readonly, &err, &error);
+	if (mb == NULL) {
+		imap_no_store(s, tag, err, error, false);
+		return IMAP_CMD_DONE;
+	}
+	s->mailbox = mb;
+	s->mailbox_name = xstrdup(name);
+	s->readonly = readonly;
+	imap_view_load(s);
+	imap_session_set_state(s, IMAP_STATE_SELECTED);
+	if (condstore)
+		s->enabled |= IMAP_ENABLED_CONDSTORE;
+	select_responses(s);
+	if (q.given && q.uidvalidity == store_mailbox_uidvalidity(s->mailbox)) {
+		qresync_vanished(s, &q);
+		qresync_changed(s, q.modseq);
+	}
+	imap_ok(s, tag, "[%s] %s completed",
+		readonly ? "READ-ONLY" : "READ-WRITE",
+		readonly ? "EXAMINE" : "SELECT");
+	return IMAP_CMD_DONE;
+}
+
+enum imap_cmd_result imap_cmd_select(struct imap_session *s, const char *tag,
+				     struct imap_args *a)
+{
+	return do_select(s, tag, a, false);
+}
+
+enum imap_cmd_result imap_cmd_examine(struct imap_session *s, const char *tag,
+				      struct imap_args *a)
+{
+	return do_select(s, tag, a, true);
+}
+
+enum imap_cmd_result imap_cmd_close(struct imap_session *s, const char *tag,
+				    struct imap_args *a)
+{
+	const struct store_msg *msgs;
+	size_t n, k = 0;
+	uint32_t *uids;
+	const char *error;
+
+	if (imap_args_finish(a) < 0)
+		return IMAP_CMD_BAD;
+	/* RFC 3501 6.4.2: expunge \Deleted silently, unless read-only. */
+	if (!s->readonly) {
+		store_mailbox_messages(s->mailbox, &msgs, &n);
+		uids = xmalloc((n > 0 ? n : 1) * sizeof(*uids));
+		for (size_t i = 0; i < n; i++)
+			if (msgs[i].flags & STORE_F_DELETED)
+				uids[k++] = msgs[i].uid;
+		if (k > 0 && store_expunge(s->mailbox, uids, k, &error) < 0)
+			log_warn(conn_sid(s->conn), "close: expunge failed",
+				 "error=%s", error);
+		free(uids);
+	}
+	imap_session_unselect(s);
+	imap_ok(s, tag, "CLOSE completed");
+	return IMAP_CMD_DONE;
+}
+
+enum imap_cmd_result imap_cmd_unselect(struct imap_session *s, const char *tag,
+				       struct imap_args *a)
+{
+	if (imap_args_finish(a) < 0)
+		return IMAP_CMD_BAD;
+	imap_session_unselect(s);
+	imap_ok(s, tag, "UNSELECT completed");
+	return IMAP_CMD_DONE;
+}
+
+enum imap_cmd_result imap_cmd_check(struct imap_session *s, const char *tag,
+				    struct imap_args *a)
+{
+	if (imap_args_finish(a) < 0)
+		return IMAP_CMD_BAD;
+	/* Every change is durable when made; imap_ok sends the updates. */
+	imap_ok(s, tag, "CHECK completed");
+	return IMAP_CMD_DONE;
+}
