@@ -287,6 +287,20 @@ def test_mail_domain(good, dns):
     assert doc["recommendation"]["port25"] == "usable"
 
 
+def test_dns_from_config(good, dns):
+    """Without --dns the resolver is the configuration's dns.forward."""
+    conf = good.root / "probe.conf"
+    conf.write_text(good.conf.read_text() +
+                    f'\ndns = {{ forward = "{dns}"; }};\n')
+    doc, rc = probe_json(HOSTNAME, "-c", conf, "--port-base", good.base,
+                         "--ports", "587", "--ca-file", good.cert,
+                         "--timeout", TIMEOUT)
+    assert rc == 0, doc
+    assert target(doc, 587)["address"] == "127.0.0.1"
+    r = probe(HOSTNAME, "-c", good.root / "missing.conf")
+    assert r.returncode == 2
+
+
 # --------------------------------------------------------------------------
 # Closed ports
 
