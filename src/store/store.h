@@ -195,6 +195,15 @@ int store_mailbox_sync(struct store_mailbox *mb, const char **error_r);
  */
 void store_mailbox_messages(const struct store_mailbox *mb,
 			    const struct store_msg **msgs_r, size_t *n_r);
+/*
+ * Added: the UIDs expunged from mb with a MODSEQ above since, ascending,
+ * for QRESYNC's VANISHED (EARLIER) (RFC 7162 3.2.5.1). Reads the index,
+ * not the handle's list; *uids_r is malloc'd (NULL when none), the caller
+ * frees it.
+ */
+int store_mailbox_vanished(struct store_mailbox *mb, uint64_t since,
+			   uint32_t **uids_r, size_t *n_r,
+			   const char **error_r);
 /* The message with this UID, NULL when expunged. Binary search. */
 const struct store_msg *store_mailbox_find(const struct store_mailbox *mb,
 					   uint32_t uid);

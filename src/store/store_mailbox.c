@@ -80,6 +80,11 @@ static int disk_folders(struct store_user *u, char ***names_r, size_t *n_r)
 
 		if (!store_name_from_dir(de->d_name, name))
 			continue;
+		/* A symlinked folder could lead out of the Maildir. */
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			    0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
 		cur = xasprintf("%s/cur", de->d_name);
 		rc = fstatat(dirfd(d), cur, &st, AT_SYMLINK_NOFOLLOW);
 		free(cur);
@@ -92,7 +97,8 @@ static int disk_folders(struct store_user *u, char ***names_r, size_t *n_r)
 		names[n++] = xstrdup(name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), str_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), str_cmp);
 	*names_r = names;
 	*n_r = n;
 	return 0;
@@ -113,7 +119,8 @@ static int drop_vanished(struct store_user *u, char **names, size_t n)
 
 		if (name == NULL || sqlite3_column_int(st, 2) != 0 ||
 		    store_name_is_inbox(name) ||
-		    bsearch(&name, names, n, sizeof(*names), str_cmp) != NULL)
+		    (n > 0 &&
+		     bsearch(&name, names, n, sizeof(*names), str_cmp) != NULL))
 			continue;
 		gone = xrealloc(gone, (n_gone + 1) * sizeof(*gone));
 		gone[n_gone++] = xstrdup(name);
@@ -269,7 +276,8 @@ static void list_merge(struct entries *e)
 {
 	size_t out = 0;
 
-	qsort(e->v, e->n, sizeof(*e->v), entry_cmp);
+	if (e->n > 1)
+		qsort(e->v, e->n, sizeof(*e->v), entry_cmp);
 	for (size_t i = 0; i < e->n; i++) {
 		struct entry *x = &e->v[i];
 

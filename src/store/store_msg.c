@@ -55,6 +55,8 @@ static struct store_msg *msg_find(const struct store_mailbox *mb, uint32_t uid)
 {
 	struct store_msg key = {.uid = uid};
 
+	if (mb->n == 0)
+		return NULL;
 	return bsearch(&key, mb->msgs, mb->n, sizeof(*mb->msgs), msg_cmp);
 }
 
@@ -371,6 +373,38 @@ const struct store_msg *store_mailbox_find(const struct store_mailbox *mb,
 					   uint32_t uid)
 {
 	return msg_find(mb, uid);
+}
+
+int store_mailbox_vanished(struct store_mailbox *mb, uint64_t since,
+			   uint32_t **uids_r, size_t *n_r, const char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(mb->u, SST_EXPUNGED_SINCE);
+	uint32_t *uids = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	*error_r = mb->u->error;
+	*uids_r = NULL;
+	*n_r = 0;
+	if (st == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_int64(st, 1, mb->id);
+	sqlite3_bind_int64(st, 2, (int64_t)since);
+	while ((rc = store_step(mb->u, st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			uids = xrealloc(uids, cap * sizeof(*uids));
+		}
+		uids[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc < 0) {
+		free(uids);
+		return rc;
+	}
+	*uids_r = uids;
+	*n_r = n;
+	return 0;
 }
 
 /* ---- one message ---- */

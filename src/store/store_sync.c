@@ -106,6 +106,8 @@ static struct known *known_find(struct scan *s, const char *base, size_t len)
 		return NULL;
 	memcpy(key, base, len);
 	key[len] = '\0';
+	if (s->n_known == 0)
+		return NULL;
 	return bsearch(&k, s->known, s->n_known, sizeof(k), known_cmp);
 }
 
@@ -132,7 +134,8 @@ static int known_load(struct scan *s, int64_t mailbox)
 	sqlite3_reset(st);
 	if (rc < 0)
 		return rc;
-	qsort(s->known, s->n_known, sizeof(*s->known), known_cmp);
+	if (s->n_known > 1)
+		qsort(s->known, s->n_known, sizeof(*s->known), known_cmp);
 	return 0;
 }
 
@@ -466,7 +469,8 @@ static int sync_apply(struct scan *s, struct store_mbrow *row)
 		if (rc < 0)
 			return rc;
 	}
-	qsort(s->cands, s->n_cands, sizeof(*s->cands), cand_cmp_time);
+	if (s->n_cands > 1)
+		qsort(s->cands, s->n_cands, sizeof(*s->cands), cand_cmp_time);
 	for (size_t i = 0; i < s->n_cands; i++) {
 		uint32_t before = row->uidnext;
 

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "store/maildir.h"
 #include "test_store_util.h"
 
 #define MSG "From: a@example.org\r\nSubject: hello\r\n\r\nbody\r\n"
@@ -245,11 +246,12 @@ static void test_append_copy_move_expunge(void **state)
 	struct fx *f = *state;
 	struct store_mailbox *mb, *arch;
 	struct store_status st;
-	uint32_t uids[3] = {1, 2, 3}, new_uids[3], uidv = 0;
+	uint32_t uids[3] = {1, 2, 3}, new_uids[3], uidv = 0, *gone;
 	const char *error;
 	char name[256];
 	char *data;
-	size_t len;
+	size_t len, n;
+	uint64_t hms;
 
 	assert_int_equal(append(f, "INBOX", MSG, STORE_F_SEEN, "k1"), 1);
 	assert_int_equal(append(f, "INBOX", MSG, 0, NULL), 2);
@@ -275,8 +277,16 @@ static void test_append_copy_move_expunge(void **state)
 	assert_int_equal(st.unseen, 1);
 	assert_int_equal(st.uidvalidity, uidv);
 	assert_int_equal(st.uidnext, 3);
-	/* Hard link: same inode, same bytes. */
-	assert_true(find_file(mpath(f, ".Trash/cur"), "", name, sizeof(name)));
+	/* Hard links: each INBOX source now has two names. */
+	{
+		struct stat sb;
+
+		assert_true(find_file(mpath(f, ".Trash/cur"), "", name,
+				      sizeof(name)));
+		assert_int_equal(stat(mpath(f, ".Trash/cur/%s", name), &sb), 0);
+		assert_int_equal(sb.st_nlink, 2);
+	}
+	hms = store_mailbox_highestmodseq(mb);
 
 	/* MOVE: gone from INBOX, in Archive; an expunged UID gets 0. */
 	uids[0] = 2;
@@ -302,6 +312,18 @@ static void test_append_copy_move_expunge(void **state)
 	assert_int_equal(n_msgs(mb), 1);
 	assert_int_equal(store_mailbox_uidnext(mb), 4);
 	assert_int_equal(append(f, "INBOX", MSG, 0, NULL), 4);
+	/* QRESYNC: what vanished since the COPY. */
+	assert_int_equal(store_mailbox_vanished(mb, hms, &gone, &n, &error), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(gone[0], 2);
+	assert_int_equal(gone[1], 3);
+	free(gone);
+	assert_int_equal(store_mailbox_vanished(mb,
+						store_mailbox_highestmodseq(mb),
+						&gone, &n, &error),
+			 0);
+	assert_int_equal(n, 0);
+	assert_null(gone);
 	assert_int_equal(
 		store_copy(mb, uids, 1, "Nope", false, &uidv, new_uids, &error),
 		STORE_ERR_NONEXISTENT);
@@ -484,6 +506,37 @@ static void test_quota(void **state)
 	assert_int_equal(count_dir(mpath(f, "tmp")), 0);
 }
 
+/* A message from postern's own delivery path (maildir.c) gets a UID. */
+static void test_delivery(void **state)
+{
+	struct fx *f = *state;
+	struct maildir_target t = {"example.org", "alice", 0};
+	struct maildir_delivery *d;
+	struct store_mailbox *mb;
+	const char *error;
+	char id[MAILDIR_ID_SIZE];
+	char *data;
+	size_t len;
+
+	mb = open_mb(f, "INBOX", false);
+	assert_int_equal(n_msgs(mb), 0);
+	d = maildir_delivery_new(f->dir, "mx.example.org", &error);
+	assert_non_null(d);
+	assert_int_equal(maildir_delivery_write(d, MSG, strlen(MSG), &error),
+			 0);
+	assert_int_equal(
+		maildir_delivery_commit(d, &t, 1, id, sizeof(id), &error), 0);
+	maildir_delivery_free(&d);
+	assert_int_equal(sync_mb(mb), 1);
+	assert_int_equal(n_msgs(mb), 1);
+	assert_int_equal(store_mailbox_find(mb, 1)->size, strlen(MSG));
+	assert_int_equal(store_msg_load(mb, 1, &data, &len, &error), 0);
+	assert_memory_equal(data, MSG, len);
+	free(data);
+	assert_int_equal(count_dir(mpath(f, "new")), 0);
+	store_mailbox_free(&mb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +561,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_index, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delivery, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -344,6 +344,8 @@ static void test_foreign_folders(void **state)
 	assert_int_equal(mkdir(mpath(f, ".Lists.dev/new"), 0700), 0);
 	assert_int_equal(mkdir(mpath(f, ".Lists.dev/tmp"), 0700), 0);
 	put_file(mpath(f, ".Lists.dev/new/1.a.host"), MSG, 0);
+	/* A symlinked folder is not followed out of the Maildir. */
+	assert_int_equal(symlink(mpath(f, ".Sent"), mpath(f, ".Link")), 0);
 	assert_int_equal(mkdir(mpath(f, ".not..valid"), 0700), 0);
 	assert_int_equal(mkdir(mpath(f, ".not..valid/cur"), 0700), 0);
 	assert_int_equal(
@@ -352,6 +354,7 @@ static void test_foreign_folders(void **state)
 	assert_non_null(find_info(l, n, "Lists/dev"));
 	assert_true(find_info(l, n, "Lists")->noselect);
 	assert_false(find_info(l, n, "Archive")->exists);
+	assert_null(find_info(l, n, "Link"));
 	store_mailbox_list_free(&l, n);
 	assert_int_equal(store_mailbox_status(f->u, "Lists/dev", &st, &error),
 			 0);
