@@ -8,8 +8,10 @@ set -eu
 # Peer and load generator: Postfix (also provides smtp-source), run as a
 # private instance on loopback by bench/run.sh. (OpenSMTPD is left out: its
 # Debian package conflicts with postfix, both being mail-transport-agent.)
-# python3 drives the idle-connection memory test.
-BENCH="postfix python3 procps"
+# python3 drives the idle-connection memory test. Dovecot is the IMAP peer
+# of bench/imap_run.sh (private instance; the policy below keeps the
+# package from starting a system one).
+BENCH="postfix python3 procps dovecot-imapd"
 
 missing=""
 for p in $BENCH; do
@@ -31,6 +33,11 @@ printf '%s\n' \
 	'postfix postfix/main_mailer_type select No configuration' \
 	'postfix postfix/mailname string bench.test' |
 	$SUDO debconf-set-selections
+# No daemon starts from a package install (Debian's policy-rc.d: 101 = no).
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod 755 /usr/sbin/policy-rc.d
+fi
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
