@@ -2,19 +2,25 @@
 `postern probe`: the report and the JSON say what really happened on
 postern instances started here (every port open, some closed, a wrong
 and an expired certificate), on a listener that never answers, on one
-whose SYNs are dropped (a full backlog), and on a small Python SMTP
-server that offers AUTH before TLS. Names come from a local unbound.
+whose SYNs are dropped (a full backlog), on small Python servers (AUTH
+before TLS, TLS 1.0 accepted), and on a private Postfix and Dovecot.
+Names come from a local unbound.
 """
 
 import json
 import os
+import pathlib
+import pwd
 import re
 import shutil
 import socket
 import socketserver
+import ssl
 import subprocess
+import tempfile
 import threading
 import time
+import warnings
 
 import pytest
 
@@ -582,8 +588,6 @@ class LegacyTls(socketserver.StreamRequestHandler):
 
 
 def test_tls_1_0_accepted_warning(tmp_path):
-    import ssl
-    import warnings
     cert, key = openssl_cert(tmp_path, HOSTNAME, 30)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     with warnings.catch_warnings():
@@ -651,7 +655,6 @@ service imap-login {{
 def dovecot(tmp_path):
     """A private Dovecot (IMAP only: Debian's POP3 server is a separate
     package) on two free ports, as root with its own base_dir."""
-    import tempfile
     exe = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not os.access(exe, os.X_OK) or os.geteuid() != 0:
         pytest.skip("dovecot (run as root) not available")
@@ -718,3 +721,120 @@ def test_dovecot(dovecot, dns):
         t = target(doc, role)
         assert t["login"] == "failed" and t["login_detail"], json.dumps(t)
     assert doc["recommendation"]["imap"] is None
+
+
+POSTFIX_MAIN = """\
+compatibility_level = 3.6
+config_directory = {d}/conf
+queue_directory = {d}/queue
+data_directory = {d}/data
+maillog_file_prefixes = {d}
+maillog_file = {d}/maillog
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = {host}
+mydomain = test
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination =
+relay_domains =
+alias_maps =
+alias_database =
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_security_level = may
+"""
+
+POSTFIX_MASTER = """\
+127.0.0.1:{smtp} inet n - n - - smtpd
+127.0.0.1:{submission} inet n - n - - smtpd
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_mandatory_protocols=>=TLSv1.2
+127.0.0.1:{submissions} inet n - n - - smtpd
+  -o smtpd_tls_wrappermode=yes
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+tlsmgr unix - - n 1000? 1 tlsmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+proxymap unix - - n - - proxymap
+smtp unix - - n - - smtp
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+"""
+
+
+@pytest.fixture
+def postfix(tmp_path):
+    """A private Postfix (no SASL: it offers no AUTH) with its own
+    configuration and queue folders, on three free ports."""
+    exe = shutil.which("postfix") or "/usr/sbin/postfix"
+    if not os.access(exe, os.X_OK) or os.geteuid() != 0:
+        pytest.skip("postfix (run as root) not available")
+    d = pathlib.Path(tempfile.mkdtemp(prefix="pf", dir="/tmp"))
+    for sub in ("conf", "queue", "data"):
+        (d / sub).mkdir()
+    os.chmod(d, 0o755)
+    os.chown(d / "data", pwd.getpwnam("postfix").pw_uid, -1)
+    cert, key = openssl_cert(tmp_path / "tls", HOSTNAME, 30)
+    ports = {}
+    for name in ("smtp", "submission", "submissions"):
+        s = socket.socket()
+        s.bind((HOST, 0))
+        ports[name] = s.getsockname()[1]
+        s.close()
+    (d / "conf" / "main.cf").write_text(
+        POSTFIX_MAIN.format(d=d, host=HOSTNAME, cert=cert, key=key))
+    (d / "conf" / "master.cf").write_text(POSTFIX_MASTER.format(**ports))
+    conf = str(d / "conf")
+    proc = subprocess.Popen([exe, "-c", conf, "start-fg"],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for p in ports.values():
+            wait_port(p, proc=proc)
+        ports["cert"] = cert
+        yield ports
+    finally:
+        subprocess.run([exe, "-c", conf, "stop"], capture_output=True,
+                       timeout=30)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_postfix(postfix, dns):
+    ports = (f"{postfix['smtp']}=25,{postfix['submission']}=587,"
+             f"{postfix['submissions']}=465")
+    doc, rc = probe_json(HOSTNAME, "--dns", dns, "--ports", ports,
+                         "--ca-file", postfix["cert"], "--timeout", TIMEOUT)
+    assert rc == 1
+    mx, sub, subs = target(doc, 25), target(doc, 587), target(doc, 465)
+    for t in (mx, sub, subs):
+        assert t["status"] == "open"
+        assert t["greeting"] == f"220 {HOSTNAME} ESMTP Postfix"
+        assert t["tls"]["trusted"] and t["tls"]["name_match"], t["tls"]
+        assert "PIPELINING" in t["ehlo_tls"]
+        assert t["size_max"] == 10240000
+        assert t["auth_tls"] == []  # no SASL configured
+    assert "STARTTLS" in mx["ehlo"] and "STARTTLS" not in mx["ehlo_tls"]
+    assert subs["tls"]["mode"] == "implicit" and subs["ehlo"] == []
+    # Postfix's default still takes TLS 1.0/1.1; the port that says
+    # smtpd_tls_mandatory_protocols = >=TLSv1.2 does not.
+    assert mx["legacy_tls"] in ("TLSv1", "TLSv1.1")
+    assert any("TLS 1.0 and 1.1" in w for w in mx["warnings"])
+    assert sub["legacy_tls"] == ""
+    rec = doc["recommendation"]
+    assert rec["port25"] == "usable"
+    assert rec["submission"] is None  # no AUTH anywhere
+    assert any("no submission port works" in w for w in doc["warnings"])
