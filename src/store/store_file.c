@@ -219,6 +219,27 @@ void store_quota_add(struct store_user *u, int64_t bytes, int64_t count)
 	free(path);
 }
 
+int store_rename_noreplace(int oldfd, const char *old, int newfd,
+			   const char *new)
+{
+	if (renameat2(oldfd, old, newfd, new, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* A filesystem without RENAME_NOREPLACE: link(2) never replaces
+	 * either. Directories cannot be linked (EPERM): check, then rename;
+	 * postern's own processes are kept apart by the index lock. */
+	if (linkat(oldfd, old, newfd, new, 0) == 0)
+		return unlinkat(oldfd, old, 0) == 0 || errno == ENOENT ? 0 : -1;
+	if (errno != EPERM)
+		return -1;
+	if (faccessat(newfd, new, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return renameat(oldfd, old, newfd, new);
+}
+
 int store_make_folder(struct store_user *u, const char *dir)
 {
 	static const char *const subs[] = {"cur", "tmp", "new"};

@@ -220,6 +220,10 @@ int store_rmdir_folder(struct store_user *u, const char *dir, uint64_t *bytes,
 /* Append "<bytes> <count>" to the Maildir++ maildirsize file, where it
  * exists (quota bookkeeping; negative on removal). */
 void store_quota_add(struct store_user *u, int64_t bytes, int64_t count);
+/* renameat2(RENAME_NOREPLACE), with a fallback where the filesystem
+ * lacks it. 0, or -1 with errno (EEXIST when new exists). */
+int store_rename_noreplace(int oldfd, const char *old, int newfd,
+			   const char *new);
 /* mkdir -p dir/cur, dir/new, dir/tmp. */
 int store_make_folder(struct store_user *u, const char *dir);
 
@@ -272,6 +276,8 @@ int store_expunge_locked(struct store_user *u, struct store_mbrow *row,
 /* Add Maildir++ folders found on disk, drop rows whose folder vanished. */
 int store_discover(struct store_user *u, bool subscribe);
 int store_defaults(struct store_user *u);
+/* Drop the \\Noselect ancestors of name left without children. */
+int store_drop_empty_parents(struct store_user *u, const char *name);
 /* Create every missing parent of name (RFC 3501 6.3.3). */
 int store_create_parents(struct store_user *u, const char *name);
 /* Remove a mailbox row with its messages, cache and tombstones. */

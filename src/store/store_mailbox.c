@@ -438,7 +438,7 @@ int store_mailbox_create(struct store_user *u, const char *name,
 }
 
 /* \Noselect levels left without children go with their last child. */
-static int drop_empty_parents(struct store_user *u, const char *name)
+int store_drop_empty_parents(struct store_user *u, const char *name)
 {
 	char *parent = xstrdup(name);
 	char *slash;
@@ -512,7 +512,7 @@ static int delete_locked(struct store_user *u, const char *name,
 	}
 	store_mbrow_fini(&row);
 	if (rc == 0)
-		rc = drop_empty_parents(u, name);
+		rc = store_drop_empty_parents(u, name);
 	return rc;
 }
 

@@ -53,7 +53,7 @@ static void undo_finish(struct undo *un, bool revert)
 static int move_path(struct store_user *u, struct undo *un, char *from,
 		     char *to)
 {
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) {
+	if (store_rename_noreplace(AT_FDCWD, from, AT_FDCWD, to) < 0) {
 		int rc = store_errno_fail(u, "rename", from);
 
 		free(from);
@@ -164,6 +164,7 @@ static int rename_locked(struct store_user *u, struct undo *un,
 		    (rc = rename_level(u, un, &v[i], target)) < 0)
 			goto out;
 	}
+	rc = store_drop_empty_parents(u, from);
 out:
 	levels_free(v, n);
 	return rc;
@@ -193,8 +194,7 @@ static int inbox_move_files(struct store_user *u, struct undo *un,
 			continue;
 		from = xasprintf("%s/cur/%s:%s", u->root, base, info);
 		to = xasprintf("%s/cur/%s:%s", todir, base, info);
-		if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) ==
-		    0) {
+		if (store_rename_noreplace(AT_FDCWD, from, AT_FDCWD, to) == 0) {
 			undo_add(un, from, to);
 			continue;
 		}

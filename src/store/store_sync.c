@@ -170,7 +170,7 @@ static int rename_fresh(struct scan *s, int fromfd, const char *from,
 	if (snprintf(out, STORE_FILE_NAME_SIZE, "%s:%s", base, info) >=
 	    STORE_FILE_NAME_SIZE)
 		return -1;
-	return renameat2(fromfd, from, curfd, out, RENAME_NOREPLACE);
+	return store_rename_noreplace(fromfd, from, curfd, out);
 }
 
 /* new/name -> cur/base:2,... keeping the base (Maildir convention). */
@@ -185,7 +185,7 @@ static void move_one(struct scan *s, int newfd, int curfd, const char *name)
 	if (known_find(s, name, blen) == NULL &&
 	    snprintf(target, sizeof(target), "%.*s:%s", (int)blen, name,
 		     use_info) < (int)sizeof(target)) {
-		rc = renameat2(newfd, name, curfd, target, RENAME_NOREPLACE);
+		rc = store_rename_noreplace(newfd, name, curfd, target);
 		if (rc < 0 && errno == ENOENT)
 			return; /* another tool took it */
 	}

@@ -146,8 +146,10 @@ static void test_rename(void **state)
 	struct fx *f = *state;
 	struct store_status st;
 	struct store_mailbox *mb;
+	struct store_mailbox_info *l;
 	const char *error;
 	uint32_t uidv;
+	size_t n;
 
 	assert_int_equal(store_mailbox_create(f->u, "A/B", 0, &error), 0);
 	append(f, "A/B", MSG, STORE_F_SEEN, NULL);
@@ -179,6 +181,14 @@ static void test_rename(void **state)
 			 STORE_ERR_NOPERM);
 	assert_int_equal(store_mailbox_rename(f->u, "X", "INBOX", &error),
 			 STORE_ERR_EXISTS);
+	/* Moving the last child out takes its \Noselect parent along. */
+	assert_int_equal(store_mailbox_create(f->u, "N/M", 0, &error), 0);
+	assert_int_equal(store_mailbox_delete(f->u, "N", &error), 0);
+	assert_int_equal(store_mailbox_rename(f->u, "N/M", "M2", &error), 0);
+	list(f, &l, &n);
+	assert_null(find_info(l, n, "N"));
+	assert_non_null(find_info(l, n, "M2"));
+	store_mailbox_list_free(&l, n);
 	/* A re-created old name gets a new UIDVALIDITY. */
 	assert_int_equal(store_mailbox_create(f->u, "A/B", 0, &error), 0);
 	assert_int_equal(store_mailbox_status(f->u, "A/B", &st, &error), 0);

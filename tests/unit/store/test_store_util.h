@@ -122,7 +122,8 @@ static UNUSED int count_dir(const char *path)
 	return n;
 }
 
-/* The one file name in dir/ starting with prefix, into out; false if none. */
+/* A file name in dir/ (not hidden) starting with prefix, into out; false
+ * if none. */
 static UNUSED bool find_file(const char *dir, const char *prefix, char *out,
 			     size_t size)
 {
@@ -133,7 +134,8 @@ static UNUSED bool find_file(const char *dir, const char *prefix, char *out,
 	if (d == NULL)
 		return false;
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
+		if (de->d_name[0] != '.' &&
+		    strncmp(de->d_name, prefix, strlen(prefix)) == 0) {
 			strlcpy_p(out, de->d_name, size);
 			found = true;
 		}
