@@ -210,7 +210,9 @@ static void list_reply(struct imap_session *s, const struct list_req *req,
 	imap_printf(s, "* %s (", lsub ? "LSUB" : "LIST");
 	if (!mb->exists)
 		list_attr(s, &sep, lsub ? "\\Noselect" : "\\NonExistent");
-	else if (!lsub)
+	else if (mb->noselect)
+		list_attr(s, &sep, "\\Noselect");
+	if (mb->exists && !lsub)
 		list_attr(s, &sep,
 			  mb->has_children ? "\\HasChildren"
 					   : "\\HasNoChildren");
@@ -227,7 +229,7 @@ static void list_reply(struct imap_session *s, const struct list_req *req,
 	if (childinfo)
 		imap_printf(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	imap_printf(s, "\r\n");
-	if ((req->opts & LO_RET_STATUS) && mb->exists) {
+	if ((req->opts & LO_RET_STATUS) && mb->exists && !mb->noselect) {
 		const char *error;
 		int err;
 

@@ -64,60 +64,49 @@ static int select_params(struct imap_session *s, struct imap_args *a,
 	return imap_args_list_close(a);
 }
 
-/* VANISHED (EARLIER) for known UIDs that are gone (RFC 7162 3.2.5.1). */
+/* VANISHED (EARLIER) for known UIDs expunged since the client's modseq
+ * (RFC 7162 3.2.5.1). */
 static void qresync_vanished(struct imap_session *s, struct qresync *q)
 {
-	const struct store_msg *msgs;
-	size_t n, j = 0;
-	uint32_t last;
+	uint32_t *uids = NULL;
+	size_t n = 0, used = 0, cap = 4096;
+	const char *error;
 	char *line;
-	size_t used = 0, cap = 4096;
-	bool any = false;
-	struct imap_seq_range all = {1, IMAP_SEQ_STAR};
 
-	store_mailbox_messages(s->mailbox, &msgs, &n);
-	last = store_mailbox_uidnext(s->mailbox) - 1;
-	if (q->known.n == 0) {
-		/* Not given: every UID below UIDNEXT may be known. */
-		q->known.ranges = &all;
-		q->known.n = 1;
+	if (store_mailbox_vanished(s->mailbox, q->modseq, &uids, &n, &error) <
+	    0) {
+		log_warn(conn_sid(s->conn), "qresync: vanished list failed",
+			 "error=%s", error);
+		return;
 	}
-	imap_seqset_resolve(&q->known, last);
 	line = xmalloc(cap);
-	for (size_t r = 0; r < q->known.n; r++) {
-		uint32_t u = q->known.ranges[r].lo, hi = q->known.ranges[r].hi;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
 
-		while (u <= hi && u != 0) {
-			uint32_t start = u;
-
-			while (j < n && msgs[j].uid < u)
-				j++;
-			if (j < n && msgs[j].uid == u) {
-				u++;
-				continue;
-			}
-			/* A run of missing UIDs up to the next present one. */
-			uint32_t end = j < n && msgs[j].uid <= hi
-					       ? msgs[j].uid - 1
-					       : hi;
-			if (cap - used < 32) {
-				cap *= 2;
-				line = xrealloc(line, cap);
-			}
-			used += (size_t)snprintf(line + used, cap - used,
-						 start == end ? "%s%u"
-							      : "%s%u:%u",
-						 any ? "," : "", start, end);
-			any = true;
-			if (end == UINT32_MAX)
-				break;
-			u = end + 1;
+		if (q->known.n > 0 &&
+		    !imap_seqset_contains(&q->known, uids[i], UINT32_MAX)) {
+			i++;
+			continue;
 		}
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1 &&
+		       (q->known.n == 0 ||
+			imap_seqset_contains(&q->known, uids[j + 1],
+					     UINT32_MAX)))
+			j++;
+		if (cap - used < 32) {
+			cap *= 2;
+			line = xrealloc(line, cap);
+		}
+		used += (size_t)snprintf(line + used, cap - used,
+					 i == j ? "%s%u" : "%s%u:%u",
+					 used > 0 ? "," : "", uids[i], uids[j]);
+		i = j + 1;
 	}
-	if (any)
+	if (used > 0)
 		conn_printf(s->conn, "* VANISHED (EARLIER) %.*s\r\n", (int)used,
 			    line);
 	free(line);
+	free(uids);
 }
 
 /* FETCH for messages changed since the client's modseq (3.2.5). */

@@ -263,18 +263,25 @@ out:
 
 /* ---- Input ---- */
 
-static void input_line_error(struct imap_session *s, enum linereader_result r)
+static void input_line_error(struct imap_session *s, enum linereader_result r,
+			     const char *line, size_t len)
 {
-	const char *tag = s->tag[0] != '\0' ? s->tag : "*";
+	char name[IMAP_NAME_MAX + 1];
 
+	if (s->mode == IMAP_INPUT_COMMAND && buf_len(&s->cmdbuf) == 0 &&
+	    !s->discarding)
+		imap_peek_command(line, len, s->tag, name);
 	/* A broken line ends the command it belonged to. */
 	if (r == LINE_TOO_LONG)
-		imap_bad(s, tag, "Line too long");
+		imap_bad(s, s->tag[0] != '\0' ? s->tag : "*", "Line too long");
 	else
-		imap_bad(s, tag, "Lines end in CRLF and hold no NUL");
+		imap_bad(s, s->tag[0] != '\0' ? s->tag : "*",
+			 "Lines end in CRLF and hold no NUL");
 	cmd_reset(s);
 	if (s->mode == IMAP_INPUT_AUTH)
 		imap_auth_abort(s);
+	else if (s->mode == IMAP_INPUT_IDLE)
+		imap_idle_input(s, "", 0);
 }
 
 static void imap_input(struct imap_session *s)
@@ -299,8 +306,11 @@ static void imap_input(struct imap_session *s)
 		r = conn_read_line(s->conn, &line, &len, &flags);
 		if (r == LINE_MORE)
 			return;
-		if (r != LINE_OK || (flags & LINE_F_NUL)) {
-			input_line_error(s, r);
+		/* A bare LF is taken as a line end: nothing hides behind it
+		 * in IMAP, unlike SMTP DATA. */
+		if ((r != LINE_OK && r != LINE_BARE_LF) ||
+		    (flags & LINE_F_NUL)) {
+			input_line_error(s, r, line, len);
 			continue;
 		}
 		switch (s->mode) {

@@ -1,0 +1,451 @@
+"""
+The IMAP server (143 STARTTLS, 993 implicit TLS): login rules, the
+folder commands, APPEND, SELECT, IDLE woken by an SMTP delivery, literal
+handling and syntax errors, driven by Python's imaplib and a raw line
+client (exact bytes where the RFC fixes them).
+"""
+
+import base64
+import imaplib
+import re
+import smtplib
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import (HOST, LineConn, Server, client_context, find_port_base,
+                      finish_server, postern_bin, start_or_kill,
+                      starttls_session, open_session)
+
+DOMAIN = "example.test"
+PASSWORD = "correct horse"
+ALICE = f"alice@{DOMAIN}"
+BOB = f"bob@{DOMAIN}"
+
+
+def cli(srv, *args, stdin=""):
+    return subprocess.run([postern_bin(), *map(str, args), "-c",
+                           str(srv.conf)], input=stdin, capture_output=True,
+                          text=True, timeout=20)
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("imap"), workers=2,
+               limits={"shutdown_timeout": 3})
+    s.init(find_port_base())
+    text = s.conf.read_text()
+    text += '\ndns = { forward = "127.0.0.1@9"; };\n'
+    s.conf.write_text(text)
+    assert cli(s, "domain", "add", DOMAIN).returncode == 0
+    for user in ("alice", "bob", "carol", "dave"):
+        r = cli(s, "user", "add", f"{user}@{DOMAIN}", "--password-stdin",
+                stdin=PASSWORD + "\n")
+        assert r.returncode == 0, r
+    start_or_kill(s)
+    yield s
+    finish_server(s)
+
+
+def ctx_for(srv):
+    ctx = client_context(srv)
+    ctx.check_hostname = False  # we connect by address; the cert is mail.test
+    return ctx
+
+
+def imaps(srv, user=ALICE):
+    m = imaplib.IMAP4_SSL(HOST, srv.port("imaps"), ssl_context=ctx_for(srv),
+                          timeout=15)
+    if user is not None:
+        m.login(user, PASSWORD)
+    return m
+
+
+def imap_starttls(srv, user=ALICE):
+    m = imaplib.IMAP4(HOST, srv.port("imap"), timeout=15)
+    m.starttls(ssl_context=ctx_for(srv))
+    if user is not None:
+        m.login(user, PASSWORD)
+    return m
+
+
+def raw_tls(srv, user=None):
+    """A raw line client over implicit TLS, logged in as user if given."""
+    conn, _ = open_session(srv, "imaps", ctx_for(srv))
+    if user is not None:
+        conn.cmd(f'l1 LOGIN {user} "{PASSWORD}"')
+        _, tagged = conn.imap_tagged("l1")
+        assert tagged.startswith("l1 OK"), tagged
+    return conn
+
+
+def list_names(m, *args):
+    typ, data = m.list(*args) if args else m.list()
+    assert typ == "OK", data
+    out = {}
+    for line in data:
+        if line is None:
+            continue
+        text = line.decode() if isinstance(line, bytes) else line
+        mm = re.match(r'\((.*?)\) "/" "?(.*?)"?$', text)
+        assert mm, text
+        out[mm.group(2)] = set(mm.group(1).split())
+    return out
+
+
+MSG = (f"From: Bob <{BOB}>\r\nTo: {ALICE}\r\nSubject: hello\r\n"
+       "Message-ID: <m1@example.test>\r\n\r\nHello Alice.\r\n")
+
+# --------------------------------------------------------------------------
+# Login rules
+
+
+def test_plaintext_refuses_credentials(srv):
+    conn, greeting = open_session(srv, "imap")
+    with conn:
+        caps = greeting.upper().split()
+        assert "STARTTLS" in greeting and "LOGINDISABLED" in greeting
+        assert not any(c.startswith("AUTH=") for c in caps), greeting
+        conn.cmd(f'a LOGIN {ALICE} "{PASSWORD}"')
+        _, tagged = conn.imap_tagged("a")
+        assert tagged.startswith("a NO [PRIVACYREQUIRED]"), tagged
+        conn.cmd("b AUTHENTICATE PLAIN")
+        _, tagged = conn.imap_tagged("b")
+        assert tagged.startswith("b NO"), tagged
+        # Commands of later states are refused, the session lives on.
+        conn.cmd("c SELECT INBOX")
+        _, tagged = conn.imap_tagged("c")
+        assert tagged.startswith("c BAD"), tagged
+        conn.cmd("d NOOP")
+        assert conn.imap_tagged("d")[1] == "d OK NOOP completed"
+
+
+def test_starttls_login(srv):
+    m = imap_starttls(srv, user=None)
+    try:
+        assert "AUTH=PLAIN" in m.capabilities
+        assert "AUTH=SCRAM-SHA-256" in m.capabilities
+        assert "LOGINDISABLED" not in m.capabilities
+        typ, data = m.login(ALICE, PASSWORD)
+        assert typ == "OK" and b"[CAPABILITY" in data[0], data
+        assert m.noop()[0] == "OK"
+    finally:
+        m.logout()
+
+
+def test_imaps_login_wrong_password(srv):
+    m = imaps(srv, user=None)
+    try:
+        with pytest.raises(imaplib.IMAP4.error) as e:
+            m.login(BOB, "wrong password")
+        assert "AUTHENTICATIONFAILED" in str(e.value)
+        # The session survives the failure and a right password works.
+        m.login(BOB, PASSWORD)
+        assert m.state == "AUTH"
+    finally:
+        m.logout()
+
+
+def test_authenticate_plain(srv):
+    ir = base64.b64encode(f"\0{ALICE}\0{PASSWORD}".encode()).decode()
+    with raw_tls(srv) as conn:
+        # SASL-IR (RFC 4959)
+        conn.cmd(f"a AUTHENTICATE PLAIN {ir}")
+        _, tagged = conn.imap_tagged("a")
+        assert tagged.startswith("a OK [CAPABILITY "), tagged
+        conn.cmd("b LOGOUT")
+        untagged, tagged = conn.imap_tagged("b")
+        assert untagged == ["* BYE Logging out"] and tagged.startswith("b OK")
+    with raw_tls(srv) as conn:
+        # Without an initial response: an empty challenge first.
+        conn.cmd("a AUTHENTICATE PLAIN")
+        assert conn.readline() == "+ "
+        conn.cmd(ir)
+        _, tagged = conn.imap_tagged("a")
+        assert tagged.startswith("a OK"), tagged
+    with raw_tls(srv) as conn:
+        conn.cmd("a AUTHENTICATE PLAIN")
+        assert conn.readline() == "+ "
+        conn.cmd("*")
+        _, tagged = conn.imap_tagged("a")
+        assert tagged.startswith("a BAD"), tagged
+        conn.cmd("b AUTHENTICATE DIGEST-MD5")
+        assert conn.imap_tagged("b")[1].startswith("b NO")
+
+
+def test_literal_plus_and_sync_literal_login(srv):
+    user = ALICE.encode()
+    with raw_tls(srv) as conn:
+        # RFC 7888 non-synchronizing literals: no "+" is waited for.
+        conn.send(b"a LOGIN {%d+}\r\n%s {%d+}\r\n%s\r\n"
+                  % (len(user), user, len(PASSWORD), PASSWORD.encode()))
+        _, tagged = conn.imap_tagged("a")
+        assert tagged.startswith("a OK"), tagged
+    with raw_tls(srv) as conn:
+        conn.send(b"a LOGIN {%d}\r\n" % len(user))
+        assert conn.readline().startswith("+ ")
+        conn.send(user + b" {%d}\r\n" % len(PASSWORD))
+        assert conn.readline().startswith("+ ")
+        conn.send(PASSWORD.encode() + b"\r\n")
+        _, tagged = conn.imap_tagged("a")
+        assert tagged.startswith("a OK"), tagged
+
+
+# --------------------------------------------------------------------------
+# Syntax errors never drop the connection
+
+
+def test_malformed_commands_get_bad(srv):
+    with raw_tls(srv, ALICE) as conn:
+        for i, line in enumerate([
+                b"x1 FROBNICATE", b"x2", b"x3 SELECT", b"x4 LIST \"\"",
+                b"x5 STATUS INBOX (BOGUS)", b"x6 CREATE \"unterminated",
+                b"x7 NOOP extra", b"x8 SELECT INBOX (", b"x9 UID",
+                b"x10 APPEND INBOX (\\Recent) {3+}\r\nabc",
+                b"x11 LIST (RECURSIVEMATCH) \"\" *",
+                b"x12 STATUS INBOX (MESSAGES"]):
+            tag = line.split(b" ")[0].decode()
+            conn.send(line + b"\r\n")
+            _, tagged = conn.imap_tagged(tag)
+            assert tagged.startswith(tag + " BAD"), (line, tagged)
+        for line in (b")", b"* NOOP", b"+ x", b"\x01\x02 NOOP"):
+            conn.send(line + b"\r\n")
+            got = conn.readline()
+            assert got.startswith("* BAD"), (line, got)
+        # A NUL in a line, and a line over the limit.
+        conn.send(b"n1 NOOP\0\r\n")
+        assert "BAD" in conn.readline()
+        conn.send(b"l1 NOOP " + b"x" * 40000 + b"\r\n")
+        assert "BAD" in conn.readline()
+        conn.cmd("z NOOP")
+        _, tagged = conn.imap_tagged("z")
+        assert tagged == "z OK NOOP completed"
+
+
+def test_over_cap_literal_refused_before_reading(srv):
+    with raw_tls(srv, ALICE) as conn:
+        # Synchronizing: refused at once, no "+", nothing to send.
+        conn.cmd("a APPEND INBOX {999999999999}")
+        _, tagged = conn.imap_tagged("a")
+        assert tagged.startswith("a "), tagged
+        conn.cmd("b APPEND INBOX {2000000000}")
+        _, tagged = conn.imap_tagged("b")
+        assert tagged.startswith("b NO [TOOBIG]"), tagged
+        conn.cmd("c CREATE {100000}")
+        _, tagged = conn.imap_tagged("c")
+        assert tagged.startswith("c BAD"), tagged
+        # LITERAL+ over the cap of a non-APPEND command: read and dropped.
+        conn.send(b"d CREATE {70000+}\r\n" + b"y" * 70000 + b"\r\n")
+        _, tagged = conn.imap_tagged("d")
+        assert tagged.startswith("d BAD"), tagged
+        conn.cmd("e NOOP")
+        assert conn.imap_tagged("e")[1] == "e OK NOOP completed"
+
+
+# --------------------------------------------------------------------------
+# Folders
+
+
+def test_default_folders_and_special_use(srv):
+    m = imaps(srv, user=f"carol@{DOMAIN}")
+    try:
+        names = list_names(m, '""', "*")
+        assert "INBOX" in names
+        for name, attr in (("Drafts", "\\Drafts"), ("Sent", "\\Sent"),
+                           ("Trash", "\\Trash"), ("Junk", "\\Junk"),
+                           ("Archive", "\\Archive")):
+            assert attr in names[name], names
+            assert "\\HasNoChildren" in names[name]
+        # LIST "" "" gives the hierarchy separator.
+        typ, data = m.list('""', '""')
+        assert data == [b'(\\Noselect) "/" ""'], data
+        # The defaults are subscribed.
+        typ, data = m.lsub('""', "*")
+        subs = b" ".join(data)
+        assert b'"Sent"' in subs and b'"Trash"' in subs, data
+        # LIST-EXTENDED: only special-use mailboxes.
+        typ, data = m._simple_command("LIST", "(SPECIAL-USE)", '""', "*")
+        typ, data = m._untagged_response(typ, data, "LIST")
+        got = b" ".join(d for d in data if d)
+        assert b'"Sent"' in got and b'"INBOX"' not in got, data
+    finally:
+        m.logout()
+
+
+def test_create_rename_delete_subscribe(srv):
+    m = imaps(srv, user=f"dave@{DOMAIN}")
+    try:
+        assert m.create("Work/Reports")[0] == "OK"
+        names = list_names(m, '""', "*")
+        assert "Work/Reports" in names and "Work" in names, names
+        assert "\\HasChildren" in names["Work"]
+        # "%" does not cross the separator.
+        names = list_names(m, '""', "%")
+        assert "Work" in names and "Work/Reports" not in names
+        names = list_names(m, "Work/", "%")
+        assert set(names) == {"Work/Reports"}, names
+        typ, data = m.create("Work")
+        assert typ == "NO" and b"[ALREADYEXISTS]" in data[0], data
+        typ, data = m.create("INBOX")
+        assert typ == "NO", data
+
+        assert m.rename("Work", "Projects")[0] == "OK"
+        names = list_names(m, '""', "*")
+        assert "Projects/Reports" in names and "Work" not in names, names
+        typ, data = m.rename("Nope", "Other")
+        assert typ == "NO" and b"[NONEXISTENT]" in data[0], data
+
+        assert m.subscribe("Projects/Reports")[0] == "OK"
+        typ, data = m.lsub('""', "Projects/*")
+        assert data == [b'() "/" "Projects/Reports"'], data
+        typ, data = m._simple_command("LIST", "(SUBSCRIBED)", '""',
+                                      "Projects/*")
+        typ, data = m._untagged_response(typ, data, "LIST")
+        assert any(b"\\Subscribed" in d for d in data if d), data
+        assert m.unsubscribe("Projects/Reports")[0] == "OK"
+        typ, data = m.lsub('""', "Projects/*")
+        assert data == [None], data
+
+        assert m.delete("Projects/Reports")[0] == "OK"
+        names = list_names(m, '""', "*")
+        assert "Projects/Reports" not in names
+        assert "\\HasNoChildren" in names["Projects"]
+        typ, data = m.delete("INBOX")
+        assert typ == "NO", data
+        typ, data = m.delete("Gone")
+        assert typ == "NO" and b"[NONEXISTENT]" in data[0], data
+    finally:
+        m.logout()
+
+
+def test_status_and_append(srv):
+    m = imaps(srv, user=BOB)
+    try:
+        typ, data = m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN)")
+        assert typ == "OK", data
+        before = int(re.search(rb"MESSAGES (\d+)", data[0]).group(1))
+        uidnext = int(re.search(rb"UIDNEXT (\d+)", data[0]).group(1))
+        uidvalidity = int(re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1))
+
+        typ, data = m.append("INBOX", "(\\Seen $Label1)",
+                             '"17-Jul-1996 02:44:25 -0700"', MSG.encode())
+        assert typ == "OK", data
+        mm = re.search(rb"\[APPENDUID (\d+) (\d+)\]", data[0])
+        assert mm, data
+        assert int(mm.group(1)) == uidvalidity
+        assert int(mm.group(2)) == uidnext
+
+        typ, data = m.status("INBOX", "(MESSAGES UNSEEN UIDNEXT)")
+        assert re.search(rb"MESSAGES %d" % (before + 1), data[0]), data
+        assert re.search(rb"UIDNEXT %d" % (uidnext + 1), data[0]), data
+
+        typ, data = m.append("Nonexistent", None, None, MSG.encode())
+        assert typ == "NO" and b"[TRYCREATE]" in data[0], data
+        typ, data = m.status("Nonexistent", "(MESSAGES)")
+        assert typ == "NO" and b"[NONEXISTENT]" in data[0], data
+    finally:
+        m.logout()
+
+
+def test_select_responses(srv):
+    m = imaps(srv, user=BOB)
+    try:
+        m.append("Archive", "(\\Flagged)", None, MSG.encode())
+        typ, data = m.select("Archive")
+        assert typ == "OK"
+        count = int(data[0])
+        assert count >= 1
+        assert m.untagged_responses["FLAGS"][0].startswith(b"(\\Answered")
+        assert any(b"PERMANENTFLAGS" in r
+                   for r in m.untagged_responses.get("OK", [])), \
+            m.untagged_responses
+        assert "UIDVALIDITY" in m.untagged_responses
+        assert "UIDNEXT" in m.untagged_responses
+        assert "HIGHESTMODSEQ" in m.untagged_responses
+        assert b"READ-WRITE" in m.untagged_responses["READ-WRITE"][0] or \
+            "READ-WRITE" in m.untagged_responses
+        m.close()
+        typ, data = m.select("Archive", readonly=True)
+        assert typ == "OK" and "READ-ONLY" in m.untagged_responses
+        assert m._simple_command("UNSELECT")[0] == "OK"
+        assert m.state == "SELECTED"  # imaplib does not know UNSELECT
+        typ, data = m.select("NoSuchBox")
+        assert typ == "NO" and b"[NONEXISTENT]" in data[0], data
+    finally:
+        m.logout()
+
+
+def test_raw_select_exact(srv):
+    with raw_tls(srv, f"carol@{DOMAIN}") as conn:
+        conn.cmd("a SELECT Drafts")
+        untagged, tagged = conn.imap_tagged("a")
+        assert tagged == "a OK [READ-WRITE] SELECT completed", tagged
+        assert "* 0 EXISTS" in untagged and "* 0 RECENT" in untagged
+        assert any(re.fullmatch(r"\* OK \[UIDVALIDITY \d+\] .*", l)
+                   for l in untagged), untagged
+        assert any(l.startswith("* OK [UIDNEXT 1]") for l in untagged)
+        conn.cmd("b NAMESPACE")
+        untagged, tagged = conn.imap_tagged("b")
+        assert untagged == ['* NAMESPACE (("" "/")) NIL NIL'], untagged
+        conn.cmd('c ID ("name" "pytest")')
+        untagged, tagged = conn.imap_tagged("c")
+        assert untagged[0].startswith('* ID ("name" "postern"'), untagged
+        conn.cmd("d ENABLE FOO")
+        untagged, tagged = conn.imap_tagged("d")
+        assert untagged == ["* ENABLED"] and tagged.startswith("d OK")
+        conn.cmd("e CLOSE")
+        assert conn.imap_tagged("e")[1].startswith("e OK")
+        conn.cmd("f CLOSE")
+        assert conn.imap_tagged("f")[1].startswith("f BAD")
+
+
+# --------------------------------------------------------------------------
+# IDLE
+
+
+def deliver(srv, to, subject):
+    msg = (f"From: <bob@{DOMAIN}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+           "\r\nbody\r\n")
+    with smtplib.SMTP(HOST, srv.port("smtp"), timeout=15) as s:
+        s.ehlo("client.test")
+        s.sendmail(BOB, [to], msg.encode())
+
+
+def test_idle_woken_by_smtp_delivery(srv):
+    with raw_tls(srv, ALICE) as conn:
+        conn.cmd("a SELECT INBOX")
+        untagged, tagged = conn.imap_tagged("a")
+        assert tagged.startswith("a OK"), tagged
+        exists = [int(l.split()[1]) for l in untagged
+                  if l.endswith(" EXISTS")][0]
+        conn.cmd("b IDLE")
+        assert conn.readline().startswith("+ ")
+        start = time.monotonic()
+        deliver(srv, ALICE, "wake up")
+        conn.sock.settimeout(5)
+        line = conn.readline()
+        assert line == f"* {exists + 1} EXISTS", line
+        assert time.monotonic() - start < 4
+        conn.cmd("DONE")
+        untagged, tagged = conn.imap_tagged("b")
+        assert tagged == "b OK IDLE terminated", (untagged, tagged)
+        conn.cmd("c NOOP")
+        assert conn.imap_tagged("c")[1] == "c OK NOOP completed"
+
+
+def test_two_sessions_see_append(srv):
+    """An APPEND in one session (maybe another worker) shows in the other
+    at its next command."""
+    with raw_tls(srv, BOB) as one, raw_tls(srv, BOB) as two:
+        one.cmd("a SELECT INBOX")
+        untagged, _ = one.imap_tagged("a")
+        n = [int(l.split()[1]) for l in untagged if l.endswith(" EXISTS")][0]
+        msg = MSG.encode()
+        two.send(b"b APPEND INBOX {%d+}\r\n%s\r\n" % (len(msg), msg))
+        _, tagged = two.imap_tagged("b")
+        assert "APPENDUID" in tagged, tagged
+        one.cmd("c NOOP")
+        untagged, tagged = one.imap_tagged("c")
+        assert f"* {n + 1} EXISTS" in untagged, untagged
