@@ -47,6 +47,8 @@ void imap_session_unselect(struct imap_session *s)
 		imap_session_set_state(s, IMAP_STATE_AUTH);
 }
 
+static void resume_release(struct imap_session *s);
+
 static void imap_session_free(struct imap_session **sp)
 {
 	struct imap_session *s = *sp;
@@ -58,16 +60,29 @@ static void imap_session_free(struct imap_session **sp)
 	sasl_server_free(&s->sasl);
 	buf_fini(&s->cmdbuf);
 	free(s->async_tag);
-	free(s->resume_ctx);
+	resume_release(s);
 	conn_free(&s->conn);
 	free(s);
 	*sp = NULL;
 }
 
+static void resume_release(struct imap_session *s)
+{
+	if (s->resume_ctx != NULL) {
+		if (s->resume_free != NULL)
+			s->resume_free(s->resume_ctx);
+		else
+			resume_release(s);
+	}
+	s->resume_ctx = NULL;
+	s->resume_free = NULL;
+	s->resume = NULL;
+}
+
 void imap_session_cmd_done(struct imap_session *s)
 {
 	s->mode = IMAP_INPUT_COMMAND;
-	s->resume = NULL;
+	resume_release(s);
 	s->cmd = NULL;
 	conn_resume(s->conn);
 }
@@ -203,6 +218,16 @@ static void cmd_literal_input(struct imap_session *s)
 
 /* ---- Dispatch ---- */
 
+/* Run the busy command's resume while output is not held back. */
+static void imap_resume_now(struct imap_session *s)
+{
+	while (s->mode == IMAP_INPUT_BUSY && s->resume != NULL &&
+	       !conn_output_blocked(s->conn)) {
+		if (s->resume(s) != IMAP_CMD_ASYNC)
+			imap_session_cmd_done(s);
+	}
+}
+
 static void dispatch(struct imap_session *s)
 {
 	struct imap_args args;
@@ -252,6 +277,9 @@ static void dispatch(struct imap_session *s)
 		if (s->mode == IMAP_INPUT_COMMAND) {
 			s->mode = IMAP_INPUT_BUSY;
 			conn_pause(s->conn);
+			/* FLUSHED comes only after the queue went over the
+			 * high mark: resume now if it did not. */
+			imap_resume_now(s);
 		}
 	} else {
 		s->cmd = NULL;
@@ -329,17 +357,6 @@ static void imap_input(struct imap_session *s)
 	}
 }
 
-static void imap_flushed(struct imap_session *s)
-{
-	enum imap_cmd_result r;
-
-	if (s->mode != IMAP_INPUT_BUSY || s->resume == NULL)
-		return;
-	r = s->resume(s);
-	if (r != IMAP_CMD_ASYNC)
-		imap_session_cmd_done(s);
-}
-
 static void imap_on_conn(struct conn *conn, enum conn_event ev, void *arg)
 {
 	struct imap_session *s = arg;
@@ -366,7 +383,7 @@ static void imap_on_conn(struct conn *conn, enum conn_event ev, void *arg)
 		conn_close(conn);
 		break;
 	case CONN_EV_FLUSHED:
-		imap_flushed(s);
+		imap_resume_now(s);
 		break;
 	case CONN_EV_WAKE:
 		if (s->auth_failed_pending)

@@ -126,9 +126,14 @@ enum imap_cmd_result {
 typedef enum imap_cmd_result
 imap_handler(struct imap_session *s, const char *tag, struct imap_args *args);
 /*
- * Called again on CONN_EV_FLUSHED after a handler returned IMAP_CMD_ASYNC
- * with s->resume set (to write more output once the queue drained); it
- * returns the same codes (IMAP_CMD_BAD is not allowed here).
+ * A long answer (FETCH of many messages) is written in parts so the
+ * output queue stays bounded: the handler writes until
+ * conn_output_blocked(), sets s->resume (and s->resume_ctx) and returns
+ * IMAP_CMD_ASYNC. The session calls resume again whenever the queue is
+ * not blocked (at once, then on each CONN_EV_FLUSHED) until it returns
+ * IMAP_CMD_DONE after writing the tagged response. The session releases
+ * resume_ctx with resume_free (free() when NULL) once the command is done
+ * or the connection died first. IMAP_CMD_BAD is not allowed.
  */
 typedef enum imap_cmd_result imap_resume_fn(struct imap_session *s);
 
@@ -171,7 +176,8 @@ struct imap_session {
 
 	/* A command that goes on after its handler returned. */
 	imap_resume_fn *resume;
-	void *resume_ctx; /* the handler's; it frees it before DONE */
+	void *resume_ctx; /* the handler's; released by the session */
+	void (*resume_free)(void *ctx);
 
 	/* Input machinery: private to session.c and its input modes. */
 	enum imap_input_mode mode;

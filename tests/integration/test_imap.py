@@ -6,7 +6,10 @@ client (exact bytes where the RFC fixes them).
 """
 
 import base64
+import hashlib
+import hmac
 import imaplib
+import os
 import re
 import smtplib
 import socket
@@ -449,3 +452,116 @@ def test_two_sessions_see_append(srv):
         one.cmd("c NOOP")
         untagged, tagged = one.imap_tagged("c")
         assert f"* {n + 1} EXISTS" in untagged, untagged
+
+
+# --------------------------------------------------------------------------
+# More login paths
+
+
+def imap_scram(conn, tag, user, password):
+    """RFC 5802 SCRAM-SHA-256 over IMAP AUTHENTICATE (with SASL-IR);
+    returns the tagged line."""
+    cnonce = base64.b64encode(os.urandom(18)).decode()
+    first_bare = f"n={user},r={cnonce}"
+    conn.cmd(f"{tag} AUTHENTICATE SCRAM-SHA-256 " +
+             base64.b64encode(("n,," + first_bare).encode()).decode())
+    line = conn.readline()
+    assert line.startswith("+ "), line
+    server_first = base64.b64decode(line[2:]).decode()
+    attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
+    assert attrs["r"].startswith(cnonce)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(),
+                                 base64.b64decode(attrs["s"]),
+                                 int(attrs["i"]))
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    final_bare = f"c=biws,r={attrs['r']}"
+    auth_msg = f"{first_bare},{server_first},{final_bare}".encode()
+    sig = hmac.new(stored_key, auth_msg, hashlib.sha256).digest()
+    proof = bytes(a ^ b for a, b in zip(client_key, sig))
+    conn.cmd(base64.b64encode((final_bare + ",p=" +
+                               base64.b64encode(proof).decode())
+                              .encode()).decode())
+    line = conn.readline()
+    if not line.startswith("+ "):
+        return line
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    expect = base64.b64encode(hmac.new(server_key, auth_msg,
+                                       hashlib.sha256).digest()).decode()
+    assert base64.b64decode(line[2:]).decode() == "v=" + expect
+    conn.cmd("")
+    return conn.imap_tagged(tag)[1]
+
+
+def test_authenticate_scram_sha_256(srv):
+    with raw_tls(srv) as conn:
+        tagged = imap_scram(conn, "a", ALICE, PASSWORD)
+        assert tagged.startswith("a OK"), tagged
+        conn.cmd("b SELECT INBOX")
+        assert conn.imap_tagged("b")[1].startswith("b OK")
+    with raw_tls(srv) as conn:
+        tagged = imap_scram(conn, "a", f"carol@{DOMAIN}", "wrong")
+        assert tagged.startswith("a NO [AUTHENTICATIONFAILED]"), tagged
+        conn.cmd("b NOOP")
+        assert conn.imap_tagged("b")[1].startswith("b OK")
+
+
+def test_starttls_discards_pipelined_plaintext(srv):
+    conn, _ = open_session(srv, "imap")
+    with conn:
+        # A command injected after STARTTLS in the same packet must not
+        # run once TLS is up (CVE-2011-0411 class).
+        conn.send(b"a STARTTLS\r\nb CAPABILITY\r\n")
+        assert conn.readline() == "a OK Begin TLS negotiation now"
+        conn.starttls(ctx_for(srv))
+        conn.cmd("c NOOP")
+        untagged, tagged = conn.imap_tagged("c")
+        assert tagged == "c OK NOOP completed"
+        assert untagged == [], untagged
+
+
+def test_list_status(srv):
+    m = imaps(srv, user=f"carol@{DOMAIN}")
+    try:
+        typ, data = m._simple_command("LIST", '""', "%", "RETURN",
+                                      "(STATUS (MESSAGES UIDNEXT))")
+        assert typ == "OK", data
+        status = m.untagged_responses.get("STATUS", [])
+        assert b"Sent (MESSAGES 0 UIDNEXT 1)" in status, status
+        assert len(status) == len(list_names(m, '""', "%")), status
+    finally:
+        m.logout()
+
+
+def test_append_20mb(srv):
+    body = (b"x" * 998 + b"\r\n") * (20 * 1024 * 1024 // 1000)
+    msg = (f"From: <{BOB}>\r\nTo: <{ALICE}>\r\nSubject: big\r\n\r\n"
+           .encode() + body)
+    m = imaps(srv, user=f"carol@{DOMAIN}")
+    try:
+        start = time.monotonic()
+        typ, data = m.append("Archive", None, None, msg)
+        assert typ == "OK" and b"APPENDUID" in data[0], data
+        assert time.monotonic() - start < 30
+        typ, data = m.status("Archive", "(MESSAGES SIZE)")
+        assert re.search(rb"SIZE (\d+)", data[0]), data
+        assert int(re.search(rb"SIZE (\d+)", data[0]).group(1)) >= len(msg)
+    finally:
+        m.logout()
+
+
+def test_autologout_before_login(tmp_path):
+    s = Server(tmp_path / "t", workers=1,
+               limits={"shutdown_timeout": 3, "idle_timeout": 10})
+    s.init(find_port_base())
+    start_or_kill(s)
+    try:
+        conn, _ = open_session(s, "imap")
+        with conn:
+            conn.sock.settimeout(20)
+            start = time.monotonic()
+            line = conn.readline()
+            assert line.startswith("* BYE Autologout"), line
+            assert 9 <= time.monotonic() - start < 15
+    finally:
+        finish_server(s)
