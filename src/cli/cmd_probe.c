@@ -52,7 +52,10 @@ static void probe_usage(FILE *fp)
 		"of the\n"
 		"                     configuration, else /etc/resolv.conf)\n"
 		"  --ca-file FILE     trust these certificates too\n"
-		"  --no-legacy-tls    skip the TLS 1.0/1.1 check\n\n"
+		"  --no-legacy-tls    skip the TLS 1.0/1.1 check\n"
+		"  --helo NAME        name to give in EHLO (default: this "
+		"host's)\n"
+		"  -v, --verbose      log every session step to stderr\n\n"
 		"Exit: 0 all good, 1 problems found, 2 could not probe.\n",
 		PROBE_DEFAULT_TIMEOUT);
 }
