@@ -22,14 +22,19 @@
 #define MIME_HEADER_MAX (64 * 1024) /* one unfolded header field */
 
 struct mime_part {
-	/* Offsets into the message: header block (fields, without the blank
-	 * line), body (after the blank line, up to the part's end, without the
-	 * CRLF that belongs to the next boundary). */
+	/* Offsets into the message: header block (fields, each with its line
+	 * end, without the blank line), body (after the blank line, up to the
+	 * part's end, without the CRLF that belongs to the next boundary).
+	 * body_off - hdr_off is the header with its blank line (RFC 3501
+	 * BODY[HEADER] / BODY[n.MIME]). A part with no blank line has
+	 * body_off == hdr_off + hdr_len and an empty body. */
 	size_t hdr_off, hdr_len;
 	size_t body_off, body_len;
-	size_t body_lines;	/* lines in the body */
-	char *type, *subtype;	/* lower-case; "text"/"plain" by default */
-	char *encoding;		/* Content-Transfer-Encoding, lower-case */
+	/* Lines in the body: its LFs, plus one for a last line with no line
+	 * end (the one before a boundary). Dovecot counts only the LFs. */
+	size_t body_lines;
+	char *type, *subtype; /* lower-case; "text"/"plain" by default */
+	char *encoding;	      /* Content-Transfer-Encoding, lower-case */
 	struct mime_part *parent;
 	struct mime_part *children; /* multipart parts, or the message/rfc822
 				       inner message (one child) */
@@ -37,8 +42,20 @@ struct mime_part {
 	size_t n_children;
 };
 
-/* Parse msg (len bytes). Never fails (allocation failure aborts). The
- * caller frees with mime_free(); msg must outlive the tree. */
+/*
+ * Parse msg (len bytes). Never fails (allocation failure aborts). The
+ * caller frees with mime_free(); msg must outlive the tree.
+ *
+ * Broken MIME is shown rather than refused: an invalid Content-Type is
+ * text/plain (RFC 2045 5.2); a multipart with no usable boundary, or
+ * whose boundary never appears, is text/plain holding its whole body; a
+ * missing close delimiter ends the multipart at its parent's end.
+ * Depth counts one level per multipart part and per message/rfc822
+ * message; the part at MIME_DEPTH_MAX, or created when MIME_PARTS_MAX
+ * parts exist, is text/plain; past MIME_PARTS_MAX boundaries are text of
+ * the last part. Only the first MIME_HEADERS_MAX fields of a header are
+ * read, and a field over MIME_HEADER_MAX octets counts as absent.
+ */
 struct mime_part *mime_parse(const char *msg, size_t len);
 void mime_free(struct mime_part **rootp);
 
@@ -51,9 +68,25 @@ void mime_free(struct mime_part **rootp);
 const struct mime_part *mime_section(const struct mime_part *root,
 				     const char *section);
 
-/* RFC 3501 ENVELOPE / BODY / BODYSTRUCTURE strings (NIL, quoted strings or
+/*
+ * RFC 3501 ENVELOPE / BODY / BODYSTRUCTURE strings (NIL, quoted strings or
  * literals as needed, header values kept raw as RFC 3501 asks). malloc'd;
- * the caller frees. */
+ * the caller frees. Never fails.
+ *
+ * mime_envelope: part is a message, the root or the child of a
+ * message/rfc822 part. Header values are unfolded and trimmed; a value
+ * with CR, LF or 8-bit octets, or over 1024 octets, is a literal
+ * "{n}\r\n...". Addresses are (name adl mailbox host) with quoting
+ * removed, "MISSING_MAILBOX" / "MISSING_DOMAIN" for missing parts and
+ * groups as RFC 3501 describes.
+ *
+ * mime_bodystructure: extended = false gives BODY. Type, subtype,
+ * encoding and parameter names are lower-case ("text" "plain" ... "7bit"),
+ * parameter values as written; RFC 2231 continuations are joined, and an
+ * extended one is given as "name*" "charset'lang'%XX..." (RFC 9051
+ * 7.5.2). Extension data: MD5 is NIL, then disposition, language, location.
+ * Sizes are octets as stored (Dovecot counts LF as CRLF).
+ */
 char *mime_envelope(const struct mime_part *part, const char *msg);
 char *mime_bodystructure(const struct mime_part *part, const char *msg,
 			 bool extended);
@@ -67,8 +100,23 @@ char *mime_decode_words(const char *value, size_t len);
 
 /*
  * The unfolded value of the first header field called name (case-
- * insensitive) in a header block, malloc'd, or NULL when absent.
+ * insensitive) in a header block, malloc'd, or NULL when absent (or over
+ * MIME_HEADER_MAX). Unfolding drops the line ends before WSP (RFC 5322
+ * 2.2.3); WSP at both ends and NULs are removed.
  */
 char *mime_header_get(const char *hdr, size_t hdr_len, const char *name);
+
+/*
+ * The body of part with its Content-Transfer-Encoding undone (base64 and
+ * quoted-printable, both read leniently; other encodings as they are).
+ * With to_utf8, a part of type text is also converted from its charset
+ * (UTF-8, US-ASCII, ISO-8859-1, Windows-1252) to UTF-8; with no or an
+ * unknown charset, valid UTF-8 is kept and other octets are read as
+ * ISO-8859-1. Other types are never converted. For SEARCH BODY/TEXT.
+ * malloc'd and NUL-terminated, its length (without the NUL) in *len_r;
+ * the caller frees. Never fails.
+ */
+char *mime_decode_body(const struct mime_part *part, const char *msg,
+		       bool to_utf8, size_t *len_r);
 
 #endif

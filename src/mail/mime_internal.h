@@ -116,6 +116,11 @@ size_t mime_imap_addresses(struct mime_str *o, const char *v, size_t len);
 bool mime_charset_to_utf8(struct mime_str *o, const char *charset,
 			  size_t charset_len, const unsigned char *p, size_t n);
 
+/* Valid UTF-8 is copied; every other octet becomes U+FFFD, or its Latin-1
+ * character when latin1_fallback (raw 8-bit text with no charset). */
+void mime_raw_to_utf8(struct mime_str *o, const unsigned char *p, size_t n,
+		      bool latin1_fallback);
+
 /*
  * Decode base64 leniently (octets outside the alphabet skipped, padding
  * optional), appending to o. *acc and *bits carry a partial quantum from

@@ -73,10 +73,8 @@ static void add_cp(struct mime_str *o, uint32_t cp)
 	}
 }
 
-/* Valid UTF-8 is copied; every other octet becomes U+FFFD, or its
- * Latin-1 character when latin1_fallback (raw 8-bit headers). */
-static void add_utf8(struct mime_str *o, const unsigned char *p, size_t n,
-		     bool latin1_fallback)
+void mime_raw_to_utf8(struct mime_str *o, const unsigned char *p, size_t n,
+		      bool latin1_fallback)
 {
 	size_t i = 0;
 
@@ -101,7 +99,7 @@ bool mime_charset_to_utf8(struct mime_str *o, const char *charset,
 	if (cs == CS_UNKNOWN)
 		return false;
 	if (cs == CS_UTF8) {
-		add_utf8(o, p, n, false);
+		mime_raw_to_utf8(o, p, n, false);
 		return true;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -253,8 +251,8 @@ static void flush(struct mime_str *o, struct pending *pd)
 	    !mime_charset_to_utf8(o, pd->charset, pd->charset_len,
 				  (const unsigned char *)pd->bytes.s,
 				  pd->bytes.len))
-		add_utf8(o, (const unsigned char *)pd->bytes.s, pd->bytes.len,
-			 true);
+		mime_raw_to_utf8(o, (const unsigned char *)pd->bytes.s,
+				 pd->bytes.len, true);
 	pd->bytes.len = 0;
 }
 
@@ -288,8 +286,9 @@ char *mime_decode_words(const char *value, size_t len)
 		/* RFC 2047 6.2: whitespace between two encoded words goes. */
 		if (!after_word || !only_wsp(value + plain, i - plain)) {
 			flush(&o, &pd);
-			add_utf8(&o, (const unsigned char *)value + plain,
-				 i - plain, true);
+			mime_raw_to_utf8(&o,
+					 (const unsigned char *)value + plain,
+					 i - plain, true);
 		} else if (pd.bytes.len > 0 &&
 			   (pd.charset_len != w.charset_len ||
 			    strncasecmp(pd.charset, w.charset, w.charset_len) !=
@@ -312,7 +311,8 @@ char *mime_decode_words(const char *value, size_t len)
 		after_word = true;
 	}
 	flush(&o, &pd);
-	add_utf8(&o, (const unsigned char *)value + plain, len - plain, true);
+	mime_raw_to_utf8(&o, (const unsigned char *)value + plain, len - plain,
+			 true);
 	free(pd.bytes.s);
 	return mime_str_take(&o);
 }

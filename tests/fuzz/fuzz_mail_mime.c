@@ -9,7 +9,8 @@
  * written is well-formed IMAP (balanced lists, quoted strings with only
  * escaped quotes and backslashes and no CR, LF or 8-bit, literals whose
  * count is right). Header values also go through mime_header_get and
- * mime_decode_words, whose output must be valid UTF-8.
+ * mime_decode_words, whose output must be valid UTF-8; each leaf body
+ * through mime_decode_body, whose text output must be too.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -165,6 +166,19 @@ static void walk(const struct mime_part *p, const char *msg, size_t len,
 		check_imap(mime_envelope(p->children, msg));
 	}
 	check_headers(p, msg);
+	if (p->n_children == 0) {
+		size_t dn = 0;
+		char *s = mime_decode_body(p, msg, false, &dn);
+
+		CHECK(dn <= p->body_len && s[dn] == '\0');
+		free(s);
+		s = mime_decode_body(p, msg, true, &dn);
+		CHECK(s[dn] == '\0');
+		if (strcmp(p->type, "text") == 0 && strlen(s) == dn)
+			check_utf8(s);
+		else
+			free(s);
+	}
 	for (const struct mime_part *c = p->children; c != NULL; c = c->next) {
 		CHECK(c->parent == p);
 		n++;

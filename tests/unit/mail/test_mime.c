@@ -597,6 +597,60 @@ static void test_strings(void **state)
 	mime_free(&root);
 }
 
+static void test_decode_body(void **state)
+{
+	static const struct {
+		const char *ctype, *cte, *body;
+		bool to_utf8;
+		const char *want;
+		size_t want_len;
+	} t[] = {
+#define W(s) s, sizeof(s) - 1
+		{"text/plain; charset=utf-8", "quoted-printable",
+		 "caf=C3=A9 au lait=\r\n, soft break  \r\nnext=3D=3d line\r\n"
+		 "keep = this =ZZ\r\nend=",
+		 true,
+		 W("caf\xc3\xa9 au lait, soft break\r\nnext== line\r\n"
+		   "keep = this =ZZ\r\nend")},
+		{"text/plain; charset=iso-8859-1", "quoted-printable",
+		 "caf=E9\nx", true, W("caf\xc3\xa9\nx")},
+		{"text/plain; charset=iso-8859-1", "quoted-printable",
+		 "caf=E9\nx", false, W("caf\xe9\nx")},
+		{"text/plain; charset=windows-1252", "8bit", "\x80 \x93q\x94",
+		 true, W("\xe2\x82\xac \xe2\x80\x9cq\xe2\x80\x9d")},
+		{"text/plain", "base64",
+		 "Y2Fm\r\nw6kg\r\n!!YXUg\r\nbGFpdA==\r\n", true,
+		 W("caf\xc3\xa9 au lait")},
+		{"text/plain; charset=koi8-r", "8bit", "\xc1\xc2", true,
+		 W("\xc3\x81\xc3\x82")},
+		{"application/octet-stream", "base64", "AAEC/w==", true,
+		 W("\x00\x01\x02\xff")},
+		{"text/plain", "7bit", "as it is\r\n", true, W("as it is\r\n")},
+		{"text/plain", "x-unknown", "=41", true, W("=41")},
+		{"text/plain", "base64", "", true, W("")},
+#undef W
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char msg[512], *s;
+		int n = snprintf(msg, sizeof(msg),
+				 "Content-Type: %s\r\n"
+				 "Content-Transfer-Encoding: %s\r\n\r\n%s",
+				 t[i].ctype, t[i].cte, t[i].body);
+		struct mime_part *root = mime_parse(msg, (size_t)n);
+		size_t len = 99;
+
+		print_message("row %zu\n", i);
+		s = mime_decode_body(root, msg, t[i].to_utf8, &len);
+		assert_int_equal(len, t[i].want_len);
+		assert_memory_equal(s, t[i].want, len);
+		assert_int_equal(s[len], '\0');
+		free(s);
+		mime_free(&root);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_header_get),
 		cmocka_unit_test(test_decode_words),
 		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_decode_body),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
