@@ -57,7 +57,7 @@ static struct tls_ctx *mb_tls(const struct probe_mailbox *m)
 static void mb_arm(struct probe_mailbox *m)
 {
 	int ms = m->j->ctx->timeout_ms;
-	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	struct timeval tv = {ms / 1000, (suseconds_t)(ms % 1000) * 1000};
 
 	evtimer_add(m->timer, &tv);
 }
