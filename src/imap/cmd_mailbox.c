@@ -24,6 +24,25 @@ static const char *strip_separator(struct imap_args *a, const char *name)
 	return name;
 }
 
+/*
+ * A name a new mailbox may take: no wildcards (RFC 3501 6.3.8 would make
+ * it unlistable) and 7-bit (5.1.3: international names travel as
+ * modified UTF-7). The store checks the rest.
+ */
+static bool new_name_ok(struct imap_session *s, const char *tag,
+			const char *name)
+{
+	for (const char *p = name; *p != '\0'; p++) {
+		if (*p == '*' || *p == '%' || (unsigned char)*p >= 0x80) {
+			imap_no(s, tag,
+				"[CANNOT] Mailbox names hold no wildcards and "
+				"no 8-bit octets (modified UTF-7)");
+			return false;
+		}
+	}
+	return true;
+}
+
 enum imap_cmd_result imap_cmd_create(struct imap_session *s, const char *tag,
 				     struct imap_args *a)
 {
@@ -37,6 +56,8 @@ enum imap_cmd_result imap_cmd_create(struct imap_session *s, const char *tag,
 		imap_no(s, tag, "[ALREADYEXISTS] INBOX always exists");
 		return IMAP_CMD_DONE;
 	}
+	if (!new_name_ok(s, tag, name))
+		return IMAP_CMD_DONE;
 	r = store_mailbox_create(s->store_user, name, 0, &error);
 	if (r < 0)
 		imap_no_store(s, tag, r, error, false);
@@ -85,6 +106,8 @@ enum imap_cmd_result imap_cmd_rename(struct imap_session *s, const char *tag,
 		imap_no(s, tag, "[ALREADYEXISTS] INBOX always exists");
 		return IMAP_CMD_DONE;
 	}
+	if (!new_name_ok(s, tag, to))
+		return IMAP_CMD_DONE;
 	r = store_mailbox_rename(s->store_user, from, to, &error);
 	if (r < 0) {
 		imap_no_store(s, tag, r, error, false);

@@ -4,11 +4,13 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "imap/session_int.h"
 #include "lib/log.h"
+#include "lib/mem.h"
 #include "net/conn.h"
 #include "store/store.h"
 
@@ -153,9 +155,20 @@ void imap_printf(struct imap_session *s, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(text))
-		panic("imap_printf: %d octets do not fit", n);
-	conn_write(s->conn, text, (size_t)n);
+	if ((size_t)n < sizeof(text)) {
+		conn_write(s->conn, text, (size_t)n);
+		return;
+	}
+	/* Rare long piece: format again into a fitting allocation. */
+	{
+		char *big = xmalloc((size_t)n + 1);
+
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		conn_write(s->conn, big, (size_t)n);
+		free(big);
+	}
 }
 
 static bool quotable(const char *str, size_t len)

@@ -293,6 +293,9 @@ def test_create_rename_delete_subscribe(srv):
         assert typ == "NO" and b"[ALREADYEXISTS]" in data[0], data
         typ, data = m.create("INBOX")
         assert typ == "NO", data
+        for bad in ('"Bad*Name"', '"100%"', b'"caf\xc3\xa9"'):
+            typ, data = m.create(bad)
+            assert typ == "NO" and b"[CANNOT]" in data[0], (bad, data)
 
         assert m.rename("Work", "Projects")[0] == "OK"
         names = list_names(m, '""', "*")
