@@ -153,6 +153,8 @@ struct probe_target {
 };
 
 void probe_target_free_fields(struct probe_target *t);
+/* Note that TLS 1.0/1.1 worked: version as the handshake named it. */
+void probe_target_legacy(struct probe_target *t, const char *version);
 
 /*
  * Capability parsers (probe_parse.c), pure: record one line a server

@@ -377,9 +377,7 @@ static void mb_tls_done(struct probe_mailbox *m)
 	bool implicit = m->state == MB_TLS;
 
 	if (!mb_main(m)) {
-		t->legacy = 1;
-		strlcpy_p(t->legacy_version, conn_tls_version(m->conn),
-			  sizeof(t->legacy_version));
+		probe_target_legacy(t, conn_tls_version(m->conn));
 		mb_close(m);
 		return;
 	}

@@ -135,3 +135,10 @@ void probe_target_free_fields(struct probe_target *t)
 	probe_list_free(&t->warnings);
 	memset(t, 0, sizeof(*t));
 }
+
+void probe_target_legacy(struct probe_target *t, const char *version)
+{
+	t->legacy = 1;
+	strlcpy_p(t->legacy_version, version != NULL ? version : "TLSv1.x",
+		  sizeof(t->legacy_version));
+}

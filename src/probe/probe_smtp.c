@@ -52,10 +52,7 @@ static void smtp_on_ready(struct smtp_client *c, void *arg)
 	const struct conn *conn = smtp_client_conn(c);
 
 	if (j->phase == PROBE_PHASE_LEGACY) {
-		t->legacy = 1;
-		strlcpy_p(t->legacy_version,
-			  conn ? conn_tls_version(conn) : "TLSv1.x",
-			  sizeof(t->legacy_version));
+		probe_target_legacy(t, conn ? conn_tls_version(conn) : NULL);
 	} else {
 		if (conn != NULL)
 			probe_tls_capture(t, conn);
