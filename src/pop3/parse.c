@@ -11,28 +11,28 @@
 
 /* The parameters a command takes; PASS takes the rest of the line. */
 static const struct pop3_syntax {
-	enum pop3_cmd cmd;
 	const char *name;
+	enum pop3_cmd cmd;
 	unsigned char min_args, max_args;
 	bool rest; /* one parameter: everything after "KEYWORD " */
 } pop3_syntax[] = {
-	{POP3_CMD_CAPA, "CAPA", 0, 0, false},
-	{POP3_CMD_STLS, "STLS", 0, 0, false},
-	{POP3_CMD_USER, "USER", 1, 1, false},
-	{POP3_CMD_PASS, "PASS", 1, 1, true},
+	{"CAPA", POP3_CMD_CAPA, 0, 0, false},
+	{"STLS", POP3_CMD_STLS, 0, 0, false},
+	{"USER", POP3_CMD_USER, 1, 1, false},
+	{"PASS", POP3_CMD_PASS, 1, 1, true},
 	/* RFC 5034 4; a bare AUTH lists the mechanisms (as RFC 1734
 	 * clients expect). */
-	{POP3_CMD_AUTH, "AUTH", 0, 2, false},
-	{POP3_CMD_APOP, "APOP", 2, 2, false},
-	{POP3_CMD_STAT, "STAT", 0, 0, false},
-	{POP3_CMD_LIST, "LIST", 0, 1, false},
-	{POP3_CMD_RETR, "RETR", 1, 1, false},
-	{POP3_CMD_TOP, "TOP", 2, 2, false},
-	{POP3_CMD_DELE, "DELE", 1, 1, false},
-	{POP3_CMD_NOOP, "NOOP", 0, 0, false},
-	{POP3_CMD_RSET, "RSET", 0, 0, false},
-	{POP3_CMD_UIDL, "UIDL", 0, 1, false},
-	{POP3_CMD_QUIT, "QUIT", 0, 0, false},
+	{"AUTH", POP3_CMD_AUTH, 0, 2, false},
+	{"APOP", POP3_CMD_APOP, 2, 2, false},
+	{"STAT", POP3_CMD_STAT, 0, 0, false},
+	{"LIST", POP3_CMD_LIST, 0, 1, false},
+	{"RETR", POP3_CMD_RETR, 1, 1, false},
+	{"TOP", POP3_CMD_TOP, 2, 2, false},
+	{"DELE", POP3_CMD_DELE, 1, 1, false},
+	{"NOOP", POP3_CMD_NOOP, 0, 0, false},
+	{"RSET", POP3_CMD_RSET, 0, 0, false},
+	{"UIDL", POP3_CMD_UIDL, 0, 1, false},
+	{"QUIT", POP3_CMD_QUIT, 0, 0, false},
 };
 
 #define POP3_NSYNTAX (sizeof(pop3_syntax) / sizeof(pop3_syntax[0]))
