@@ -48,6 +48,11 @@ void mime_imap_nstring(struct mime_str *o, const char *s, size_t len)
 		mime_str_addc(o, '"');
 }
 
+void mime_imap_nstr(struct mime_str *o, const char *s)
+{
+	mime_imap_nstring(o, s, s != NULL ? strlen(s) : 0);
+}
+
 static void add_num(struct mime_str *o, size_t n)
 {
 	char num[32];

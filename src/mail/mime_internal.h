@@ -93,7 +93,7 @@ char *mime_part_header(const struct mime_part *part, const char *msg,
 		       const char *name, size_t *len_r);
 
 /* Skip WSP, line ends and (nested) comments from *pp up to end. When
- * comment_r is not NULL it gets the text of the last comment seen. */
+ * comment is not NULL it gets the text of the last comment seen. */
 void mime_skip_cfws(const char **pp, const char *end, struct mime_str *comment);
 
 /* RFC 2045 5.1 token characters. */
@@ -102,7 +102,8 @@ bool mime_is_token(unsigned char c);
 /* Append s[0..len) as an IMAP string (RFC 3501 4.3): NIL for NULL, a
  * quoted string when it can be one, else a literal. */
 void mime_imap_nstring(struct mime_str *o, const char *s, size_t len);
-static inline void mime_imap_nstr(struct mime_str *o, const char *s);
+/* The same for a NUL-terminated string (or NULL). */
+void mime_imap_nstr(struct mime_str *o, const char *s);
 
 /* Append the address list in an unfolded From:/To:-like value as RFC 3501
  * address structures "(...)(...)". Returns how many were written. */
@@ -128,11 +129,5 @@ void mime_raw_to_utf8(struct mime_str *o, const unsigned char *p, size_t n,
  */
 size_t mime_base64_lenient(struct mime_str *o, const char *s, size_t len,
 			   uint32_t *acc, unsigned *bits);
-
-#include <string.h>
-static inline void mime_imap_nstr(struct mime_str *o, const char *s)
-{
-	mime_imap_nstring(o, s, s != NULL ? strlen(s) : 0);
-}
 
 #endif

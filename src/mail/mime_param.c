@@ -202,8 +202,6 @@ static void join_sections(struct mime_ctype *ct, struct raw_param *r, size_t n,
 		else
 			mime_str_adds(&v, r[j].value);
 	}
-	if (v.s == NULL && !r[i].used)
-		return; /* no section 0: dropped below with the others */
 	add_param(ct, xasprintf("%.*s%s", (int)blen, base, ext ? "*" : ""),
 		  mime_str_take(&v));
 }
