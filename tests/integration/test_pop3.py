@@ -13,16 +13,16 @@ import imaplib
 import os
 import poplib
 import re
+import signal
 import smtplib
-import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import (start_or_kill, wait_for, HOST, HOSTNAME, LineConn,
-                      Server, client_context, find_port_base, finish_server,
-                      postern_bin)
+from conftest import (start_or_kill, wait_for, HOST, HOSTNAME, STOP_TIMEOUT,
+                      LineConn, Server, client_context, find_port_base,
+                      finish_server, postern_bin)
 
 DOMAIN = "example.test"
 PASSWORD = "correct horse"  # a space: PASS takes the rest of the line
@@ -38,19 +38,22 @@ def cli(srv, *args, stdin=""):
                           text=True, timeout=20)
 
 
-@pytest.fixture(scope="module")
-def pop(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("pop3"), workers=1,
-                 limits={"shutdown_timeout": 3})
+def make_pop_server(root, users):
+    srv = Server(root, workers=1, limits={"shutdown_timeout": 3})
     srv.init(find_port_base())
     with open(srv.conf, "a") as f:
         f.write('\ndns = { forward = "127.0.0.1@9"; };\n')
     assert cli(srv, "domain", "add", DOMAIN).returncode == 0
-    for user in USERS:
+    for user in users:
         r = cli(srv, "user", "add", f"{user}@{DOMAIN}", "--password-stdin",
                 stdin=PASSWORD + "\n")
         assert r.returncode == 0, r
-    start_or_kill(srv)
+    return start_or_kill(srv)
+
+
+@pytest.fixture(scope="module")
+def pop(tmp_path_factory):
+    srv = make_pop_server(tmp_path_factory.mktemp("pop3"), USERS)
     yield srv
     finish_server(srv)
 
@@ -513,6 +516,23 @@ def test_imap_sees_pop3_expunge_after_quit(pop):
         assert f"MESSAGES {before - 1}".encode() in data[0]
     finally:
         m.logout()
+
+
+def test_shutdown_mid_session_deletes_nothing(tmp_path):
+    """SIGTERM is not QUIT: the session ends without the UPDATE state."""
+    srv = make_pop_server(tmp_path, ["alice"])
+    try:
+        deliver(srv, "alice", "survives")
+        c = raw_login(srv, "alice")
+        c.cmd("DELE 1")
+        assert c.readline().startswith("+OK")
+        srv.signal(signal.SIGTERM)
+        assert c.readline() == "-ERR [SYS/TEMP] Server shutting down"
+        assert c.drain()[1]  # then the server hangs up
+        assert srv.proc.wait(STOP_TIMEOUT) == 0
+        assert len(maildir_files(srv, "alice")) == 1
+    finally:
+        finish_server(srv)
 
 
 # --------------------------------------------------------------------------
