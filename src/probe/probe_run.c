@@ -72,11 +72,29 @@ static struct probe_target *probe_add(struct probe_run *run,
 	return t;
 }
 
+/*
+ * Keep up to PROBE_ADDRS_MAX of a[0..n) in out, IPv4 first: a connect
+ * that times out is taken for a block and the next address is not
+ * tried, and a broken IPv6 route times out more often than IPv4.
+ */
+static size_t probe_order_addrs(struct sockaddr_storage *out,
+				const struct sockaddr_storage *a, size_t n)
+{
+	size_t k = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n && k < PROBE_ADDRS_MAX; i++) {
+			if ((a[i].ss_family == AF_INET) == (pass == 0))
+				out[k++] = a[i];
+		}
+	}
+	return k;
+}
+
 static void probe_set_addrs(struct probe_target *t,
 			    const struct sockaddr_storage *a, size_t n)
 {
-	t->naddrs = n < PROBE_ADDRS_MAX ? n : PROBE_ADDRS_MAX;
-	memcpy(t->addrs, a, t->naddrs * sizeof(*a));
+	t->naddrs = probe_order_addrs(t->addrs, a, n);
 }
 
 /* Every role on one host (an address, or a name and its addresses). */
@@ -221,10 +239,8 @@ static void probe_on_name_addr(void *arg, enum dns_status st,
 
 	(void)secure;
 	nm->q = NULL;
-	if (st == DNS_OK) {
-		nm->n = n < PROBE_ADDRS_MAX ? n : PROBE_ADDRS_MAX;
-		memcpy(nm->addrs, addrs, nm->n * sizeof(*addrs));
-	}
+	if (st == DNS_OK)
+		nm->n = probe_order_addrs(nm->addrs, addrs, n);
 	if (ctx->dns_queries == 1) {
 		probe_domain_targets(ctx, d);
 		probe_start_all(ctx);
