@@ -94,6 +94,11 @@ struct store_mailbox;
  * subscribed, with their SPECIAL-USE) the first time. domain and local come
  * from the user database and are checked again (no '/', no leading '.').
  * Returns NULL with *error_r a static sentence on failure.
+ *
+ * Sessions of the same user in one process get the same handle (counted;
+ * each store_user_free() drops one reference), so thousands of sessions
+ * do not each hold a database connection. Do not share a handle across
+ * threads; a forked child gets its own.
  */
 struct store_user *store_user_open(const char *data_dir, const char *domain,
 				   const char *local, const char **error_r)

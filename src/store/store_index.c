@@ -530,12 +530,20 @@ static int store_index_setup(sqlite3 *db, const char *path)
 	/* synchronous=NORMAL: in WAL mode a power loss may roll back the last
 	 * commits, never corrupt; the Maildir (fsync'd) stays the truth and
 	 * a sync re-indexes what the index lost. */
+	/* A cache of under 3 pages before the first read skips SQLite's bulk
+	 * page allocation (~90 KiB per connection); the real size is set
+	 * after, and pages then come one at a time as used. */
 	if (sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA cache_size = 2", NULL, NULL, NULL) !=
+		    SQLITE_OK ||
 	    sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) !=
 		    SQLITE_OK ||
 	    sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) !=
 		    SQLITE_OK ||
-	    store_user_version(db, &version) < 0)
+	    store_user_version(db, &version) < 0 ||
+	    sqlite3_exec(db,
+			 "PRAGMA cache_size = " STORE_STR(STORE_CACHE_PAGES),
+			 NULL, NULL, NULL) != SQLITE_OK)
 		goto sql_error;
 	if (version == 0 &&
 	    sqlite3_exec(db, store_schema, NULL, NULL, NULL) != SQLITE_OK) {
@@ -587,6 +595,10 @@ static sqlite3 *store_index_open_once(const char *path, int *rc_r)
 		sqlite3_close(db);
 		return NULL;
 	}
+	/* SQLite's default lookaside is ~120 KiB per connection, and every
+	 * IMAP session (10,000 in IDLE) holds one: keep it small. */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL,
+			  STORE_LOOKASIDE_SLOT, STORE_LOOKASIDE_SLOTS);
 	*rc_r = store_index_setup(db, path);
 	if (*rc_r < 0) {
 		sqlite3_close(db);
@@ -696,6 +708,32 @@ static void store_host_init(struct store_user *u)
 	u->host[n] = '\0';
 }
 
+/*
+ * The sessions of one user in one process share a handle: an SQLite
+ * connection costs tens of KiB, and 10,000 IMAP sessions in IDLE are
+ * mostly a few users' many devices. Sessions run one call at a time in a
+ * worker's event loop, and no call leaves a transaction open, so sharing
+ * changes nothing they can see. A forked child never reuses its parent's
+ * connection (SQLite forbids it): handles are per pid.
+ */
+static struct store_user *store_users;
+
+static struct store_user *
+store_user_shared(const char *data_dir, const char *domain, const char *local)
+{
+	pid_t pid = getpid();
+
+	for (struct store_user *u = store_users; u != NULL; u = u->next) {
+		if (u->pid == pid && strcmp(u->data_dir, data_dir) == 0 &&
+		    strcmp(u->domain, domain) == 0 &&
+		    strcmp(u->local, local) == 0) {
+			u->refs++;
+			return u;
+		}
+	}
+	return NULL;
+}
+
 struct store_user *store_user_open(const char *data_dir, const char *domain,
 				   const char *local, const char **error_r)
 {
@@ -710,7 +748,12 @@ struct store_user *store_user_open(const char *data_dir, const char *domain,
 			 local != NULL ? local : "(null)");
 		return NULL;
 	}
+	u = store_user_shared(data_dir, domain, local);
+	if (u != NULL)
+		return u;
 	u = xcalloc(1, sizeof(*u));
+	u->refs = 1;
+	u->pid = getpid();
 	u->data_dir = xstrdup(data_dir);
 	u->domain = xstrdup(domain);
 	u->local = xstrdup(local);
@@ -730,6 +773,9 @@ struct store_user *store_user_open(const char *data_dir, const char *domain,
 		store_user_free(&u);
 		return NULL;
 	}
+	sqlite3_db_release_memory(u->db);
+	u->next = store_users;
+	store_users = u;
 	return u;
 }
 
@@ -739,6 +785,16 @@ void store_user_free(struct store_user **up)
 
 	if (u == NULL)
 		return;
+	*up = NULL;
+	if (--u->refs > 0)
+		return;
+	for (struct store_user **p = &store_users; *p != NULL;
+	     p = &(*p)->next) {
+		if (*p == u) {
+			*p = u->next;
+			break;
+		}
+	}
 	for (size_t i = 0; i < SST_COUNT; i++)
 		sqlite3_finalize(u->stmts[i]);
 	sqlite3_close(u->db);
@@ -747,7 +803,6 @@ void store_user_free(struct store_user **up)
 	free(u->local);
 	free(u->root);
 	free(u);
-	*up = NULL;
 }
 
 void store_user_set_quota(struct store_user *u, uint64_t quota)

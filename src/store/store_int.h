@@ -36,6 +36,12 @@
  * reuses one (the index itself may be what was lost). */
 #define STORE_UIDVALIDITY_FILE "postern-uidvalidity"
 #define STORE_LOCK_FILE "postern.lock"
+/* SQLite lookaside per connection: slot size and count (see open). */
+#define STORE_LOOKASIDE_SLOT 128
+#define STORE_LOOKASIDE_SLOTS 32
+/* SQLite page cache per connection, in pages; emptied after each sync
+ * that read the index, so sessions waiting in IDLE hold little. */
+#define STORE_CACHE_PAGES 256
 
 enum store_stmt {
 	SST_BEGIN,
@@ -83,6 +89,9 @@ enum store_stmt {
 };
 
 struct store_user {
+	unsigned refs;		 /* sessions sharing this handle */
+	pid_t pid;		 /* the process that opened it */
+	struct store_user *next; /* this process's open handles */
 	char *data_dir, *domain, *local;
 	char *root; /* the Maildir: <data_dir>/mail/<domain>/<local> */
 	sqlite3 *db;

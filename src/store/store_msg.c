@@ -278,6 +278,9 @@ int store_mailbox_sync(struct store_mailbox *mb, const char **error_r)
 	}
 	store_mbrow_fini(&row);
 	pool_clear(mb);
+	/* Most sessions now wait (IDLE, the next command) for a while: give
+	 * the page cache back; the OS keeps the file cached anyway. */
+	sqlite3_db_release_memory(u->db);
 	if (rc < 0)
 		return rc;
 	rc = mb->pending || !was_loaded || old_uidv != mb->uidvalidity ||

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include <sys/wait.h>
+
 #include "store/maildir.h"
 #include "test_store_util.h"
 
@@ -360,6 +362,8 @@ static void test_readonly(void **state)
 static void test_two_handles(void **state)
 {
 	struct fx *f = *state;
+	/* In one process the handles are shared (store.h); the counting must
+	 * still let each session free its own. */
 	struct store_user *u2 = open_user(f);
 	enum store_err err;
 	const char *error;
@@ -399,6 +403,70 @@ static void test_two_handles(void **state)
 	store_mailbox_free(&b);
 	store_mailbox_free(&a);
 	store_user_free(&u2);
+}
+
+/* Run fn in a child process with its own store handle; its exit code. */
+static int in_child(struct fx *f, int (*fn)(struct store_user *u))
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const char *error;
+		struct store_user *u =
+			store_user_open(f->dir, "example.org", "alice", &error);
+
+		_exit(u == NULL ? 100 : fn(u));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static int child_append(struct store_user *u)
+{
+	uint32_t uidv, uid;
+	const char *error;
+
+	return store_append(u, "INBOX", MSG, strlen(MSG), STORE_F_DRAFT, NULL,
+			    0, &uidv, &uid, &error) == 0 &&
+			       uid == 1
+		       ? 0
+		       : 1;
+}
+
+static int child_check_flags(struct store_user *u)
+{
+	enum store_err err;
+	const char *error;
+	struct store_mailbox *mb =
+		store_mailbox_open(u, "INBOX", false, &err, &error);
+	const struct store_msg *m =
+		mb != NULL ? store_mailbox_find(mb, 1) : NULL;
+
+	if (m == NULL)
+		return 1;
+	return m->flags == (STORE_F_DRAFT | STORE_F_SEEN) ? 0 : 2;
+}
+
+/* Another process (another worker) sees changes through the index. */
+static void test_other_process(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb = open_mb(f, "INBOX", false);
+	const char *error;
+
+	assert_int_equal(sync_mb(mb), 0);
+	assert_int_equal(in_child(f, child_append), 0);
+	assert_int_equal(sync_mb(mb), 1);
+	assert_int_equal(n_msgs(mb), 1);
+	assert_int_equal(store_mailbox_find(mb, 1)->flags, STORE_F_DRAFT);
+	assert_int_equal(store_msg_set_flags(mb, 1, STORE_FLAGS_ADD,
+					     STORE_F_SEEN, NULL, 0, &error),
+			 0);
+	assert_int_equal(in_child(f, child_check_flags), 0);
+	store_mailbox_free(&mb);
 }
 
 /* The cheap path: with old mtimes and no commits, a sync does not scan. */
@@ -554,6 +622,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_handles, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_other_process, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sync_cheap, setup,
 						teardown),
