@@ -261,12 +261,13 @@ def test_untrusted_and_address_literal(good):
 
 def test_login(good, dns):
     doc, rc = probe_json(HOSTNAME, "--dns", dns, "--port-base", good.base,
-                         "--ca-file", good.cert, "--ports", "587,465,25",
-                         "--user", f"alice@{DOMAIN}", "--password-stdin",
-                         "--timeout", TIMEOUT, stdin=PASSWORD + "\n")
+                         "--ca-file", good.cert, "--ports",
+                         "587,465,25,993,110", "--user", f"alice@{DOMAIN}",
+                         "--password-stdin", "--timeout", 5,
+                         stdin=PASSWORD + "\n")
     assert rc == 0, doc["warnings"]
-    assert target(doc, 587)["login"] == "ok"
-    assert target(doc, 465)["login"] == "ok"
+    for role in (587, 465, 993, 110):  # IMAP LOGIN, POP3 USER/PASS
+        assert target(doc, role)["login"] == "ok", target(doc, role)
     assert target(doc, 25)["login"] == "not_tried"  # never on port 25
 
     doc, rc = probe_json(HOSTNAME, "--dns", dns, "--port-base", good.base,
