@@ -153,6 +153,19 @@ static const char groups[] = "From: Group: a@x, \"B\" <b@y>;, Empty:;\r\n"
 			     "Message-ID:\r\n"
 			     "\r\n";
 
+/* As Python's email package writes a long non-ASCII file name. */
+static const char python2231[] =
+	"Content-Type: application/octet-stream\r\n"
+	"Content-Transfer-Encoding: base64\r\n"
+	"Content-Disposition: inline;\r\n"
+	" filename*0*=utf-8''r%C3%A9sum%C3%A9%20tr%C3%A8s%20long%20nom%20de%20"
+	"fichier.;\r\n"
+	" filename*1*=pdf\r\n"
+	"Subject: Test long words long words long words long words long\r\n"
+	" words long words \r\n"
+	"\r\n"
+	"AAEC\r\n";
+
 struct row {
 	const char *name;
 	const char *msg;
@@ -238,6 +251,13 @@ static const struct row rows[] = {
 	 "20even%20more%20%2A%2A%2Afun%2A%2A%2A%20isn%27t%20it!\") NIL NIL "
 	 "\"7bit\" 1 NIL (\"attachment\" (\"filename\" \"a very long.txt\")) "
 	 "NIL NIL)"},
+	{"RFC 2231 as Python writes it", MSG(python2231),
+	 "(NIL \"Test long words long words long words long words long "
+	 "words long words\" NIL NIL NIL NIL NIL NIL NIL NIL)",
+	 NULL,
+	 "(\"application\" \"octet-stream\" NIL NIL NIL \"base64\" 6 NIL "
+	 "(\"inline\" (\"filename*\" \"utf-8''r%C3%A9sum%C3%A9%20tr%C3%A8s%"
+	 "20long%20nom%20de%20fichier.pdf\")) NIL NIL)"},
 	{"missing headers", MSG(missing),
 	 "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
 	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 20 "
