@@ -235,7 +235,7 @@ static void pop3_dispatch(struct pop3_session *s, const char *line, size_t len)
 			 s->srv->starttls && s->srv->tls != NULL
 				 ? "Log in only after STLS: plaintext "
 				   "passwords are refused"
-				 : "Log in only over TLS (port 995)");
+				 : "Log in only over TLS");
 		s->user[0] = '\0';
 		return;
 	}
