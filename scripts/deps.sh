@@ -19,9 +19,13 @@ RUN="openssl ca-certificates"
 TEST="libcmocka-dev python3 python3-pytest clang libclang-rt-14-dev
 	swaks procps curl msmtp unbound
 	isync offlineimap3 fetchmail getmail6 mpop"
+# Peers: Postfix and Dovecot, run by the tests (and bench/) as private
+# instances on loopback ports. Installed with "No configuration" and with
+# daemon starts refused, so no system MTA or IMAP server ever runs.
+PEERS="postfix dovecot-imapd"
 
 missing=""
-for p in $BUILD $RUN $TEST; do
+for p in $BUILD $RUN $TEST $PEERS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		grep -q 'install ok installed'; then
 		missing="$missing $p"
@@ -34,6 +38,15 @@ echo "deps: installing:$missing"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+printf '%s\n' \
+	'postfix postfix/main_mailer_type select No configuration' \
+	'postfix postfix/mailname string postern.test' |
+	$SUDO debconf-set-selections
+# Debian's policy-rc.d: exit 101 = no package may start its daemon.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod 755 /usr/sbin/policy-rc.d
+fi
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
