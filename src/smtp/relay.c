@@ -157,6 +157,10 @@ static void relay_client_sent(struct smtp_client *c, struct smtp_client_msg *m,
 		size_t i = j->batch[k];
 
 		relay_rcpt_result(j, i, rr->code, rr->status, rr->text);
+		if (rr->code != 0) {
+			free(j->remote[i]);
+			j->remote[i] = xstrdup(rc->host);
+		}
 		/* RFC 3461 5.2.2: a next hop without DSN cannot report
 		 * success: we say "relayed" ourselves. */
 		if (ehlo != NULL && !ehlo->dsn &&
@@ -230,6 +234,8 @@ static void relay_connected(void *arg, int fd, int error)
 		return;
 	}
 	conn = conn_new(j->ctx->base, fd, NULL, 1000);
+	strlcpy_p(j->conn->host, j->hosts[j->host_i - 1].name,
+		  sizeof(j->conn->host));
 	p.helo = j->ctx->hostname;
 	p.tls = j->ctx->tls;
 	p.tls_mode = relay_tls_mode(j);
@@ -407,6 +413,7 @@ int relay_message(struct relay_ctx *ctx, const char *id, relay_done_cb *done,
 	j->crcpts = xcalloc(j->env.nrcpts, sizeof(*j->crcpts));
 	j->tried = xcalloc(j->env.nrcpts, sizeof(*j->tried));
 	j->success = xcalloc(j->env.nrcpts, sizeof(*j->success));
+	j->remote = xcalloc(j->env.nrcpts, sizeof(*j->remote));
 	for (size_t i = 0; i < j->env.nrcpts; i++) {
 		j->success[i] = -1;
 		if (j->env.rcpts[i].updated > j->last_attempt)

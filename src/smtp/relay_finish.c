@@ -254,6 +254,7 @@ static void relay_dsn(struct relay_job *j, bool final, bool warn)
 			.status = relay_reply_status(r->last_reply, status[n],
 						     sizeof(status[n])),
 			.diagnostic = r->last_reply,
+			.remote_mta = j->remote[i],
 			.last_attempt = r->updated,
 			.will_retry_until =
 				action == DSN_DELAYED
@@ -270,6 +271,9 @@ static void relay_dsn(struct relay_job *j, bool final, bool warn)
 
 static void relay_free(struct relay_job *j)
 {
+	for (size_t i = 0; i < j->env.nrcpts; i++)
+		free(j->remote[i]);
+	free(j->remote);
 	spool_envelope_fini(&j->env);
 	if (j->fd >= 0)
 		close(j->fd);

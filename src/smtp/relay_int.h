@@ -37,6 +37,9 @@ struct relay_job {
 	/* Per env recipient: a success to report (RFC 3461 4.1 NOTIFY=
 	 * SUCCESS), as DSN_DELIVERED or DSN_RELAYED; -1: none. */
 	int *success;
+	/* Per env recipient: the host whose reply decided its state in
+	 * this attempt (RFC 3464 2.3.5 Remote-MTA), or NULL. */
+	char **remote;
 	time_t last_attempt; /* when the previous attempt ended, or 0 */
 	struct smtp_client_rcpt *crcpts;
 	struct smtp_client_msg msg;
@@ -91,8 +94,9 @@ struct relay_conn {
 	TAILQ_ENTRY(relay_conn) idle_entry; /* in the pool's idle list */
 	struct relay_pool *pool;
 	struct relay_dest *dest;
-	struct smtp_client *client; /* NULL while connecting */
-	struct relay_job *owner;    /* NULL: idle, or closing */
+	struct smtp_client *client;  /* NULL while connecting */
+	struct relay_job *owner;     /* NULL: idle, or closing */
+	char host[DNS_NAME_MAX + 1]; /* the server's name (Remote-MTA) */
 	struct event *idle_timer;
 	bool idle;
 	bool reused;	     /* the owner got a session already open */

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from conftest import (LineConn, finish_server, postern_bin, proc_stat,
-                      set_in_group, start_or_kill, wait_for)
+                      set_in_group, start_or_kill, wait_for, wait_port)
 from test_submission import DOMAIN, MSG, PASSWORD, cli, inbox, login
 from conftest import Server, find_port_base
 
@@ -172,6 +172,7 @@ def test_unknown_remote_user_bounces(pair):
     assert b"Final-Recipient: rfc822; nobody@remote.test" in dsn
     assert b"Status: 5.1.1" in dsn
     assert b"Action: failed" in dsn
+    assert b"Remote-MTA: dns; mx.remote.test" in dsn  # RFC 3464 2.3.5
     wait_for(lambda: spool(a) == [], 10, what="spool emptied")
 
 
@@ -699,3 +700,189 @@ def test_total_connection_limit(tmp_path, dns):
         finish_server(a)
         sink.shutdown()
         sink.server_close()
+
+
+# --------------------------------------------------------------------------
+# Postfix as a real peer: a private instance (main.cf, master.cf, queue,
+# data and log under the test's folder, `postfix -c DIR`), listening on
+# 127.0.0.1 at a free port. /etc/postfix and port 25 are never touched.
+
+POSTFIX = shutil.which("postfix") or "/usr/sbin/postfix"
+PF_MASTER_CF = """\
+127.0.0.1:{port} inet n - n - - smtpd
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+tlsmgr    unix  - - n 1000? 1 tlsmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+smtp      unix  - - n - - smtp
+relay     unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+virtual   unix  - n n - - virtual
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+"""
+
+
+class PostfixPeer:
+    """Takes remote.test (bob only) into Maildirs under root/vmail, and
+    relays everything else to [127.0.0.1]:relay_port."""
+
+    def __init__(self, root, relay_port, cert, key):
+        self.root = root
+        self.conf = root / "conf"
+        self.port = free_tcp_port()
+        self.log = root / "maillog"
+        for d in ("conf", "spool", "data", "vmail"):
+            (root / d).mkdir(parents=True)
+        shutil.chown(root / "data", "postfix")
+        shutil.chown(root / "vmail", "nobody", "nogroup")
+        shutil.copy(cert, self.conf / "cert.pem")
+        shutil.copy(key, self.conf / "key.pem")
+        os.chmod(self.conf / "key.pem", 0o600)
+        (self.conf / "vmailbox").write_text(
+            f"bob@{REMOTE} {REMOTE}/bob/\n")
+        (self.conf / "main.cf").write_text(f"""\
+compatibility_level = 3.6
+queue_directory = {root}/spool
+data_directory = {root}/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = pf.test
+mydomain = pf.test
+mydestination =
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:{relay_port}
+virtual_mailbox_domains = {REMOTE}
+virtual_mailbox_base = {root}/vmail
+virtual_mailbox_maps = texthash:{self.conf}/vmailbox
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+alias_maps =
+alias_database =
+maillog_file_prefixes = {root}
+maillog_file = {self.log}
+smtputf8_enable = no
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = {self.conf}/cert.pem
+smtpd_tls_key_file = {self.conf}/key.pem
+smtp_tls_security_level = may
+smtp_tls_loglevel = 1
+smtpd_tls_loglevel = 1
+""")
+        (self.conf / "master.cf").write_text(
+            PF_MASTER_CF.format(port=self.port))
+
+    def postfix(self, verb):
+        # postfix(1) reports to a terminal or syslog only: script(1) gives
+        # it one, so a failure shows in the test output.
+        return subprocess.run(["script", "-qec",
+                               f"{POSTFIX} -c {self.conf} {verb}",
+                               "/dev/null"], capture_output=True, text=True,
+                              timeout=60)
+
+    def start(self):
+        r = self.postfix("start")
+        assert r.returncode == 0, (r.stdout, self.log_text())
+        wait_port(self.port)
+
+    def master_pid(self):
+        try:
+            return int((self.root / "spool" / "pid" / "master.pid")
+                       .read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def stop(self):
+        pid = self.master_pid()
+        self.postfix("stop")
+        if pid is not None:
+            try:
+                wait_for(lambda: proc_stat(pid) is None, 15,
+                         what="postfix master to exit")
+            except TimeoutError:
+                self.postfix("abort")
+
+    def log_text(self):
+        try:
+            return self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def maildir(self, user="bob"):
+        d = self.root / "vmail" / REMOTE / user / "new"
+        return sorted(d.iterdir()) if d.is_dir() else []
+
+
+@pytest.fixture
+def postfix_pair(tmp_path, dns):
+    """postern A (example.test) whose MX for remote.test is Postfix P;
+    P relays everything else back to A's MX port."""
+    if not os.access(POSTFIX, os.X_OK) or shutil.which("script") is None:
+        pytest.skip("postfix (Debian package) or script(1) missing")
+    a = Server(tmp_path / "a", workers=1, limits={"shutdown_timeout": 3})
+    a.init(find_port_base())
+    pf = PostfixPeer(tmp_path / "pf", a.port("smtp"), a.cert, a.key)
+    a.make_traversable()  # the Postfix daemons reach tmp_path too
+    a.conf.write_text(a.conf.read_text() +
+                      f'\ndns = {{ forward = "{dns}"; }};\n'
+                      f"queue = {{ mx_port = {pf.port}; }};\n")
+    assert cli(a, "domain", "add", DOMAIN).returncode == 0
+    assert cli(a, "user", "add", f"alice@{DOMAIN}", "--password-stdin",
+               stdin=PASSWORD + "\n").returncode == 0
+    pf.start()
+    try:
+        start_or_kill(a)
+    except BaseException:
+        pf.stop()
+        raise
+    yield a, pf
+    try:
+        finish_server(a)
+    finally:
+        pf.stop()
+
+
+def test_postfix_peer_both_ways(postfix_pair):
+    a, pf = postfix_pair
+    # postern -> Postfix, by MX, with STARTTLS
+    with login(a) as s:
+        assert s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"],
+                          MSG.encode()) == {}
+    got = wait_for(pf.maildir, 20, what="delivery at Postfix")
+    raw = got[0].read_bytes()
+    assert raw.replace(b"\r\n", b"\n").endswith(b"\nhello\n")
+    assert "TLS connection established from localhost" in pf.log_text()
+    wait_for(lambda: spool(a) == [], 10, what="A's spool emptied")
+    # Postfix refuses an unknown user at RCPT: the sender gets a DSN
+    with login(a) as s:
+        s.sendmail(f"alice@{DOMAIN}", [f"nobody@{REMOTE}"], MSG.encode())
+    dsn = dsn_in(a)
+    assert b"Final-Recipient: rfc822; nobody@remote.test" in dsn
+    assert b"Status: 5.1.1" in dsn
+    assert b"Remote-MTA: dns; mx.remote.test" in dsn
+    # Postfix -> postern: Postfix relays to A's MX service, with STARTTLS
+    with smtplib.SMTP("127.0.0.1", pf.port, timeout=15) as s:
+        s.sendmail(f"bob@{REMOTE}", [f"alice@{DOMAIN}"],
+                   (f"From: bob@{REMOTE}\r\nTo: alice@{DOMAIN}\r\n"
+                    "Subject: from postfix\r\n\r\nvia postfix\r\n").encode())
+
+    def from_postfix():
+        return [f for f in inbox(a, "alice")
+                if b"Subject: from postfix" in f.read_bytes()]
+    raw = wait_for(from_postfix, 20, what="delivery from Postfix")[0] \
+        .read_bytes()
+    assert raw.endswith(b"\r\nvia postfix\r\n")
+    assert b"from pf.test" in raw and b"ESMTPS" in raw
+    assert "status=sent" in pf.log_text()
