@@ -101,8 +101,9 @@ char *mime_decode_words(const char *value, size_t len);
 /*
  * The unfolded value of the first header field called name (case-
  * insensitive) in a header block, malloc'd, or NULL when absent (or over
- * MIME_HEADER_MAX). Unfolding drops the line ends before WSP (RFC 5322
- * 2.2.3); WSP at both ends and NULs are removed.
+ * MIME_HEADER_MAX). The block ends at hdr_len or at an empty line, so a
+ * whole message may be passed. Unfolding drops the line ends before WSP (RFC
+ * 5322 2.2.3); WSP at both ends and NULs are removed.
  */
 char *mime_header_get(const char *hdr, size_t hdr_len, const char *name);
 

@@ -78,6 +78,10 @@ bool mime_fields_next(struct mime_fields *it, const char **name_r,
 		const char *colon;
 		size_t n;
 
+		if (strip_cr(s, start, end) == start) {
+			it->pos = it->len; /* the empty line ends the header */
+			break;
+		}
 		/* The field goes on while the next line starts with WSP. */
 		while (end < it->len && end + 1 < it->len &&
 		       (s[end + 1] == ' ' || s[end + 1] == '\t'))

@@ -537,6 +537,12 @@ static void test_header_get(void **state)
 	assert_null(mime_header_get(h, sizeof(h) - 1, "NoColon"));
 	assert_null(mime_header_get(h, sizeof(h) - 1, "Subjec"));
 	assert_null(mime_header_get(h, 0, "Subject"));
+	/* The empty line ends the header: the body has no fields. */
+	v = mime_header_get(MSG("A: 1\r\n\r\nB: 2\r\n"), "a");
+	assert_string_equal(v, "1");
+	free(v);
+	assert_null(mime_header_get(MSG("A: 1\r\n\r\nB: 2\r\n"), "b"));
+	assert_null(mime_header_get(MSG("A: 1\n\nB: 2\n"), "b"));
 }
 
 static void test_decode_words(void **state)
