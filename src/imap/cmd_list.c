@@ -5,9 +5,7 @@
  * and LSUB (6.3.9).
  *
  * The store lists every mailbox and subscription; the patterns are
- * matched here. Matching is a set-of-states walk over the pattern,
- * O(name x pattern) with both bounded, so no pattern of wildcards can
- * make it exponential.
+ * matched here (imap_list_match, parse.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +16,7 @@
 #include "net/conn.h"
 #include "store/store.h"
 
-/* Longest reference + pattern, and most patterns in one command. */
-#define IMAP_PATTERN_MAX (2 * STORE_NAME_MAX)
+/* Most patterns in one command. */
 #define IMAP_PATTERNS_MAX 32
 
 enum list_opt {
@@ -40,47 +37,10 @@ struct list_req {
 	size_t npatterns;
 };
 
-/* Does name match pattern ("*" anything, "%" anything but "/")? */
-static bool list_match(const char *pat, const char *name)
-{
-	size_t m = strlen(pat), n = strlen(name);
-	bool cur[IMAP_PATTERN_MAX + 2], next[IMAP_PATTERN_MAX + 2];
-	/* RFC 3501 5.1: INBOX (and its hierarchy) in any case. */
-	bool inbox = strncmp(name, "INBOX", 5) == 0 &&
-		     (name[5] == '\0' || name[5] == '/');
-
-	if (m > IMAP_PATTERN_MAX)
-		return false;
-	memset(cur, 0, sizeof(cur));
-	cur[0] = true;
-	for (size_t i = 0; i <= n; i++) {
-		/* Wildcards may match nothing: close over them. */
-		for (size_t p = 0; p < m; p++)
-			if (cur[p] && (pat[p] == '*' || pat[p] == '%'))
-				cur[p + 1] = true;
-		if (i == n)
-			break;
-		memset(next, 0, sizeof(next));
-		for (size_t p = 0; p < m; p++) {
-			char c = name[i], pc = pat[p];
-
-			if (!cur[p])
-				continue;
-			if (pc == '*' || (pc == '%' && c != '/'))
-				next[p] = true;
-			else if (pc == c || (inbox && i < 5 &&
-					     (pc & ~0x20) == (c & ~0x20)))
-				next[p + 1] = true;
-		}
-		memcpy(cur, next, sizeof(cur));
-	}
-	return cur[m];
-}
-
 static bool match_any(const struct list_req *req, const char *name)
 {
 	for (size_t i = 0; i < req->npatterns; i++)
-		if (list_match(req->patterns[i], name))
+		if (imap_list_match(req->patterns[i], name))
 			return true;
 	return false;
 }

@@ -1050,3 +1050,45 @@ void imap_peek_command(const char *line, size_t len, char *tag, char *name)
 	}
 	peek_word(line, len, &i, name, IMAP_NAME_MAX + 1, true);
 }
+
+/* ---- LIST patterns ---- */
+
+/*
+ * A set-of-states walk over the pattern: O(name x pattern), both bounded,
+ * so no arrangement of wildcards makes it exponential.
+ */
+bool imap_list_match(const char *pat, const char *name)
+{
+	size_t m = strlen(pat), n = strlen(name);
+	bool cur[IMAP_PATTERN_MAX + 2], next[IMAP_PATTERN_MAX + 2];
+	/* RFC 3501 5.1: INBOX (and its hierarchy) in any case. */
+	bool inbox = strncmp(name, "INBOX", 5) == 0 &&
+		     (name[5] == '\0' || name[5] == '/');
+
+	if (m > IMAP_PATTERN_MAX)
+		return false;
+	memset(cur, 0, sizeof(cur));
+	cur[0] = true;
+	for (size_t i = 0; i <= n; i++) {
+		/* Wildcards may match nothing: close over them. */
+		for (size_t p = 0; p < m; p++)
+			if (cur[p] && (pat[p] == '*' || pat[p] == '%'))
+				cur[p + 1] = true;
+		if (i == n)
+			break;
+		memset(next, 0, sizeof(next));
+		for (size_t p = 0; p < m; p++) {
+			char c = name[i], pc = pat[p];
+
+			if (!cur[p])
+				continue;
+			if (pc == '*' || (pc == '%' && c != '/'))
+				next[p] = true;
+			else if (pc == c || (inbox && i < 5 &&
+					     (pc & ~0x20) == (c & ~0x20)))
+				next[p + 1] = true;
+		}
+		memcpy(cur, next, sizeof(cur));
+	}
+	return cur[m];
+}

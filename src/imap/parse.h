@@ -250,6 +250,19 @@ int imap_args_date(struct imap_args *a, time_t *t_r)
 int imap_args_datetime(struct imap_args *a, time_t *t_r)
 	__attribute__((warn_unused_result));
 
+/* ---- LIST patterns ---- */
+
+/* Longest LIST pattern (reference and mailbox joined). */
+#define IMAP_PATTERN_MAX 1024
+
+/*
+ * Does mailbox name match a LIST pattern (RFC 3501 6.3.8): "*" matches
+ * anything, "%" anything but the separator "/"; "INBOX" and its
+ * hierarchy match in any case (5.1). False for a pattern longer than
+ * IMAP_PATTERN_MAX.
+ */
+bool imap_list_match(const char *pattern, const char *name);
+
 /* ---- Session helpers (pure) ---- */
 
 /*

@@ -14,6 +14,19 @@
 #include "net/conn.h"
 #include "store/store.h"
 
+/* vasprintf that aborts on allocation failure (lib/mem.h's rule). */
+static char *xvasprintf(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
+
+static char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *text;
+
+	if (vasprintf(&text, fmt, ap) < 0)
+		fatal("out of memory formatting a reply");
+	return text;
+}
+
 /* Longest string sent quoted; longer ones go as literals. */
 #define IMAP_QUOTED_MAX 1024
 
@@ -24,10 +37,10 @@ static void tagged(struct imap_session *s, const char *tag, const char *status,
 static void tagged(struct imap_session *s, const char *tag, const char *status,
 		   const char *fmt, va_list ap)
 {
-	char text[1024];
+	char *text = xvasprintf(fmt, ap);
 
-	vsnprintf(text, sizeof(text), fmt, ap);
 	conn_printf(s->conn, "%s %s %s\r\n", tag, status, text);
+	free(text);
 }
 
 /* RFC 3501 5.2: the server may send updates before any tagged reply. */
@@ -76,13 +89,14 @@ void imap_bad(struct imap_session *s, const char *tag, const char *fmt, ...)
 
 void imap_untagged(struct imap_session *s, const char *fmt, ...)
 {
-	char text[1024];
 	va_list ap;
+	char *text;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	text = xvasprintf(fmt, ap);
 	va_end(ap);
 	conn_printf(s->conn, "* %s\r\n", text);
+	free(text);
 }
 
 void imap_no_store(struct imap_session *s, const char *tag, int err,

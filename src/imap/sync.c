@@ -107,12 +107,16 @@ int imap_view_resolve(const struct imap_session *s, struct imap_seqset *set,
 	*uids_r = NULL;
 	*n_r = 0;
 	if (!uid) {
-		imap_seqset_resolve(set, (uint32_t)v->n);
-		/* RFC 3501 9: a number above the count is invalid. */
-		if (set->n > 0 && set->ranges[set->n - 1].hi > v->n) {
-			*error_r = "Invalid message sequence number";
-			return -1;
+		/* RFC 3501 9: a number above the count is invalid ("*" is
+		 * the count, never above it). */
+		for (size_t i = 0; i < set->n; i++) {
+			if (set->ranges[i].lo > v->n ||
+			    set->ranges[i].hi > v->n) {
+				*error_r = "Invalid message sequence number";
+				return -1;
+			}
 		}
+		imap_seqset_resolve(set, (uint32_t)v->n);
 		for (size_t i = 0; i < set->n; i++)
 			n += set->ranges[i].hi - set->ranges[i].lo + 1;
 		if (n == 0)

@@ -139,6 +139,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		typed(in, size, which);
 	if (imap_literal_announce(in, size, &lit, &nonsync) == 1)
 		CHECK(lit <= UINT32_MAX);
+	/* Pattern and name split at the first NUL: bounded work. */
+	if (memchr(in, '\0', size) != NULL && in[size - 1] == '\0') {
+		const char *pat = in, *mbox = in + strlen(in) + 1;
+
+		(void)imap_list_match(pat, mbox);
+		CHECK(imap_list_match("*", mbox));
+	}
 	imap_peek_command(in, size, tag, name);
 	CHECK(strlen(tag) <= IMAP_TAG_MAX && strlen(name) <= IMAP_NAME_MAX);
 	free(in);

@@ -770,6 +770,55 @@ static void test_peek_command(void **state)
 	assert_string_equal(tag, "");
 }
 
+/* ---- LIST patterns ---- */
+
+static void test_list_match(void **state)
+{
+	static const struct {
+		const char *pat, *name;
+		bool match;
+	} rows[] = {
+		{"*", "INBOX", true},
+		{"*", "A/B/C", true},
+		{"%", "A", true},
+		{"%", "A/B", false},
+		{"%/%", "A/B", true},
+		{"%/%", "A/B/C", false},
+		{"A/*", "A/B/C", true},
+		{"A/*", "A", false},
+		{"A*", "A", true},
+		{"A%", "AB", true},
+		{"A%", "A/B", false},
+		{"inbox", "INBOX", true},
+		{"InBox/%", "INBOX/Sub", true},
+		{"inbox", "Inboxes", false},
+		{"sent", "Sent", false}, /* only INBOX is case-insensitive */
+		{"", "", true},
+		{"", "A", false},
+		{"Sent", "Sent", true},
+		{"S*t", "Sent", true},
+		{"S*t", "Sen", false},
+		{"*%*%*%*%*%*%*%*%*%*%*%*%*%*%*x",
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
+		{"*%*%*%*%*%*%*%*%*%*%*%*%*%*%*a",
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", true},
+	};
+	char *longpat = malloc(IMAP_PATTERN_MAX + 2);
+
+	(void)state;
+	for (size_t i = 0; i < NROWS(rows); i++)
+		if (imap_list_match(rows[i].pat, rows[i].name) != rows[i].match)
+			fail_msg("row %zu: %s ~ %s", i, rows[i].pat,
+				 rows[i].name);
+	assert_non_null(longpat);
+	memset(longpat, '*', IMAP_PATTERN_MAX + 1);
+	longpat[IMAP_PATTERN_MAX + 1] = '\0';
+	assert_false(imap_list_match(longpat, "A"));
+	longpat[IMAP_PATTERN_MAX] = '\0';
+	assert_true(imap_list_match(longpat, "A"));
+	free(longpat);
+}
+
 /* ---- every prefix, garbage ---- */
 
 /* Read a whole command generically; returns 0 when it parses. */
@@ -893,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_message),
 		cmocka_unit_test(test_literal_announce),
 		cmocka_unit_test(test_peek_command),
+		cmocka_unit_test(test_list_match),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_long_input),
