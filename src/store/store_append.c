@@ -92,6 +92,7 @@ static int append_locked(struct store_user *u, struct append *a)
 	struct store_mbrow row;
 	char info[64], *canon = NULL, *cur, *crlf;
 	size_t clen;
+	bool clean;
 	int rc = open_dest(u, a->name, &row);
 
 	if (rc == 0)
@@ -99,6 +100,7 @@ static int append_locked(struct store_user *u, struct append *a)
 	if (rc < 0)
 		goto out;
 	store_info_make(NULL, a->flags, info, sizeof(info));
+	clean = store_cur_clean(&row, a->dir);
 	a->target = xasprintf("%s/cur/%s:%s", a->dir, a->base, info);
 	cur = xasprintf("%s/cur", a->dir);
 	if (rename(a->tmp, a->target) < 0)
@@ -121,6 +123,8 @@ static int append_locked(struct store_user *u, struct append *a)
 		row.highestmodseq++;
 		rc = store_mbrow_set_counters(u, &row);
 	}
+	if (rc == 0)
+		rc = store_cur_touched(u, &row, a->dir, clean);
 out:
 	free(canon);
 	store_mbrow_fini(&row);
@@ -325,7 +329,7 @@ static int copy_each(struct store_user *u, struct copy *c,
 		     struct store_mbrow *drow)
 {
 	uint64_t modseq = drow->highestmodseq + 1;
-	bool any = false;
+	bool any = false, clean = store_cur_clean(drow, c->ddir);
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < c->n; i++) {
@@ -358,7 +362,7 @@ static int copy_each(struct store_user *u, struct copy *c,
 			rc = store_errno_fail(u, "fsync", cur);
 		free(cur);
 	}
-	return rc;
+	return rc < 0 ? rc : store_cur_touched(u, drow, c->ddir, clean);
 }
 
 /* MOVE: expunge the sources that were copied. */

@@ -162,6 +162,7 @@ static int flags_locked(struct store_mailbox *mb, uint32_t uid,
 	struct store_mbrow row;
 	struct store_msgrow r;
 	char *canon = NULL;
+	bool clean;
 	int grown = 0, rc = store_mbrow_by_id(u, mb->id, &row);
 
 	if (rc == 0)
@@ -184,10 +185,12 @@ static int flags_locked(struct store_mailbox *mb, uint32_t uid,
 			     !kw_equal(c->new_keywords, r.keywords);
 		rc = 0;
 	}
+	clean = rc == 0 && store_cur_clean(&row, mb->dir);
 	if (rc == 0 && c->changed &&
-	    (rc = rename_info(u, mb->dir, &r, c->new_flags)) == 0)
-		rc = flags_write(u, &row, uid, &r, c->new_flags,
-				 c->new_keywords, &c->modseq);
+	    (rc = rename_info(u, mb->dir, &r, c->new_flags)) == 0 &&
+	    (rc = flags_write(u, &row, uid, &r, c->new_flags, c->new_keywords,
+			      &c->modseq)) == 0)
+		rc = store_cur_touched(u, &row, mb->dir, clean);
 	else if (rc == 0 && grown > 0)
 		rc = store_mbrow_set_counters(u, &row);
 	if (rc == 0 && grown > 0) {
@@ -273,7 +276,7 @@ int store_expunge_locked(struct store_user *u, struct store_mbrow *row,
 			 uint64_t *bytes, uint64_t *count)
 {
 	uint64_t modseq = row->highestmodseq + 1, size;
-	bool any = false;
+	bool any = false, clean = store_cur_clean(row, dir);
 	char *cur;
 	int rc = 0;
 
@@ -306,7 +309,9 @@ int store_expunge_locked(struct store_user *u, struct store_mbrow *row,
 		return rc;
 	/* RFC 7162 3.2.10: an expunge raises HIGHESTMODSEQ too. */
 	row->highestmodseq = modseq;
-	return store_mbrow_set_counters(u, row);
+	if ((rc = store_mbrow_set_counters(u, row)) < 0)
+		return rc;
+	return store_cur_touched(u, row, dir, clean);
 }
 
 int store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n,

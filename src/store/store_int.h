@@ -250,6 +250,15 @@ int store_index_insert(struct store_user *u, struct store_mbrow *row,
 		       const char *data, size_t len, uint64_t modseq);
 /* Stamps of dir/new and dir/cur for the cheap check. */
 int store_dir_stamps(const char *dir, int64_t *new_r, int64_t *cur_r);
+/*
+ * Around a change postern makes to dir/cur under the index lock: when the
+ * row's cur/ stamp was current before (store_cur_clean), store the stamp
+ * after (store_cur_touched), so the change alone does not make every
+ * session rescan cur/.
+ */
+bool store_cur_clean(const struct store_mbrow *row, const char *dir);
+int store_cur_touched(struct store_user *u, struct store_mbrow *row,
+		      const char *dir, bool was_clean);
 /* Drop one message: rows out, tombstone in (modseq). */
 int store_msg_drop(struct store_user *u, int64_t mailbox, uint32_t uid,
 		   uint64_t modseq);

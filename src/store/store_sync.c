@@ -79,6 +79,36 @@ int store_dir_stamps(const char *dir, int64_t *new_r, int64_t *cur_r)
 	return 0;
 }
 
+bool store_cur_clean(const struct store_mbrow *row, const char *dir)
+{
+	int64_t snew, scur;
+
+	return row->cur_stamp != 0 &&
+	       store_dir_stamps(dir, &snew, &scur) == 0 &&
+	       scur == row->cur_stamp;
+}
+
+int store_cur_touched(struct store_user *u, struct store_mbrow *row,
+		      const char *dir, bool was_clean)
+{
+	int64_t snew, scur;
+	sqlite3_stmt *st;
+
+	/* No recent-change window here: postern's own changes to cur/ hold
+	 * the index lock, so only another tool changing cur/ within this
+	 * very moment could slip by (until cur/ changes again). */
+	if (!was_clean || store_dir_stamps(dir, &snew, &scur) < 0 ||
+	    scur == row->cur_stamp)
+		return 0;
+	if ((st = store_stmt(u, SST_MB_SET_STAMPS)) == NULL)
+		return STORE_ERR_IO;
+	row->cur_stamp = scur;
+	sqlite3_bind_int64(st, 1, row->id);
+	sqlite3_bind_int64(st, 2, row->new_stamp);
+	sqlite3_bind_int64(st, 3, scur);
+	return store_run(u, st);
+}
+
 /* The stamp to store: 0 when the directory changed too recently. A
  * filesystem with whole-second times gets the longer window. */
 static int64_t store_stamp_trusted(int64_t stamp)

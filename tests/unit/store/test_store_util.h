@@ -144,18 +144,6 @@ static UNUSED bool find_file(const char *dir, const char *prefix, char *out,
 	return found;
 }
 
-/* Set a directory's mtime into the past, so a sync trusts it. */
-static UNUSED void age_dir(const char *path, time_t ago)
-{
-	struct timespec ts[2];
-
-	clock_gettime(CLOCK_REALTIME, &ts[0]);
-	ts[0].tv_sec -= ago;
-	ts[0].tv_nsec = 123456789;
-	ts[1] = ts[0];
-	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
-}
-
 static UNUSED struct store_mailbox *open_mb(struct fx *f, const char *name,
 					    bool readonly)
 {
