@@ -568,3 +568,39 @@ def test_autologout_before_login(tmp_path):
             assert 9 <= time.monotonic() - start < 15
     finally:
         finish_server(s)
+
+
+def test_file_removed_by_hand_is_expunged(srv):
+    """A message file deleted behind the server's back is reported as
+    EXPUNGE at the next command (RFC 3501 7.4.1), and new ones as EXISTS."""
+    user = f"carol@{DOMAIN}"
+    with raw_tls(srv, user) as conn:
+        conn.cmd("a CREATE Scratch")
+        assert conn.imap_tagged("a")[1].startswith("a OK")
+        msg = MSG.encode()
+        for tag in ("b1", "b2", "b3"):
+            conn.send(b"%s APPEND Scratch {%d+}\r\n%s\r\n"
+                      % (tag.encode(), len(msg), msg))
+            assert conn.imap_tagged(tag)[1].startswith(tag + " OK")
+        conn.cmd("c SELECT Scratch")
+        untagged, tagged = conn.imap_tagged("c")
+        assert "* 3 EXISTS" in untagged, untagged
+        cur = srv.root / "data" / "mail" / DOMAIN / "carol" / ".Scratch" / "cur"
+        files = list(cur.iterdir())
+        assert len(files) == 3, files
+        files[0].unlink()
+        conn.cmd("d NOOP")
+        untagged, tagged = conn.imap_tagged("d")
+        assert len([l for l in untagged if l.endswith(" EXPUNGE")]) == 1
+        assert re.fullmatch(r"\* [123] EXPUNGE", untagged[0]), untagged
+        assert tagged == "d OK NOOP completed"
+        # A file dropped into new/ by another tool gets the next UID.
+        new = cur.parent / "new"
+        (new / "1700000000.handmade.host").write_bytes(msg)
+        conn.cmd("e NOOP")
+        untagged, tagged = conn.imap_tagged("e")
+        assert "* 3 EXISTS" in untagged, untagged
+        conn.cmd("f STATUS Scratch (MESSAGES UIDNEXT)")
+        untagged, _ = conn.imap_tagged("f")
+        assert untagged == ["* STATUS Scratch (MESSAGES 3 UIDNEXT 5)"], \
+            untagged
