@@ -604,3 +604,36 @@ def test_file_removed_by_hand_is_expunged(srv):
         untagged, _ = conn.imap_tagged("f")
         assert untagged == ["* STATUS Scratch (MESSAGES 3 UIDNEXT 5)"], \
             untagged
+
+
+# --------------------------------------------------------------------------
+# Real clients
+
+
+def curl(srv, url, *extra, user=f"dave@{DOMAIN}"):
+    return subprocess.run(
+        ["curl", "-sS", "--max-time", "20", "--cacert", str(srv.cert),
+         "--resolve", f"mail.test:{srv.port('imap')}:{HOST}",
+         "--resolve", f"mail.test:{srv.port('imaps')}:{HOST}",
+         "-u", f"{user}:{PASSWORD}", *extra, url],
+        capture_output=True, text=True, timeout=30)
+
+
+def test_curl_list_and_append(srv, tmp_path):
+    # STARTTLS on 143 (curl --ssl-reqd), LIST is curl's default request.
+    r = curl(srv, f"imap://mail.test:{srv.port('imap')}/", "--ssl-reqd")
+    assert r.returncode == 0, r.stderr
+    assert '"INBOX"' in r.stdout and '"Sent"' in r.stdout, r.stdout
+    # Upload is APPEND, over implicit TLS.
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(MSG.encode())
+    r = curl(srv, f"imaps://mail.test:{srv.port('imaps')}/Drafts",
+             "-T", str(eml))
+    assert r.returncode == 0, r.stderr
+    r = curl(srv, f"imaps://mail.test:{srv.port('imaps')}/",
+             "-X", "STATUS Drafts (MESSAGES)")
+    assert r.returncode == 0, r.stderr
+    assert "MESSAGES 1" in r.stdout, r.stdout
+    # Plaintext without TLS: curl cannot log in (LOGINDISABLED).
+    r = curl(srv, f"imap://mail.test:{srv.port('imap')}/")
+    assert r.returncode != 0
