@@ -3,10 +3,11 @@
  * the connection's life (greeting, STARTTLS, autologout, shutdown).
  *
  * SECURITY: reads hostile input before login. A command and its literals
- * are collected into one bounded buffer (IMAP_COMMAND_MAX, or
- * max_message_size for APPEND); a literal over its cap is refused before
- * any of it is read (synchronizing) or read and dropped without being
- * kept (LITERAL+). STARTTLS discards what was buffered in plaintext.
+ * are collected into one bounded buffer (IMAP_COMMAND_MAX_PREAUTH before
+ * login, then IMAP_COMMAND_MAX, or max_message_size for APPEND); a
+ * literal over its cap is refused before any of it is read
+ * (synchronizing) or read and dropped without being kept (LITERAL+).
+ * STARTTLS discards what was buffered in plaintext.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,9 @@ void imap_session_cmd_done(struct imap_session *s)
 static void cmd_reset(struct imap_session *s)
 {
 	buf_fini(&s->cmdbuf);
-	buf_init(&s->cmdbuf, IMAP_COMMAND_MAX);
+	buf_init(&s->cmdbuf, s->state == IMAP_STATE_NOT_AUTH
+				     ? IMAP_COMMAND_MAX_PREAUTH
+				     : IMAP_COMMAND_MAX);
 	s->literal_left = 0;
 	s->discard_left = 0;
 	s->discarding = false;
@@ -137,7 +140,10 @@ static bool is_big(const char *name)
 static bool cmd_literal(struct imap_session *s, uint64_t size, bool nonsync,
 			bool big)
 {
-	uint64_t cap = big ? s->srv->max_message_size : IMAP_LITERAL_MAX;
+	uint64_t cap = big ? s->srv->max_message_size
+		       : s->state == IMAP_STATE_NOT_AUTH
+			       ? IMAP_LITERAL_MAX_PREAUTH
+			       : IMAP_LITERAL_MAX;
 
 	if (!s->discarding && size > cap)
 		cmd_refuse(s, big ? "NO [TOOBIG] Message too large"
@@ -174,7 +180,8 @@ static void cmd_line(struct imap_session *s, const char *line, size_t len)
 
 	if (first) {
 		imap_peek_command(line, len, s->tag, name);
-		s->cmd_big = is_big(name);
+		/* Nobody may send a message-sized literal before login. */
+		s->cmd_big = is_big(name) && s->state != IMAP_STATE_NOT_AUTH;
 		if (s->cmd_big) {
 			buf_fini(&s->cmdbuf);
 			buf_init(&s->cmdbuf,
@@ -408,7 +415,7 @@ static struct imap_session *imap_session_new(struct conn *conn,
 	s->conn = conn;
 	s->srv = srv;
 	s->state = IMAP_STATE_NOT_AUTH;
-	buf_init(&s->cmdbuf, IMAP_COMMAND_MAX);
+	buf_init(&s->cmdbuf, IMAP_COMMAND_MAX_PREAUTH);
 	conn_set_max_line(conn, IMAP_LINE_MAX);
 	conn_set_timeout(conn, srv->idle_timeout);
 	conn_set_callback(conn, imap_on_conn, s);

@@ -637,3 +637,20 @@ def test_curl_list_and_append(srv, tmp_path):
     # Plaintext without TLS: curl cannot log in (LOGINDISABLED).
     r = curl(srv, f"imap://mail.test:{srv.port('imap')}/")
     assert r.returncode != 0
+
+
+def test_preauth_literals_stay_small(srv):
+    conn, _ = open_session(srv, "imap")
+    with conn:
+        # No message-sized literal before login, even for APPEND.
+        conn.cmd("a APPEND INBOX {100000}")
+        _, tagged = conn.imap_tagged("a")
+        assert tagged.startswith("a BAD"), tagged
+        conn.send(b"b APPEND INBOX {100000+}\r\n" + b"z" * 100000 + b"\r\n")
+        _, tagged = conn.imap_tagged("b")
+        assert tagged.startswith("b BAD"), tagged
+        conn.cmd("c LOGIN {5000}")
+        _, tagged = conn.imap_tagged("c")
+        assert tagged.startswith("c BAD"), tagged
+        conn.cmd("d NOOP")
+        assert conn.imap_tagged("d")[1] == "d OK NOOP completed"
