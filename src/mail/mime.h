@@ -19,7 +19,7 @@
 #define MIME_DEPTH_MAX 20
 #define MIME_PARTS_MAX 500
 #define MIME_HEADERS_MAX 1000
-#define MIME_HEADER_MAX (64 * 1024) /* one unfolded header field */
+#define MIME_HEADER_MAX ((size_t)64 * 1024) /* one unfolded header field */
 
 struct mime_part {
 	/* Offsets into the message: header block (fields, each with its line

@@ -43,7 +43,7 @@ static bool atext(unsigned char c)
 /* An atom (dot allowed when dots) or a quoted-string, unquoted into out. */
 static bool word(struct ap *a, struct mime_str *out, bool dots)
 {
-	const char *p = a->p;
+	const char *p;
 
 	skip(a);
 	p = a->p;

@@ -12,7 +12,7 @@
 
 void mime_str_add(struct mime_str *o, const void *p, size_t n)
 {
-	if (o->len + n + 1 > o->cap) {
+	if (o->s == NULL || o->len + n + 1 > o->cap) {
 		size_t cap = o->cap ? o->cap : 64;
 
 		while (cap < o->len + n + 1)

@@ -207,9 +207,8 @@ static void languages(struct mime_str *o, const char *v, size_t len)
 			mime_imap_nstring(o, tag, (size_t)(p - tag));
 		}
 		mime_skip_cfws(&p, end, NULL);
-		if (p < end && *p != ',' && !mime_is_token((unsigned char)*p))
-			p++; /* junk: skip it */
-		else if (p < end && *p == ',')
+		/* The comma, or junk that is skipped. */
+		if (p < end && (*p == ',' || !mime_is_token((unsigned char)*p)))
 			p++;
 	}
 	mime_str_adds(o, n > 0 ? ")" : "NIL");
