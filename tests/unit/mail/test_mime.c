@@ -545,6 +545,59 @@ static void test_header_get(void **state)
 	assert_null(mime_header_get(MSG("A: 1\n\nB: 2\n"), "b"));
 }
 
+/* The corpus message's encoded From and Subject, as SEARCH sees them. */
+static void test_decode_corpus(void **state)
+{
+	struct mime_part *root = mime_parse(MSG(encoded));
+	char *v, *d;
+
+	(void)state;
+	v = mime_header_get(encoded + root->hdr_off, root->hdr_len, "from");
+	d = mime_decode_words(v, strlen(v));
+	assert_string_equal(d, "Andr\xc3\xa9 Pirard <PIRARD@vm1.ulg.ac.be>");
+	free(v);
+	free(d);
+	v = mime_header_get(encoded + root->hdr_off, root->hdr_len, "subject");
+	d = mime_decode_words(v, strlen(v));
+	assert_string_equal(d, "caf\xc3\xa9 au lait");
+	free(v);
+	free(d);
+	mime_free(&root);
+}
+
+/* message/rfc822 inside message/rfc822 past MIME_DEPTH_MAX. */
+static void test_too_deep_messages(void **state)
+{
+	size_t levels = MIME_DEPTH_MAX + 3, cap = 48 * levels + 64, n = 0;
+	char *msg = malloc(cap);
+	struct mime_part *root;
+	const struct mime_part *p;
+	size_t depth = 0;
+	char *s;
+
+	(void)state;
+	for (size_t i = 0; i < levels; i++)
+		n += (size_t)snprintf(msg + n, cap - n,
+				      "Subject: %zu\r\n"
+				      "Content-Type: message/rfc822\r\n\r\n",
+				      i);
+	n += (size_t)snprintf(msg + n, cap - n, "\r\nbottom\r\n");
+	root = mime_parse(msg, n);
+	for (p = root; p->children != NULL; p = p->children)
+		depth++;
+	assert_int_equal(depth, MIME_DEPTH_MAX);
+	assert_string_equal(p->type, "text");
+	assert_memory_equal(msg + p->hdr_off, "Subject: 20\r\n", 13);
+	assert_memory_equal(msg + p->body_off, "Subject: 21\r\n", 13);
+	s = mime_bodystructure(root, msg, false);
+	assert_non_null(strstr(s, "(NIL \"19\" NIL"));
+	assert_non_null(strstr(s, "(NIL \"20\" NIL"));
+	assert_null(strstr(s, "(NIL \"21\" NIL"));
+	free(s);
+	mime_free(&root);
+	free(msg);
+}
+
 static void test_decode_words(void **state)
 {
 	static const struct {
@@ -687,6 +740,8 @@ int main(void)
 		cmocka_unit_test(test_too_deep),
 		cmocka_unit_test(test_too_many_parts),
 		cmocka_unit_test(test_header_get),
+		cmocka_unit_test(test_decode_corpus),
+		cmocka_unit_test(test_too_deep_messages),
 		cmocka_unit_test(test_decode_words),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_decode_body),
