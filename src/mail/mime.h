@@ -113,7 +113,9 @@ char *mime_header_get(const char *hdr, size_t hdr_len, const char *name);
  * With to_utf8, a part of type text is also converted from its charset
  * (UTF-8, US-ASCII, ISO-8859-1, Windows-1252) to UTF-8; with no or an
  * unknown charset, valid UTF-8 is kept and other octets are read as
- * ISO-8859-1. Other types are never converted. For SEARCH BODY/TEXT.
+ * ISO-8859-1. Other types are never converted. For SEARCH BODY/TEXT,
+ * call it on the parts with no children (a multipart's body is its raw
+ * parts, boundaries included).
  * malloc'd and NUL-terminated, its length (without the NUL) in *len_r;
  * the caller frees. Never fails.
  */
