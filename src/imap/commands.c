@@ -40,8 +40,8 @@ static const struct imap_command imap_commands[] = {
 	{"APPEND", AUTHED, IMAP_CMD_F_BIG_LITERAL, imap_cmd_append},
 	{"IDLE", AUTHED, 0, imap_cmd_idle},
 	/* The message commands: uncomment a line when its file lands. */
-	/* {"FETCH", SEL, NOEXP, imap_cmd_fetch}, */
-	/* {"UID FETCH", SEL, 0, imap_cmd_uid_fetch}, */
+	{"FETCH", SEL, NOEXP, imap_cmd_fetch},
+	{"UID FETCH", SEL, 0, imap_cmd_uid_fetch},
 	/* {"STORE", SEL, NOEXP, imap_cmd_store}, */
 	/* {"UID STORE", SEL, 0, imap_cmd_uid_store}, */
 	/* {"SEARCH", SEL, NOEXP, imap_cmd_search}, */
