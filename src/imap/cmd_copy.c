@@ -89,12 +89,12 @@ static enum imap_cmd_result do_copy(struct imap_session *s, const char *tag,
 	if (!move) {
 		text = xasprintf("%s%sCOPY completed", code ? code : "",
 				 code ? " " : "");
-		imap_reply_long(s, tag, "OK", text);
+		imap_ok(s, tag, "%s", text);
 	} else {
 		/* RFC 6851 4.3: COPYUID before the EXPUNGEs. */
 		if (code != NULL) {
 			text = xasprintf("%s Moved", code);
-			imap_untagged_long(s, text);
+			imap_untagged(s, "OK %s", text);
 			free(text);
 		}
 		if (imap_session_sync(s, 0, &error) < 0)
@@ -107,7 +107,7 @@ static enum imap_cmd_result do_copy(struct imap_session *s, const char *tag,
 				(unsigned long long)s->view.highestmodseq);
 		else
 			text = xstrdup("MOVE completed");
-		imap_reply_long(s, tag, "OK", text);
+		imap_ok(s, tag, "%s", text);
 	}
 	free(text);
 	free(code);

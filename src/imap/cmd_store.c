@@ -192,7 +192,7 @@ static void finish(struct imap_session *s, struct store_op *op)
 	 * either way: the view is in UID order). */
 	set = imap_msgset_format(op->modified, op->n_modified);
 	text = xasprintf("[MODIFIED %s] Conditional STORE failed", set);
-	imap_reply_long(s, op->tag, "OK", text);
+	imap_ok(s, op->tag, "%s", text);
 	free(text);
 	free(set);
 }

@@ -42,16 +42,16 @@ static const struct imap_command imap_commands[] = {
 	/* The message commands: uncomment a line when its file lands. */
 	{"FETCH", SEL, NOEXP, imap_cmd_fetch},
 	{"UID FETCH", SEL, 0, imap_cmd_uid_fetch},
-	/* {"STORE", SEL, NOEXP, imap_cmd_store}, */
-	/* {"UID STORE", SEL, 0, imap_cmd_uid_store}, */
-	/* {"SEARCH", SEL, NOEXP, imap_cmd_search}, */
-	/* {"UID SEARCH", SEL, 0, imap_cmd_uid_search}, */
-	/* {"COPY", SEL, 0, imap_cmd_copy}, */
-	/* {"UID COPY", SEL, 0, imap_cmd_uid_copy}, */
-	/* {"MOVE", SEL, 0, imap_cmd_move}, */
-	/* {"UID MOVE", SEL, 0, imap_cmd_uid_move}, */
-	/* {"EXPUNGE", SEL, 0, imap_cmd_expunge}, */
-	/* {"UID EXPUNGE", SEL, 0, imap_cmd_uid_expunge}, */
+	{"STORE", SEL, NOEXP, imap_cmd_store},
+	{"UID STORE", SEL, 0, imap_cmd_uid_store},
+	{"SEARCH", SEL, NOEXP, imap_cmd_search},
+	{"UID SEARCH", SEL, 0, imap_cmd_uid_search},
+	{"COPY", SEL, 0, imap_cmd_copy},
+	{"UID COPY", SEL, 0, imap_cmd_uid_copy},
+	{"MOVE", SEL, 0, imap_cmd_move},
+	{"UID MOVE", SEL, 0, imap_cmd_uid_move},
+	{"EXPUNGE", SEL, 0, imap_cmd_expunge},
+	{"UID EXPUNGE", SEL, 0, imap_cmd_uid_expunge},
 };
 
 const struct imap_command *imap_command_find(const char *name)

@@ -1,15 +1,12 @@
 /*
- * Helpers of the message commands (msgset.h).
+ * Sequence sets from number lists (msgset.h).
  */
 #include "imap/msgset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "imap/session_int.h"
-#include "lib/log.h"
 #include "lib/mem.h"
-#include "net/conn.h"
 
 /* "4294967295:4294967295," */
 #define MSGSET_ITEM_MAX 22
@@ -32,26 +29,4 @@ char *imap_msgset_format(const uint32_t *nums, size_t n)
 		i = j + 1;
 	}
 	return out;
-}
-
-void imap_reply_long(struct imap_session *s, const char *tag,
-		     const char *status, const char *text)
-{
-	const char *error;
-	unsigned opts = 0;
-
-	/* The updates imap_ok() would send first (RFC 3501 5.2). */
-	if (s->state == IMAP_STATE_SELECTED) {
-		if (s->cmd != NULL && (s->cmd->flags & IMAP_CMD_F_NO_EXPUNGE))
-			opts |= IMAP_SYNC_NO_EXPUNGE;
-		if (imap_session_sync(s, opts, &error) < 0)
-			log_warn(conn_sid(s->conn), "mailbox sync failed",
-				 "error=%s", error);
-	}
-	imap_printf(s, "%s %s %s\r\n", tag, status, text);
-}
-
-void imap_untagged_long(struct imap_session *s, const char *text)
-{
-	imap_printf(s, "* OK %s\r\n", text);
 }
