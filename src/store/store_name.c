@@ -189,7 +189,10 @@ void store_info_make(const char *old_info, unsigned flags, char *out,
 		for (const char *p = old_info + 2; *p != '\0'; p++) {
 			unsigned char c = (unsigned char)*p;
 
-			if (c < 128 && c > ' ' && c != '/' &&
+			/* Only letters: anything else is not Maildir info
+			 * and must not grow into the new file name. */
+			if (((c >= 'A' && c <= 'Z') ||
+			     (c >= 'a' && c <= 'z')) &&
 			    !store_is_flag_letter((char)c))
 				have[c] = true;
 		}
