@@ -30,7 +30,8 @@ const char *imap_capabilities(const struct imap_session *s)
 
 	n = snprintf(caps, sizeof(caps),
 		     "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE ENABLE "
-		     "UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE");
+		     "UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE "
+		     "COMPRESS=DEFLATE");
 	/* Extensions whose commands are in the table only once written. */
 	if (have("UID EXPUNGE") && have("UID COPY"))
 		n += snprintf(caps + n, sizeof(caps) - (size_t)n, " UIDPLUS");

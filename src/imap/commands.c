@@ -39,6 +39,7 @@ static const struct imap_command imap_commands[] = {
 	{"LSUB", AUTHED, 0, imap_cmd_lsub},
 	{"APPEND", AUTHED, IMAP_CMD_F_BIG_LITERAL, imap_cmd_append},
 	{"IDLE", AUTHED, 0, imap_cmd_idle},
+	{"COMPRESS", AUTHED, 0, imap_cmd_compress},
 	/* The message commands: uncomment a line when its file lands. */
 	{"FETCH", SEL, NOEXP, imap_cmd_fetch},
 	{"UID FETCH", SEL, 0, imap_cmd_uid_fetch},

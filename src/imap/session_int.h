@@ -24,6 +24,7 @@
  *   cmd_list.c     LIST LSUB
  *   cmd_append.c   APPEND
  *   cmd_idle.c     IDLE
+ *   cmd_compress.c COMPRESS (RFC 4978)
  * Reserved for the message commands (another engineer):
  *   cmd_fetch*.c   FETCH, UID FETCH     imap_cmd_fetch, imap_cmd_uid_fetch
  *   cmd_store.c    STORE, UID STORE     imap_cmd_store, imap_cmd_uid_store
@@ -333,6 +334,7 @@ imap_handler imap_cmd_create, imap_cmd_delete, imap_cmd_rename,
 imap_handler imap_cmd_list, imap_cmd_lsub;
 imap_handler imap_cmd_append;
 imap_handler imap_cmd_idle;
+imap_handler imap_cmd_compress;
 /* Reserved: the message commands (see the top of this file). */
 imap_handler imap_cmd_fetch, imap_cmd_uid_fetch, imap_cmd_store,
 	imap_cmd_uid_store, imap_cmd_search, imap_cmd_uid_search, imap_cmd_copy,

@@ -1,4 +1,5 @@
 #include "net/conn.h"
+#include "net/compress.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -75,6 +76,8 @@ struct conn {
 	bool closed_sent;      /* CONN_EV_CLOSED delivered */
 	bool was_blocked;      /* output went over the high mark */
 	bool delay_paused;     /* conn_delay() paused input until its WAKE */
+	struct compress *z;    /* RFC 4978 DEFLATE, once started */
+	size_t z_plain;	       /* output octets still to send uncompressed */
 	int timeout;
 
 	char sid[13];
@@ -238,6 +241,7 @@ void conn_free(struct conn **connp)
 		close(c->fd);
 	buf_fini(&c->in);
 	buf_fini(&c->out);
+	compress_free(&c->z);
 	free(c->servername);
 	free(c->peer_subject);
 	free(c->peer_sans);
@@ -375,6 +379,34 @@ static void conn_tls_error(struct conn *c, const char *what)
  * so that c->in only grows to what is actually pending: an idle session
  * keeps a few hundred octets, not a read chunk. Returns -1 on EOF or error.
  */
+/* Inflate held compressed input into the input buffer, as room allows. */
+static int conn_inflate(struct conn *c, bool *got_r)
+{
+	long n = compress_inflate(c->z, &c->in);
+
+	if (n < 0) {
+		log_info(c->sid, "compressed input corrupt", "peer=%s",
+			 c->peer_ip);
+		return -1;
+	}
+	if (n > 0)
+		*got_r = true;
+	return 0;
+}
+
+/* Octets read from the peer: to the input, through inflate if on. */
+static int conn_take(struct conn *c, const char *data, size_t n, bool *got_r)
+{
+	struct buf *b = c->z != NULL ? compress_input(c->z) : &c->in;
+
+	if (buf_append(b, data, n) < 0)
+		panic("conn input over its room");
+	if (c->z != NULL)
+		return conn_inflate(c, got_r);
+	*got_r = true;
+	return 0;
+}
+
 static int conn_fill(struct conn *c, bool *got_r)
 {
 	char chunk[CONN_READ_CHUNK];
@@ -384,8 +416,11 @@ static int conn_fill(struct conn *c, bool *got_r)
 		buf_fini(&c->in);
 		buf_init(&c->in, LIMIT_CONN_INPUT);
 	}
+	if (c->z != NULL && conn_inflate(c, got_r) < 0)
+		return -1;
 	for (;;) {
-		size_t room = buf_room(&c->in);
+		size_t room = c->z != NULL ? buf_room(compress_input(c->z))
+					   : buf_room(&c->in);
 		size_t want = room < sizeof(chunk) ? room : sizeof(chunk);
 		ssize_t n;
 
@@ -406,9 +441,8 @@ static int conn_fill(struct conn *c, bool *got_r)
 			ERR_clear_error();
 			r = SSL_read(c->ssl, chunk, (int)want);
 			if (r > 0) {
-				if (buf_append(&c->in, chunk, (size_t)r) < 0)
-					panic("conn input over its room");
-				*got_r = true;
+				if (conn_take(c, chunk, (size_t)r, got_r) < 0)
+					return -1;
 				continue;
 			}
 			switch (SSL_get_error(c->ssl, r)) {
@@ -427,9 +461,8 @@ static int conn_fill(struct conn *c, bool *got_r)
 		}
 		n = read(c->fd, chunk, want);
 		if (n > 0) {
-			if (buf_append(&c->in, chunk, (size_t)n) < 0)
-				panic("conn input over its room");
-			*got_r = true;
+			if (conn_take(c, chunk, (size_t)n, got_r) < 0)
+				return -1;
 			if ((size_t)n < want)
 				return 0;
 		} else if (n == 0) {
@@ -469,22 +502,29 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Write queued output. Returns 1 when all is written, 0 to wait, -1. */
-static int conn_flush(struct conn *c)
+/*
+ * Write b (at most *limit octets when limit is not NULL, counting them
+ * down). Returns 1 when that much is written, 0 to wait, -1.
+ */
+static int conn_write_buf(struct conn *c, struct buf *b, size_t *limit)
 {
-	while (buf_len(&c->out) > 0) {
-		size_t len = buf_len(&c->out);
+	while (buf_len(b) > 0 && (limit == NULL || *limit > 0)) {
+		size_t len = buf_len(b);
 		ssize_t n;
 
+		if (limit != NULL && len > *limit)
+			len = *limit;
 		if (c->ssl != NULL) {
 			int r;
 
 			ERR_clear_error();
-			r = SSL_write(c->ssl, buf_data(&c->out),
+			r = SSL_write(c->ssl, buf_data(b),
 				      (int)(len > INT32_MAX ? INT32_MAX : len));
 
 			if (r > 0) {
-				buf_consume(&c->out, (size_t)r);
+				buf_consume(b, (size_t)r);
+				if (limit != NULL)
+					*limit -= (size_t)r;
 				continue;
 			}
 			switch (SSL_get_error(c->ssl, r)) {
@@ -496,15 +536,50 @@ static int conn_flush(struct conn *c)
 				return -1;
 			}
 		}
-		n = send(c->fd, buf_data(&c->out), len, MSG_NOSIGNAL);
-		if (n >= 0)
-			buf_consume(&c->out, (size_t)n);
-		else if (errno == EAGAIN || errno == EWOULDBLOCK)
+		n = send(c->fd, buf_data(b), len, MSG_NOSIGNAL);
+		if (n >= 0) {
+			buf_consume(b, (size_t)n);
+			if (limit != NULL)
+				*limit -= (size_t)n;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			return 0;
-		else if (errno != EINTR)
+		} else if (errno != EINTR) {
 			return -1;
+		}
 	}
 	return 1;
+}
+
+/* Write queued output. Returns 1 when all is written, 0 to wait, -1. */
+static int conn_flush(struct conn *c)
+{
+	int r;
+
+	if (c->z == NULL)
+		return conn_write_buf(c, &c->out, NULL);
+	/* RFC 4978 3: compression starts right after COMPRESS's OK. */
+	if (c->z_plain > 0) {
+		r = conn_write_buf(c, &c->out, &c->z_plain);
+		if (r <= 0)
+			return r;
+	}
+	if (buf_len(&c->out) > 0) {
+		if (compress_deflate(c->z, buf_data(&c->out), buf_len(&c->out),
+				     LIMIT_CONN_OUTPUT_MAX) < 0)
+			return -1;
+		buf_consume(&c->out, buf_len(&c->out));
+	}
+	r = conn_write_buf(c, compress_output(c->z), NULL);
+	if (r == 1)
+		compress_trim(c->z);
+	return r;
+}
+
+/* Output queued and not yet written, compressed or not. */
+static size_t conn_out_pending(const struct conn *c)
+{
+	return buf_len(&c->out) +
+	       (c->z != NULL ? buf_len(compress_output(c->z)) : 0);
 }
 
 static void conn_start_handshake(struct conn *c)
@@ -806,6 +881,10 @@ void conn_input_consume(struct conn *c, size_t n)
 		event_add(c->ev_read, NULL);
 		/* TLS may hold decrypted bytes the socket will not signal. */
 		event_active(c->ev_read, EV_READ, 0);
+	} else if (c->z != NULL && compress_has_input(c->z) && !c->dead &&
+		   !c->closing) {
+		/* Compressed input waits for room the owner just made. */
+		event_active(c->ev_read, EV_READ, 0);
 	}
 }
 
@@ -892,7 +971,7 @@ bool conn_output_blocked(const struct conn *c)
 {
 	struct conn *mc = (struct conn *)c;
 
-	if (buf_len(&c->out) < LIMIT_CONN_OUTPUT_HIGH)
+	if (conn_out_pending(c) < LIMIT_CONN_OUTPUT_HIGH)
 		return false;
 	mc->was_blocked = true;
 	return true;
@@ -931,8 +1010,40 @@ void conn_close(struct conn *c)
 		conn_die(c);
 		return;
 	}
-	if (buf_len(&c->out) > 0)
+	if (conn_out_pending(c) > 0)
 		event_add(c->ev_write, NULL);
 	else
 		conn_finish_close(c);
+}
+
+int conn_start_compress(struct conn *c)
+{
+	struct buf *zin;
+	bool got = false;
+
+	if (c->dead || c->z != NULL)
+		return -1;
+	c->z = compress_new();
+	c->z_plain = buf_len(&c->out);
+	/* Input already buffered came after the command: compressed. */
+	zin = compress_input(c->z);
+	if (buf_append(zin, buf_data(&c->in), buf_len(&c->in)) < 0) {
+		compress_free(&c->z);
+		return -1;
+	}
+	buf_reset(&c->in);
+	linereader_init(&c->lr, c->lr.max);
+	c->pending &= ~P_DATA;
+	if (conn_inflate(c, &got) < 0) {
+		conn_die(c);
+		return 0;
+	}
+	if (got)
+		conn_post(c, P_DATA);
+	return 0;
+}
+
+bool conn_is_compressed(const struct conn *c)
+{
+	return c->z != NULL;
 }

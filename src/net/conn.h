@@ -149,6 +149,16 @@ const char *conn_tls_peer_sans(const struct conn *conn);
 const struct tls_peer_cert *conn_tls_peer_cert(const struct conn *conn);
 
 /*
+ * Begin raw DEFLATE both ways (IMAP COMPRESS=DEFLATE, RFC 4978 3): output
+ * queued so far (the tagged OK) still goes plain, everything after it is
+ * compressed (inside TLS); input still buffered came after the command
+ * and is inflated from here on. Returns 0, or -1 when compression is on
+ * already (or the input held is too large to take over).
+ */
+int conn_start_compress(struct conn *conn);
+bool conn_is_compressed(const struct conn *conn);
+
+/*
  * Orderly close: stop reading, flush the output (bounded by the idle
  * timeout), send TLS close_notify, close, then CONN_EV_CLOSED.
  */

@@ -15,6 +15,7 @@ import smtplib
 import socket
 import subprocess
 import time
+import zlib
 
 import pytest
 
@@ -654,3 +655,68 @@ def test_preauth_literals_stay_small(srv):
         assert tagged.startswith("c BAD"), tagged
         conn.cmd("d NOOP")
         assert conn.imap_tagged("d")[1] == "d OK NOOP completed"
+
+
+class Deflated:
+    """RFC 4978 on top of a LineConn's TLS socket: raw DEFLATE both ways."""
+
+    def __init__(self, conn):
+        self.sock = conn.sock
+        self.z_out = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self.z_in = zlib.decompressobj(-15)
+        self.buf = self.z_in.decompress(conn.buf)
+        conn.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(self.z_out.compress(data) +
+                          self.z_out.flush(zlib.Z_SYNC_FLUSH))
+
+    def readline(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(self.buf)
+            self.buf += self.z_in.decompress(chunk)
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode()
+
+    def tagged(self, tag):
+        untagged = []
+        while True:
+            line = self.readline()
+            if line.startswith(tag + " "):
+                return untagged, line
+            untagged.append(line)
+
+
+def test_compress_deflate(srv):
+    with raw_tls(srv) as conn:
+        conn.cmd("a COMPRESS DEFLATE")
+        assert conn.imap_tagged("a")[1].startswith("a BAD")  # before login
+        conn.cmd(f'l LOGIN {ALICE} "{PASSWORD}"')
+        _, tagged = conn.imap_tagged("l")
+        assert "COMPRESS=DEFLATE" in tagged, tagged
+        conn.cmd("b COMPRESS DEFLATE")
+        assert conn.readline() == "b OK DEFLATE active"
+        z = Deflated(conn)
+        z.send(b"c NOOP\r\n")
+        assert z.tagged("c") == ([], "c OK NOOP completed")
+        # A large, very compressible APPEND: inflating it fills the input
+        # buffer many times over.
+        msg = (f"From: <{BOB}>\r\nSubject: zzz\r\n\r\n".encode() +
+               b"a" * 3_000_000 + b"\r\n")
+        z.send(b"d APPEND Archive {%d+}\r\n" % len(msg) + msg + b"\r\n")
+        untagged, tagged = z.tagged("d")
+        assert tagged.startswith("d OK [APPENDUID "), tagged
+        z.send(b'e LIST "" "*"\r\nf STATUS Archive (SIZE)\r\n')
+        untagged, tagged = z.tagged("e")
+        assert tagged == "e OK LIST completed"
+        assert any('"Archive"' in l for l in untagged), untagged
+        untagged, tagged = z.tagged("f")
+        size = int(re.search(r"SIZE (\d+)", untagged[0]).group(1))
+        assert size >= len(msg), untagged
+        z.send(b"g COMPRESS DEFLATE\r\n")
+        assert z.tagged("g")[1].startswith("g BAD")
+        z.send(b"h LOGOUT\r\n")
+        untagged, tagged = z.tagged("h")
+        assert untagged == ["* BYE Logging out"] and tagged.startswith("h OK")
