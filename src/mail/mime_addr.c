@@ -87,15 +87,23 @@ static void phrase(struct ap *a, struct mime_str *out)
 	}
 }
 
-/* dot-atom or obs-local-part: words separated by dots. */
+/* dot-atom or obs-local-part: words separated by dots. Leading and
+ * doubled dots are kept: such addresses exist ("a..b@", ".a@"). */
 static void dotted(struct ap *a, struct mime_str *out)
 {
-	while (word(a, out, false)) {
+	bool need_dot = false;
+
+	for (;;) {
 		skip(a);
-		if (a->p >= a->end || *a->p != '.')
+		if (a->p < a->end && *a->p == '.') {
+			mime_str_addc(out, '.');
+			a->p++;
+			need_dot = false;
+			continue;
+		}
+		if (need_dot || !word(a, out, false))
 			return;
-		mime_str_addc(out, '.');
-		a->p++;
+		need_dot = true;
 	}
 }
 

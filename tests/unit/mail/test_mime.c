@@ -166,6 +166,13 @@ static const char python2231[] =
 	"\r\n"
 	"AAEC\r\n";
 
+/* Addresses seen in the wild; Dovecot 2.3 gives the same (but for the
+ * unterminated "<u@x", which it marks SYNTAX_ERROR). */
+static const char odd_addresses[] =
+	"From: a..b@c, .a@b, Last, First <lf@example.com>, \"a@b\" <c@d>,\r\n"
+	" <\"quoted local\"@x>, user @ example . com, <u@x\r\n"
+	"\r\n";
+
 struct row {
 	const char *name;
 	const char *msg;
@@ -176,6 +183,12 @@ struct row {
 };
 
 #define MSG(m) m, sizeof(m) - 1
+#define ODD_FROM                                                               \
+	"((NIL NIL \"a..b\" \"c\")(NIL NIL \".a\" \"b\")"                      \
+	"(NIL NIL \"Last\" \"MISSING_DOMAIN\")"                                \
+	"(\"First\" NIL \"lf\" \"example.com\")(\"a@b\" NIL \"c\" \"d\")"      \
+	"(NIL NIL \"quoted local\" \"x\")(NIL NIL \"user\" \"example.com\")"   \
+	"(NIL NIL \"u\" \"x\"))"
 
 static const struct row rows[] = {
 	{"simple", MSG(simple),
@@ -258,6 +271,9 @@ static const struct row rows[] = {
 	 "(\"application\" \"octet-stream\" NIL NIL NIL \"base64\" 6 NIL "
 	 "(\"inline\" (\"filename*\" \"utf-8''r%C3%A9sum%C3%A9%20tr%C3%A8s%"
 	 "20long%20nom%20de%20fichier.pdf\")) NIL NIL)"},
+	{"odd addresses", MSG(odd_addresses),
+	 "(NIL NIL " ODD_FROM " " ODD_FROM " " ODD_FROM " NIL NIL NIL NIL NIL)",
+	 NULL, NULL},
 	{"missing headers", MSG(missing),
 	 "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
 	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 20 "
