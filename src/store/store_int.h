@@ -36,6 +36,8 @@
  * reuses one (the index itself may be what was lost). */
 #define STORE_UIDVALIDITY_FILE "postern-uidvalidity"
 #define STORE_LOCK_FILE "postern.lock"
+/* Age after which a file in a Maildir tmp/ is a crashed writer's. */
+#define STORE_TMP_MAX_AGE (36 * 3600)
 /* SQLite lookaside per connection: slot size and count (see open). */
 #define STORE_LOOKASIDE_SLOT 128
 #define STORE_LOOKASIDE_SLOTS 32

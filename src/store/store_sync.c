@@ -444,11 +444,19 @@ static int index_cand(struct scan *s, struct store_mbrow *row,
 	char *data;
 	int rc = store_file_read(s->u, path, &data, &len, &st);
 
-	free(path);
-	if (rc == STORE_ERR_EXPUNGED)
+	if (rc == STORE_ERR_EXPUNGED) {
+		free(path);
 		return 0; /* gone again before it got a UID */
-	if (rc < 0)
-		return rc;
+	}
+	if (rc < 0) {
+		/* One unreadable file (wrong owner, not a file) must not
+		 * block the mailbox: it gets a UID once it can be read. */
+		log_warn(NULL, "cannot index maildir file",
+			 "path=%s error=\"%s\"", path, s->u->error);
+		free(path);
+		return 0;
+	}
+	free(path);
 	memcpy(base, c->name, blen);
 	base[blen] = '\0';
 	rc = store_index_insert(s->u, row, base, info, store_info_flags(info),
@@ -542,6 +550,29 @@ static bool any_unseen(const struct scan *s)
 	return false;
 }
 
+/* Maildir: files left in tmp/ for 36 hours are from a crashed writer. */
+static void clean_tmp(const char *dir)
+{
+	char *path = xasprintf("%s/tmp", dir);
+	DIR *d = opendir(path);
+	time_t old = time(NULL) - STORE_TMP_MAX_AGE;
+	struct dirent *de;
+	struct stat st;
+
+	free(path);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			    0 ||
+		    !S_ISREG(st.st_mode) || st.st_mtime > old)
+			continue;
+		unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
 static int sync_scan(struct store_user *u, struct store_mbrow *row,
 		     const char *dir)
 {
@@ -559,6 +590,7 @@ static int sync_scan(struct store_user *u, struct store_mbrow *row,
 		goto out;
 	cand_dedup(&s);
 	rc = sync_apply(&s, row);
+	clean_tmp(dir);
 out:
 	scan_fini(&s);
 	return rc;

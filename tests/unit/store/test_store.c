@@ -79,7 +79,12 @@ static void test_vanished(void **state)
 	hms = store_mailbox_highestmodseq(mb);
 	assert_true(find_file(mpath(f, "cur"), "1.a.host", name, sizeof(name)));
 	assert_int_equal(unlink(mpath(f, "cur/%s", name)), 0);
+	/* A scan also clears tmp/ of what crashed writers left (36 h). */
+	put_file(mpath(f, "tmp/old"), MSG, time(NULL) - 37 * 3600);
+	put_file(mpath(f, "tmp/young"), MSG, time(NULL) - 35 * 3600);
 	assert_int_equal(sync_mb(mb), 1);
+	assert_int_equal(access(mpath(f, "tmp/old"), F_OK), -1);
+	assert_int_equal(access(mpath(f, "tmp/young"), F_OK), 0);
 	assert_int_equal(n_msgs(mb), 1);
 	assert_null(store_mailbox_find(mb, 1));
 	assert_non_null(store_mailbox_find(mb, 2));
