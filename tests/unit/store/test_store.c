@@ -474,13 +474,6 @@ static void test_other_process(void **state)
 	store_mailbox_free(&mb);
 }
 
-static void set_mtime(const char *path, time_t sec)
-{
-	struct timespec ts[2] = {{sec, 123456789}, {sec, 123456789}};
-
-	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
-}
-
 /* The cheap path: with old mtimes and no commits, a sync does not scan;
  * postern's own change to cur/ does not make it scan either. */
 static void test_sync_cheap(void **state)

@@ -336,6 +336,19 @@ static void test_status(void **state)
 	store_mailbox_free(&mb);
 	assert_int_equal(store_mailbox_status(f->u, "INBOX", &st, &error), 0);
 	assert_int_equal(st.recent, 0);
+	/* Settled folder: STATUS answers from the index without a scan... */
+	set_mtime(mpath(f, "new"), time(NULL) - 20);
+	set_mtime(mpath(f, "cur"), time(NULL) - 20);
+	assert_int_equal(store_mailbox_status(f->u, "INBOX", &st, &error), 0);
+	put_file(mpath(f, "new/4.d.host"), MSG, 0);
+	set_mtime(mpath(f, "new"), time(NULL) - 20);
+	assert_int_equal(store_mailbox_status(f->u, "INBOX", &st, &error), 0);
+	assert_int_equal(st.messages, 3);
+	/* ...and scans once new/ changed. */
+	set_mtime(mpath(f, "new"), time(NULL) - 10);
+	assert_int_equal(store_mailbox_status(f->u, "INBOX", &st, &error), 0);
+	assert_int_equal(st.messages, 4);
+	assert_int_equal(st.recent, 1);
 	assert_int_equal(store_mailbox_status(f->u, "Nope", &st, &error),
 			 STORE_ERR_NONEXISTENT);
 }
