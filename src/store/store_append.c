@@ -392,9 +392,17 @@ static int copy_locked(struct store_user *u, struct copy *c, const char *dest,
 		       bool move, uint32_t *uidvalidity_r, uint64_t *gone_bytes,
 		       uint64_t *gone_count)
 {
-	struct store_mbrow drow;
+	struct store_mbrow drow, srow;
 	uint64_t need = 0;
-	int rc = open_dest(u, dest, &drow);
+	int rc = store_mbrow_by_id(u, c->mb->id, &srow);
+
+	if (rc == 0)
+		store_mb_follow(c->mb, &srow);
+	store_mbrow_fini(&srow);
+	if (rc == 0)
+		rc = open_dest(u, dest, &drow);
+	else
+		memset(&drow, 0, sizeof(drow));
 
 	for (size_t i = 0; rc == 0 && i < c->n; i++) {
 		const struct store_msg *m =

@@ -165,10 +165,12 @@ static int flags_locked(struct store_mailbox *mb, uint32_t uid,
 	bool clean;
 	int grown = 0, rc = store_mbrow_by_id(u, mb->id, &row);
 
-	if (rc == 0)
+	if (rc == 0) {
+		store_mb_follow(mb, &row);
 		rc = store_msgrow_get(u, mb->id, uid, &r);
-	else
+	} else {
 		memset(&r, 0, sizeof(r));
+	}
 	/* RFC 7162 3.1.3 */
 	if (rc == 0 && c->unchangedsince != 0 && r.modseq > c->unchangedsince)
 		rc = store_fail(u, STORE_ERR_MODIFIED,
@@ -328,9 +330,11 @@ int store_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n,
 	if ((rc = store_begin(mb->u)) < 0)
 		return rc;
 	rc = store_mbrow_by_id(mb->u, mb->id, &row);
-	if (rc == 0)
+	if (rc == 0) {
+		store_mb_follow(mb, &row);
 		rc = store_expunge_locked(mb->u, &row, mb->dir, uids, n, &bytes,
 					  &count);
+	}
 	store_mbrow_fini(&row);
 	if (rc == 0)
 		rc = store_mb_reload(mb);

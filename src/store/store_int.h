@@ -284,6 +284,9 @@ void store_msgrow_fini(struct store_msgrow *r);
 /* Re-read mb's messages from the index (incrementally when possible),
  * inside a transaction. */
 int store_mb_refresh(struct store_mailbox *mb, struct store_mbrow *row);
+/* Take the mailbox's current name and folder from its row (a RENAME in
+ * another session). Call inside the transaction, before using mb->dir. */
+void store_mb_follow(struct store_mailbox *mb, const struct store_mbrow *row);
 /* After a change through mb: reload now, report at the next sync. */
 int store_mb_reload(struct store_mailbox *mb);
 /* Unlink the message files and drop rows; *bytes gets the file sizes. */

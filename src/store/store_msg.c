@@ -206,6 +206,17 @@ int store_mb_reload(struct store_mailbox *mb)
 	return rc;
 }
 
+void store_mb_follow(struct store_mailbox *mb, const struct store_mbrow *row)
+{
+	if (row->name == NULL || strcmp(row->name, mb->name) == 0)
+		return;
+	/* Renamed by another session: follow it. */
+	free(mb->name);
+	free(mb->dir);
+	mb->name = xstrdup(row->name);
+	mb->dir = store_folder_dir(mb->u, mb->name);
+}
+
 /* ---- open, sync ---- */
 
 static int64_t data_version(struct store_user *u)
@@ -232,13 +243,7 @@ static int sync_locked(struct store_mailbox *mb, struct store_mbrow *row)
 		return rc == STORE_ERR_NONEXISTENT
 			       ? store_fail(mb->u, rc, "mailbox was deleted")
 			       : rc;
-	if (strcmp(row->name, mb->name) != 0) {
-		/* Renamed by another session: follow it. */
-		free(mb->name);
-		free(mb->dir);
-		mb->name = xstrdup(row->name);
-		mb->dir = store_folder_dir(mb->u, mb->name);
-	}
+	store_mb_follow(mb, row);
 	if ((rc = store_sync_locked(mb->u, row, mb->dir, false)) < 0)
 		return rc;
 	return store_mb_refresh(mb, row);

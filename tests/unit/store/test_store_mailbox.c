@@ -148,6 +148,7 @@ static void test_rename(void **state)
 	struct store_mailbox *mb;
 	struct store_mailbox_info *l;
 	const char *error;
+	char name[256];
 	uint32_t uidv;
 	size_t n;
 
@@ -168,9 +169,16 @@ static void test_rename(void **state)
 	assert_int_equal(st.messages, 1);
 	assert_int_equal(store_mailbox_status(f->u, "A/B", &st, &error),
 			 STORE_ERR_NONEXISTENT);
-	/* An open handle follows the rename. */
+	/* An open handle follows the rename, even before its next sync. */
+	assert_int_equal(store_msg_set_flags(mb, 1, STORE_FLAGS_ADD,
+					     STORE_F_FLAGGED, NULL, 0, &error),
+			 0);
+	assert_true(find_file(mpath(f, ".X.Y.B/cur"), "", name, sizeof(name)));
+	assert_non_null(strstr(name, ":2,FS"));
 	sync_mb(mb);
 	assert_int_equal(n_msgs(mb), 1);
+	assert_int_equal(store_mailbox_find(mb, 1)->flags,
+			 STORE_F_SEEN | STORE_F_FLAGGED);
 	store_mailbox_free(&mb);
 
 	assert_int_equal(store_mailbox_rename(f->u, "Sent", "Trash", &error),
