@@ -21,7 +21,13 @@
  * Mailbox names are the names IMAP clients see (modified UTF-7 as sent,
  * hierarchy separator '/'), "INBOX" case-insensitive. A name holding '.',
  * a control character, an empty level or a leading/trailing '/' is refused
- * (STORE_ERR_NAME).
+ * (STORE_ERR_NAME); so are the LIST wildcards '*' and '%', deeper than
+ * STORE_DEPTH_MAX levels, and names whose ".A.B" folder would not fit one
+ * directory entry (255 octets).
+ *
+ * Additions since the first version of this contract (nothing changed or
+ * removed): store_mailbox_info.noselect, store_mailbox_vanished(), and
+ * handles shared between sessions of one user (store_user_open).
  *
  * Errors: functions return 0 or a negative enum store_err; *error_r (when
  * given) then points to a sentence owned by the store_user, valid until the
