@@ -16,8 +16,10 @@
 #include <sys/wait.h>
 
 #include "store/maildir.h"
+#include "store/store_int.h"
 #include "test_store_util.h"
 
+#define STRESS_OPS 80
 #define MSG "From: a@example.org\r\nSubject: hello\r\n\r\nbody\r\n"
 
 static void test_uid_order(void **state)
@@ -474,6 +476,124 @@ static void test_other_process(void **state)
 	store_mailbox_free(&mb);
 }
 
+/* One worker of the stress test: appends, flag changes, expunges, and
+ * files dropped into new/ as a delivery would, all on one INBOX. */
+static int stress_worker(struct store_user *u, int seed)
+{
+	enum store_err err;
+	const char *error;
+	struct store_mailbox *mb =
+		store_mailbox_open(u, "INBOX", false, &err, &error);
+	char path[PATH_MAX];
+	unsigned r = (unsigned)seed * 2654435761u;
+
+	if (mb == NULL)
+		return 1;
+	for (int i = 0; i < STRESS_OPS; i++) {
+		const struct store_msg *msgs;
+		uint32_t uidv, uid;
+		size_t n;
+		int rc = 0;
+
+		r = r * 1103515245u + 12345u;
+		if (store_mailbox_sync(mb, &error) < 0)
+			return 2;
+		store_mailbox_messages(mb, &msgs, &n);
+		uid = n > 0 ? msgs[(r >> 8) % n].uid : 0;
+		switch ((r >> 4) % 4) {
+		case 0:
+			rc = store_append(u, "INBOX", MSG, strlen(MSG), 0, NULL,
+					  0, &uidv, &uid, &error);
+			break;
+		case 1:
+			snprintf(path, sizeof(path), "%s/new/%d.%d.stress",
+				 u->root, seed, i);
+			put_file(path, MSG, 0);
+			break;
+		case 2:
+			if (uid != 0)
+				rc = store_msg_set_flags(
+					mb, uid, STORE_FLAGS_ADD, 1u << (r % 5),
+					"k", 0, &error);
+			break;
+		default:
+			if (uid != 0)
+				rc = store_expunge(mb, &uid, 1, &error);
+			break;
+		}
+		/* Another worker may have expunged it first. */
+		if (rc < 0 && rc != STORE_ERR_EXPUNGED)
+			return 3;
+	}
+	store_mailbox_free(&mb);
+	return 0;
+}
+
+static int stress_1(struct store_user *u)
+{
+	return stress_worker(u, 1);
+}
+
+static int stress_2(struct store_user *u)
+{
+	return stress_worker(u, 2);
+}
+
+static int stress_3(struct store_user *u)
+{
+	return stress_worker(u, 3);
+}
+
+/* Three processes at once; afterwards one consistent view: every file
+ * in cur/ indexed once, nothing left in new/, UIDs ascending. */
+static void test_stress(void **state)
+{
+	int (*fns[])(struct store_user *) = {stress_1, stress_2, stress_3};
+	struct fx *f = *state;
+	pid_t pids[3];
+	struct store_mailbox *mb;
+	const struct store_msg *msgs;
+	size_t n;
+
+	for (int i = 0; i < 3; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			const char *error;
+			struct store_user *u = store_user_open(
+				f->dir, "example.org", "alice", &error);
+
+			_exit(u == NULL ? 100 : fns[i](u));
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		int status;
+
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	mb = open_mb(f, "INBOX", false);
+	store_mailbox_messages(mb, &msgs, &n);
+	assert_int_equal(count_dir(mpath(f, "new")), 0);
+	assert_int_equal(count_dir(mpath(f, "cur")), (int)n);
+	for (size_t i = 1; i < n; i++)
+		assert_true(msgs[i - 1].uid < msgs[i].uid);
+	for (size_t i = 0; i < n; i++) {
+		char *data;
+		size_t len;
+		const char *error;
+
+		assert_int_equal(
+			store_msg_load(mb, msgs[i].uid, &data, &len, &error),
+			0);
+		assert_int_equal(len, strlen(MSG));
+		free(data);
+	}
+	assert_true(store_mailbox_uidnext(mb) > msgs[n - 1].uid);
+	store_mailbox_free(&mb);
+}
+
 /* The cheap path: with old mtimes and no commits, a sync does not scan;
  * postern's own change to cur/ does not make it scan either. */
 static void test_sync_cheap(void **state)
@@ -639,6 +759,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_other_process, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_stress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_cheap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
