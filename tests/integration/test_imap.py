@@ -720,3 +720,95 @@ def test_compress_deflate(srv):
         z.send(b"h LOGOUT\r\n")
         untagged, tagged = z.tagged("h")
         assert untagged == ["* BYE Logging out"] and tagged.startswith("h OK")
+
+
+def test_mbsync_both_ways(srv, tmp_path):
+    """isync's mbsync pulls a mailbox tree, then pushes a new local message
+    and a flag change back; a second run has nothing left to do."""
+    user = f"erin@{DOMAIN}"
+    r = cli(srv, "user", "add", user, "--password-stdin",
+            stdin=PASSWORD + "\n")
+    assert r.returncode == 0, r
+    m = imaps(srv, user=user)
+    try:
+        m.create("Lists/Dev")
+        for i, box in enumerate(("INBOX", "INBOX", "Lists/Dev")):
+            msg = MSG.replace("hello", f"hello {i}").encode()
+            assert m.append(box, "(\\Seen)" if i == 0 else None, None,
+                            msg)[0] == "OK"
+    finally:
+        m.logout()
+    local = tmp_path / "mail"
+    local.mkdir()
+    conf = tmp_path / "mbsyncrc"
+    conf.write_text(f"""
+IMAPAccount t
+Host {HOST}
+Port {srv.port('imaps')}
+User {user}
+Pass "{PASSWORD}"
+SSLType IMAPS
+CertificateFile {srv.cert}
+
+IMAPStore remote
+Account t
+
+MaildirStore local
+Path {local}/
+Inbox {local}/INBOX
+SubFolders Verbatim
+
+Channel c
+Far :remote:
+Near :local:
+Patterns *
+Create Both
+Expunge Both
+SyncState *
+""")
+
+    def run():
+        r = subprocess.run(["mbsync", "-c", str(conf), "-a"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, (r.stdout, r.stderr, srv.log_tail(40))
+        return r
+
+    run()
+    inbox = sorted((local / "INBOX" / "cur").iterdir()) + \
+        sorted((local / "INBOX" / "new").iterdir())
+    assert len(inbox) == 2, inbox
+    assert any(p.name.endswith(",S") for p in inbox), inbox
+    dev = list((local / "Lists" / "Dev" / "cur").iterdir()) + \
+        list((local / "Lists" / "Dev" / "new").iterdir())
+    assert len(dev) == 1
+    assert b"hello 2" in dev[0].read_bytes()
+    assert (local / "Sent").is_dir() and (local / "Trash").is_dir()
+
+    # Push: a new local message and \Flagged on a pulled one.
+    newmsg = MSG.replace("hello", "from mbsync").encode()
+    (local / "INBOX" / "cur" / "1700000000.local.host:2,").write_bytes(newmsg)
+    first = inbox[0]
+    first.rename(first.with_name(first.name.split(":2,")[0] + ":2,F" +
+                                 first.name.split(":2,")[1]))
+    run()
+    m = imaps(srv, user=user)
+    try:
+        typ, data = m.select("INBOX")
+        assert int(data[0]) == 3, data
+        typ, data = m.search(None, "FLAGGED")
+        assert len(data[0].split()) == 1, data
+        typ, data = m.search(None, 'SUBJECT "from mbsync"')
+        assert len(data[0].split()) == 1, data
+    finally:
+        m.logout()
+    # A third run changes nothing on either side.
+    run()
+    files = list((local / "INBOX" / "cur").iterdir()) + \
+        list((local / "INBOX" / "new").iterdir())
+    assert len(files) == 3, files
+    st = imaps(srv, user=user)
+    try:
+        typ, data = st.status("INBOX", "(MESSAGES)")
+        assert b"MESSAGES 3" in data[0], data
+    finally:
+        st.logout()
