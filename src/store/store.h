@@ -26,8 +26,9 @@
  * directory entry (255 octets).
  *
  * Additions since the first version of this contract (nothing changed or
- * removed): store_mailbox_info.noselect, store_mailbox_vanished(), and
- * handles shared between sessions of one user (store_user_open).
+ * removed): store_mailbox_info.noselect, store_mailbox_vanished(),
+ * store_msg_load_header(), and handles shared between sessions of one
+ * user (store_user_open).
  *
  * Errors: functions return 0 or a negative enum store_err; *error_r (when
  * given) then points to a sentence owned by the store_user, valid until the
@@ -223,6 +224,14 @@ const struct store_msg *store_mailbox_find(const struct store_mailbox *mb,
  * converted), malloc'd; the caller frees. */
 int store_msg_load(struct store_mailbox *mb, uint32_t uid, char **data_r,
 		   size_t *len_r, const char **error_r);
+/*
+ * Added: only the header block (up to and including the empty line that
+ * ends it; all of the message when it has none), CRLF line ends,
+ * malloc'd; the caller frees. For BODY[HEADER], HEADER.FIELDS and header
+ * SEARCH without reading large bodies. Errors as store_msg_load.
+ */
+int store_msg_load_header(struct store_mailbox *mb, uint32_t uid, char **data_r,
+			  size_t *len_r, const char **error_r);
 /* Cached at index time (mail/mime.h); owned by mb, valid until the next
  * sync or change. extended: BODYSTRUCTURE, else BODY. */
 int store_msg_envelope(struct store_mailbox *mb, uint32_t uid,

@@ -69,8 +69,62 @@ static int store_read_fd(struct store_user *u, int fd, const char *path,
 	return 0;
 }
 
-int store_file_read(struct store_user *u, const char *path, char **data_r,
-		    size_t *len_r, struct stat *st_r)
+/* Where the header block of buf ends (after its empty line), scanning
+ * from *scan; 0 when not in buf yet (*scan says where to go on). */
+static size_t header_end(const char *buf, size_t len, size_t *scan)
+{
+	size_t i;
+
+	for (i = *scan; i < len; i++) {
+		if (i > 0 && buf[i - 1] != '\n')
+			continue;
+		if (buf[i] == '\n')
+			return i + 1;
+		if (buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n')
+			return i + 2;
+		if (buf[i] == '\r' && i + 1 == len)
+			break; /* CR at the end: wait for the next byte */
+	}
+	*scan = i;
+	return 0;
+}
+
+/* The header block only: read in steps until its empty line. */
+static int store_read_header(struct store_user *u, int fd, const char *path,
+			     char **buf_r, size_t *len_r)
+{
+	size_t cap = STORE_HEADER_STEP, len = 0, scan = 0, end = 0;
+	char *buf = xmalloc(cap + 1);
+
+	while (end == 0) {
+		ssize_t n;
+
+		if (len == cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			return store_errno_fail(u, "read", path);
+		}
+		if (n == 0) {
+			end = len; /* no body: all of it is header */
+			break;
+		}
+		len += (size_t)n;
+		end = header_end(buf, len, &scan);
+	}
+	buf[end] = '\0';
+	*buf_r = buf;
+	*len_r = end;
+	return 0;
+}
+
+int store_file_read(struct store_user *u, const char *path, bool header_only,
+		    char **data_r, size_t *len_r, struct stat *st_r)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	char *raw = NULL, *crlf;
@@ -93,7 +147,11 @@ int store_file_read(struct store_user *u, const char *path, char **data_r,
 		return store_fail(u, STORE_ERR_IO, "%s: not a message file",
 				  path);
 	}
-	rc = store_read_fd(u, fd, path, (size_t)st_r->st_size, &raw, &len);
+	if (header_only)
+		rc = store_read_header(u, fd, path, &raw, &len);
+	else
+		rc = store_read_fd(u, fd, path, (size_t)st_r->st_size, &raw,
+				   &len);
 	close(fd);
 	if (rc < 0)
 		return rc;

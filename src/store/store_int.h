@@ -38,6 +38,8 @@
 #define STORE_LOCK_FILE "postern.lock"
 /* Age after which a file in a Maildir tmp/ is a crashed writer's. */
 #define STORE_TMP_MAX_AGE (36 * 3600)
+/* Read size while looking for the end of a header block. */
+#define STORE_HEADER_STEP ((size_t)8192)
 /* SQLite lookaside per connection: slot size and count (see open). */
 #define STORE_LOOKASIDE_SLOT 128
 #define STORE_LOOKASIDE_SLOTS 32
@@ -214,9 +216,10 @@ char *store_kw_canon(const char *mbkw, const char *list);
 
 /* ---- files (store_file.c) ---- */
 
-/* The message file's bytes with CRLF line ends: *data_r malloc'd. */
-int store_file_read(struct store_user *u, const char *path, char **data_r,
-		    size_t *len_r, struct stat *st_r);
+/* The message file's bytes with CRLF line ends: *data_r malloc'd. With
+ * header_only, up to and including the empty line after the header. */
+int store_file_read(struct store_user *u, const char *path, bool header_only,
+		    char **data_r, size_t *len_r, struct stat *st_r);
 /* CRLF conversion of a buffer; returns data itself when nothing changes,
  * else a malloc'd copy. */
 char *store_crlf(const char *data, size_t len, size_t *len_r);

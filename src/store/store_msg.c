@@ -417,8 +417,8 @@ int store_mailbox_vanished(struct store_mailbox *mb, uint64_t since,
 
 /* ---- one message ---- */
 
-int store_msg_load(struct store_mailbox *mb, uint32_t uid, char **data_r,
-		   size_t *len_r, const char **error_r)
+static int msg_read(struct store_mailbox *mb, uint32_t uid, bool header_only,
+		    char **data_r, size_t *len_r, const char **error_r)
 {
 	char name[STORE_FILE_NAME_SIZE];
 	struct store_msgrow r;
@@ -432,17 +432,30 @@ int store_msg_load(struct store_mailbox *mb, uint32_t uid, char **data_r,
 	if ((rc = store_msgrow_get(mb->u, mb->id, uid, &r)) < 0)
 		return rc;
 	path = xasprintf("%s/cur/%s:%s", mb->dir, r.base, r.info);
-	rc = store_file_read(mb->u, path, data_r, len_r, &st);
+	rc = store_file_read(mb->u, path, header_only, data_r, len_r, &st);
 	free(path);
 	/* Renamed by another tool since the last sync (flags changed). */
 	if (rc == STORE_ERR_EXPUNGED &&
 	    store_find_base(mb->u, mb->dir, r.base, name, sizeof(name)) == 0) {
 		path = xasprintf("%s/cur/%s", mb->dir, name);
-		rc = store_file_read(mb->u, path, data_r, len_r, &st);
+		rc = store_file_read(mb->u, path, header_only, data_r, len_r,
+				     &st);
 		free(path);
 	}
 	store_msgrow_fini(&r);
 	return rc;
+}
+
+int store_msg_load(struct store_mailbox *mb, uint32_t uid, char **data_r,
+		   size_t *len_r, const char **error_r)
+{
+	return msg_read(mb, uid, false, data_r, len_r, error_r);
+}
+
+int store_msg_load_header(struct store_mailbox *mb, uint32_t uid, char **data_r,
+			  size_t *len_r, const char **error_r)
+{
+	return msg_read(mb, uid, true, data_r, len_r, error_r);
 }
 
 /* Column col of the message's cache row, in mb's pool. */

@@ -442,7 +442,7 @@ static int index_cand(struct scan *s, struct store_mbrow *row,
 	size_t blen = store_split_name(c->name, &info), len;
 	struct stat st;
 	char *data;
-	int rc = store_file_read(s->u, path, &data, &len, &st);
+	int rc = store_file_read(s->u, path, false, &data, &len, &st);
 
 	if (rc == STORE_ERR_EXPUNGED) {
 		free(path);

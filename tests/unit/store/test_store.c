@@ -250,6 +250,65 @@ static void test_size_crlf(void **state)
 	store_mailbox_free(&mb);
 }
 
+/* The header block alone, whatever the line ends and wherever a read
+ * step ends. */
+static void test_load_header(void **state)
+{
+	static const struct {
+		const char *head, *body, *want;
+	} rows[] = {
+		{"Subject: a\r\n\r\n", "body\r\n", "Subject: a\r\n\r\n"},
+		{"Subject: a\n\n", "body\n", "Subject: a\r\n\r\n"},
+		{"Subject: a\r\n", "", "Subject: a\r\n"},
+		{"Subject: no newline", "", "Subject: no newline"},
+		{"\r\n", "only body\r\n", "\r\n"},
+		{"A: 1\r\nB: 2\r\n\r\n", "\r\n\r\nmore\r\n",
+		 "A: 1\r\nB: 2\r\n\r\n"},
+	};
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	const char *error;
+	char *data, *big;
+	size_t len, hlen;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char name[64], *msg;
+
+		snprintf(name, sizeof(name), "new/%zu.h.host", i);
+		msg = xasprintf("%s%s", rows[i].head, rows[i].body);
+		put_file(mpath(f, "%s", name), msg,
+			 time(NULL) - 100 + (time_t)i);
+		free(msg);
+	}
+	/* The empty line straddles the first 8 KiB read, then a big body. */
+	hlen = 8192 - 3;
+	big = xmalloc(hlen + 4 + 100000 + 1);
+	memcpy(big, "X: ", 3);
+	memset(big + 3, 'a', hlen - 3);
+	memcpy(big + hlen, "\r\n\r\n", 4);
+	memset(big + hlen + 4, 'b', 100000);
+	big[hlen + 4 + 100000] = '\0';
+	put_file(mpath(f, "new/9.big.host"), big, time(NULL));
+	mb = open_mb(f, "INBOX", false);
+	assert_int_equal(n_msgs(mb), 7);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(store_msg_load_header(mb, (uint32_t)i + 1,
+						       &data, &len, &error),
+				 0);
+		assert_int_equal(len, strlen(rows[i].want));
+		assert_memory_equal(data, rows[i].want, len);
+		free(data);
+	}
+	assert_int_equal(store_msg_load_header(mb, 7, &data, &len, &error), 0);
+	assert_int_equal(len, hlen + 4);
+	assert_memory_equal(data, big, len);
+	free(data);
+	free(big);
+	assert_int_equal(store_msg_load_header(mb, 8, &data, &len, &error),
+			 STORE_ERR_EXPUNGED);
+	store_mailbox_free(&mb);
+}
+
 static void test_append_copy_move_expunge(void **state)
 {
 	struct fx *f = *state;
@@ -751,6 +810,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_keywords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_crlf, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_load_header, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_append_copy_move_expunge,
 						setup, teardown),
