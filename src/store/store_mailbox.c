@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lib/fsutil.h"
+#include "lib/log.h"
 #include "lib/mem.h"
 
 static const struct {
@@ -484,6 +485,32 @@ static int make_noselect(struct store_user *u, int64_t id)
 	return 0;
 }
 
+/*
+ * Out of the Maildir in one rename (as Dovecot does), then emptied: a
+ * file another tool left there cannot leave the mailbox half deleted.
+ */
+static int remove_folder(struct store_user *u, const char *dir, uint64_t *bytes,
+			 uint64_t *count)
+{
+	char base[STORE_FILE_NAME_SIZE];
+	char *trash;
+
+	store_unique_name(u, 0, base);
+	trash = xasprintf("%s/tmp/.deleted.%s", u->root, base);
+	if (rename(dir, trash) < 0) {
+		int rc = errno == ENOENT ? 0
+					 : store_errno_fail(u, "rename", dir);
+
+		free(trash);
+		return rc;
+	}
+	if (store_rmdir_folder(u, trash, bytes, count) < 0)
+		log_warn(NULL, "deleted folder left behind",
+			 "path=%s error=\"%s\"", trash, u->error);
+	free(trash);
+	return 0;
+}
+
 static int delete_locked(struct store_user *u, const char *name,
 			 uint64_t *bytes, uint64_t *count)
 {
@@ -504,7 +531,7 @@ static int delete_locked(struct store_user *u, const char *name,
 		rc = store_mb_purge(u, row.id);
 	} else {
 		dir = store_folder_dir(u, name);
-		rc = store_rmdir_folder(u, dir, bytes, count);
+		rc = remove_folder(u, dir, bytes, count);
 		free(dir);
 		if (rc == 0)
 			rc = children ? make_noselect(u, row.id)

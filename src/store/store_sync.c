@@ -303,9 +303,16 @@ static int sync_cur(struct scan *s, bool confirm)
 
 	if (d == NULL)
 		return store_errno_fail(s->u, "opendir", s->curdir);
-	while ((de = readdir(d)) != NULL) {
+	/* A listing cut short must not make every later file look gone. */
+	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (store_file_name_ok(de->d_name))
 			cur_entry(s, dirfd(d), de->d_name, confirm);
+	}
+	if (errno != 0) {
+		int rc = store_errno_fail(s->u, "readdir", s->curdir);
+
+		closedir(d);
+		return rc;
 	}
 	closedir(d);
 	return 0;

@@ -256,6 +256,9 @@ static void test_delete(void **state)
 			 STORE_ERR_NONEXISTENT);
 	assert_int_equal(store_mailbox_subscribe(f->u, "Junk", true, &error),
 			 0);
+	/* Something another tool keeps there does not block the DELETE. */
+	assert_int_equal(mkdir(mpath(f, ".Junk/extra"), 0700), 0);
+	append(f, "Junk", MSG, 0, NULL);
 	assert_int_equal(store_mailbox_delete(f->u, "Junk", &error), 0);
 	assert_int_equal(access(mpath(f, ".Junk"), F_OK), -1);
 
