@@ -19,7 +19,8 @@ import zlib
 
 import pytest
 
-from conftest import (HOST, LineConn, Server, client_context, find_port_base,
+from conftest import (HOST, LineConn, Server, client_context, file_fingerprint,
+                      find_port_base,
                       finish_server, postern_bin, start_or_kill,
                       starttls_session, open_session)
 
@@ -812,3 +813,71 @@ SyncState *
         assert b"MESSAGES 3" in data[0], data
     finally:
         st.logout()
+
+
+def test_offlineimap_both_ways(srv, tmp_path):
+    user = f"frank@{DOMAIN}"
+    r = cli(srv, "user", "add", user, "--password-stdin",
+            stdin=PASSWORD + "\n")
+    assert r.returncode == 0, r
+    m = imaps(srv, user=user)
+    try:
+        m.create("Lists/Dev")
+        for i, box in enumerate(("INBOX", "INBOX", "Lists/Dev")):
+            msg = MSG.replace("hello", f"hello {i}").encode()
+            assert m.append(box, "(\\Flagged)" if i == 1 else None, None,
+                            msg)[0] == "OK"
+    finally:
+        m.logout()
+    local = tmp_path / "oi"
+    conf = tmp_path / "offlineimaprc"
+    conf.write_text(f"""[general]
+accounts = t
+metadata = {tmp_path}/meta
+
+[Account t]
+localrepository = L
+remoterepository = R
+
+[Repository L]
+type = Maildir
+localfolders = {local}
+
+[Repository R]
+type = IMAP
+remotehost = {HOST}
+remoteport = {srv.port('imaps')}
+ssl = yes
+cert_fingerprint = {file_fingerprint(srv.cert)}
+remoteuser = {user}
+remotepass = {PASSWORD}
+""")
+
+    def run():
+        r = subprocess.run(["offlineimap", "-c", str(conf), "-o", "-u",
+                            "basic"], capture_output=True, text=True,
+                           timeout=90)
+        assert r.returncode == 0 and "ERROR" not in r.stdout + r.stderr, \
+            (r.stdout[-3000:], r.stderr[-3000:], srv.log_tail(40))
+
+    run()
+
+    def files(box):
+        d = local / box
+        return sorted(list((d / "cur").iterdir()) + list((d / "new").iterdir()))
+
+    assert len(files("INBOX")) == 2
+    assert sum(p.name.endswith("F") for p in files("INBOX")) == 1
+    dev = files("Lists.Dev")
+    assert len(dev) == 1 and b"hello 2" in dev[0].read_bytes()
+    # Push a new local message back.
+    newmsg = MSG.replace("hello", "from offlineimap").encode()
+    (local / "INBOX" / "new" / "1700000001.oi.host").write_bytes(newmsg)
+    run()
+    m = imaps(srv, user=user)
+    try:
+        typ, data = m.status("INBOX", "(MESSAGES)")
+        assert b"MESSAGES 3" in data[0], data
+    finally:
+        m.logout()
+    assert len(files("INBOX")) == 3
