@@ -217,8 +217,8 @@ static int inbox_move_rows(struct store_user *u, struct store_mbrow *inbox,
 			   struct store_mbrow *dest)
 {
 	static const char *const sql[] = {
-		"INSERT OR REPLACE INTO expunged (mailbox, uid, modseq) "
-		"SELECT ?1, uid, ?3 FROM messages WHERE mailbox = ?1",
+		("INSERT OR REPLACE INTO expunged (mailbox, uid, modseq) "
+		 "SELECT ?1, uid, ?3 FROM messages WHERE mailbox = ?1"),
 		"UPDATE messages SET mailbox = ?2 WHERE mailbox = ?1",
 		"UPDATE cache SET mailbox = ?2 WHERE mailbox = ?1",
 	};
