@@ -881,3 +881,44 @@ remotepass = {PASSWORD}
     finally:
         m.logout()
     assert len(files("INBOX")) == 3
+
+
+def test_idle_sees_other_session_changes(srv):
+    """IDLE learns of a flag change and an expunge made by another
+    session (perhaps in the other worker) within about a second."""
+    user = f"carol@{DOMAIN}"
+    with raw_tls(srv, user) as idler, raw_tls(srv, user) as other:
+        idler.cmd("a CREATE IdleBox")
+        idler.imap_tagged("a")
+        msg = MSG.encode()
+        for tag in ("b1", "b2"):
+            idler.send(b"%s APPEND IdleBox {%d+}\r\n%s\r\n"
+                       % (tag.encode(), len(msg), msg))
+            assert idler.imap_tagged(tag)[1].startswith(tag + " OK")
+        idler.cmd("c SELECT IdleBox")
+        assert idler.imap_tagged("c")[1].startswith("c OK")
+        idler.cmd("d IDLE")
+        assert idler.readline().startswith("+ ")
+        idler.sock.settimeout(5)
+
+        other.cmd("e SELECT IdleBox")
+        assert other.imap_tagged("e")[1].startswith("e OK")
+        start = time.monotonic()
+        other.cmd("f STORE 2 +FLAGS (\\Flagged)")
+        assert other.imap_tagged("f")[1].startswith("f OK")
+        line = idler.readline()
+        # The idler selected first: it holds \Recent for both messages.
+        assert line == "* 2 FETCH (FLAGS (\\Flagged \\Recent))", line
+        assert time.monotonic() - start < 3
+
+        start = time.monotonic()
+        other.cmd("g STORE 1 +FLAGS.SILENT (\\Deleted)")
+        other.imap_tagged("g")
+        other.cmd("h EXPUNGE")
+        assert other.imap_tagged("h")[1].startswith("h OK")
+        line = idler.readline()
+        assert line == "* 1 EXPUNGE", line
+        assert time.monotonic() - start < 3
+        idler.cmd("DONE")
+        untagged, tagged = idler.imap_tagged("d")
+        assert tagged == "d OK IDLE terminated", (untagged, tagged)
