@@ -29,7 +29,7 @@
 #define FETCH_CHUNK (64 * 1024)
 
 /* Items written after the asked ones when \Seen was set by this FETCH
- * (RFC 3501 6.4.5 FLAGS; RFC 7162 3.2.4 UID and MODSEQ). */
+ * (RFC 3501 6.4.5 FLAGS; RFC 7162 3.2.4 UID and MODSEQ under CONDSTORE). */
 enum { EXTRA_UID, EXTRA_FLAGS, EXTRA_MODSEQ, EXTRA_N };
 
 struct fetch_ctx {
@@ -236,8 +236,10 @@ static void write_extra(struct imap_session *s, struct fetch_ctx *c, int x)
 
 	if (!c->seen_set)
 		return;
+	/* RFC 7162 3.2.4: a QRESYNC server adds UID and MODSEQ once the
+	 * client enabled CONDSTORE, even without ENABLE QRESYNC. */
 	if (x == EXTRA_UID && !q->has_uid &&
-	    (s->enabled & IMAP_ENABLED_QRESYNC)) {
+	    (s->enabled & IMAP_ENABLED_CONDSTORE)) {
 		item_sep(s, c);
 		imap_printf(s, "UID %u", c->uid);
 	} else if (x == EXTRA_FLAGS && !q->has_flags) {

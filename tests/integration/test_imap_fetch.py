@@ -496,10 +496,14 @@ def test_modseq_and_changedsince(srv):
                           f"(CHANGEDSINCE {top})")
         assert typ == "OK" and data == [None], data
         # Reading one sets \Seen, which moves its modseq; with CONDSTORE
-        # on, the FETCH that set it reports MODSEQ too.
-        data = flat(fetch1(m, uids[1], "BODY[]"))
+        # on, the FETCH that set it reports MODSEQ and UID too (RFC 7162
+        # 3.2.4), even a FETCH by sequence number that asked for neither.
+        typ, data = m.fetch("2", "BODY[]")
+        assert typ == "OK", data
+        data = flat(data)
         mm = re.search(rb"MODSEQ \((\d+)\)", data)
         assert mm and int(mm.group(1)) > top, data
+        assert b"UID %d" % uids[1] in data and b"\\Seen" in data, data
         typ, data = m.uid("FETCH", "1:*", "(FLAGS)",
                           f"(CHANGEDSINCE {top})")
         assert typ == "OK" and len(data) == 1, data
@@ -583,7 +587,9 @@ def test_fetch_20mb(srv):
 
 def test_many_messages_stream(srv):
     """FETCH 1:* BODY[] over many messages written while the client reads
-    slowly: every response arrives whole and in order."""
+    slowly: every response arrives whole and in order. 6 MB in all is more
+    than a connection may queue (LIMIT_CONN_OUTPUT_MAX, 4 MB): a FETCH
+    that queued everything at once would be cut off."""
     user = f"dave@{DOMAIN}"
     m = imaps(srv, user, timeout=60)
     try:
@@ -613,6 +619,7 @@ def test_many_messages_stream(srv):
                 assert data == big
                 assert conn.readline() == ")"
             assert seen == 20
+            assert "output limit exceeded" not in srv.log_text()
         finally:
             conn.close()
     finally:
