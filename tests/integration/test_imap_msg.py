@@ -23,7 +23,7 @@ from conftest import (HOST, Server, client_context, find_port_base,
 DOMAIN = "example.test"
 PASSWORD = "correct horse"
 USERS = ("search", "store", "cond", "copy", "move", "expunge", "uidexp",
-         "two", "qresync", "ro", "smtp", "esearch")
+         "two", "qresync", "ro", "smtp", "many")
 
 
 def addr(user):
@@ -595,3 +595,33 @@ def test_two_sessions_see_store_and_expunge(srv):
         untagged, _ = a.ok("NOOP")
         assert any("FETCH (FLAGS (\\Flagged" in l for l in untagged), \
             untagged
+
+
+# --------------------------------------------------------------------------
+# Long answers
+
+
+def test_store_and_search_many(srv):
+    """A STORE answer larger than the output high mark is written in parts
+    (the handler resumes as the queue drains) and stays complete and in
+    order; SEARCH lists every match."""
+    import os
+    n = 7000
+    with Raw(srv, "many") as c:
+        c.ok("SELECT INBOX")  # the Maildir exists from here on
+    maildir = srv.root / "data" / "mail" / DOMAIN / "many"
+    st = os.stat(maildir / "cur")
+    for i in range(n):
+        path = maildir / "new" / f"1700000000.M{i}P1.test"
+        path.write_bytes(f"Subject: bulk {i}\r\n\r\nbody {i}\r\n".encode())
+        os.chown(path, st.st_uid, st.st_gid)
+    with Raw(srv, "many") as c:
+        untagged, _ = c.ok("SELECT INBOX")
+        assert f"* {n} EXISTS" in untagged, untagged[:5]
+        untagged, tagged = c.ok(r"STORE 1:* +FLAGS (\Flagged $Bulk)")
+        assert tagged == "OK STORE completed", tagged
+        seqs = [int(l.split()[1]) for l in untagged]
+        assert seqs == list(range(1, n + 1)), (len(seqs), untagged[:3])
+        assert all("\\Flagged" in l and "$Bulk" in l for l in untagged)
+        assert c.search("FLAGGED KEYWORD $Bulk") == list(range(1, n + 1))
+        assert c.search("SUBJECT \"bulk 6999\"") == [n]
