@@ -103,9 +103,9 @@ int search_parse(struct imap_args *a, struct search_program **prog_r)
 void search_program_free(struct search_program **progp);
 
 /*
- * Before matching: "*" in sequence sets becomes count (messages in the
- * view) and in UID sets max_uid (the highest UID in the view); sets are
- * sorted for binary search.
+ * Before matching, once per program: "*" in sequence sets becomes count
+ * (messages in the view) and in UID sets max_uid (the highest UID in the
+ * view); sets are sorted and merged for binary search.
  */
 void search_prepare(struct search_program *prog, uint32_t count,
 		    uint32_t max_uid);
