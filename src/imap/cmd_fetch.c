@@ -26,7 +26,7 @@
 
 /* Octets of a literal queued per write: small enough to stop soon after
  * the output passes its high mark. */
-#define FETCH_CHUNK (64 * 1024)
+#define FETCH_CHUNK ((size_t)64 * 1024)
 
 /* Items written after the asked ones when \Seen was set by this FETCH
  * (RFC 3501 6.4.5 FLAGS; RFC 7162 3.2.4 UID and MODSEQ under CONDSTORE). */

@@ -282,6 +282,11 @@ def test_sections(srv, mime_uid):
         # RFC822.HEADER and RFC822.SIZE
         data = fetch1(m, mime_uid, "(RFC822.HEADER RFC822.SIZE)")
         assert section(data, "RFC822.HEADER") == MIME_MSG[:hdr_end]
+        # RFC822 and RFC822.TEXT (read-only here, so \Seen stays off).
+        m.select("INBOX", readonly=True)
+        data = fetch1(m, mime_uid, "(RFC822 RFC822.TEXT)")
+        assert section(data, "RFC822") == MIME_MSG, data
+        assert section(data, "RFC822.TEXT") == MIME_MSG[hdr_end:], data
     finally:
         m.logout()
 
