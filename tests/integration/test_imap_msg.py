@@ -587,6 +587,10 @@ def test_two_sessions_see_store_and_expunge(srv):
         assert not any("EXPUNGE" in l for l in untagged), untagged
         assert any(l.startswith("* 4 FETCH (FLAGS (\\Flagged")
                    for l in untagged), untagged
+        # Nor during a UID SEARCH whose criteria hold message numbers
+        # (RFC 7162 3.2.10.2): numbers are as the client knows them.
+        untagged, _ = b.ok("UID SEARCH 2,4")
+        assert untagged == [f"* SEARCH {uids[1]} {uids[3]}"], untagged
         untagged, _ = b.ok("NOOP")
         assert [l for l in untagged if "EXPUNGE" in l] == \
             ["* 1 EXPUNGE", "* 2 EXPUNGE"], untagged

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "imap/msgset.h"
 #include "imap/search.h"
 #include "store/store.h"
 
@@ -682,6 +683,33 @@ static void test_prepare_empty(void **state)
 	search_program_free(&p);
 }
 
+/* ---- Number sets (msgset.h) ---- */
+
+static void test_msgset(void **state)
+{
+	static const struct {
+		uint32_t nums[8];
+		size_t n;
+		const char *out;
+	} rows[] = {
+		{{0}, 0, ""},
+		{{7}, 1, "7"},
+		{{1, 2, 3}, 3, "1:3"},
+		{{3, 4, 5, 9, 7}, 5, "3:5,9,7"},
+		{{5, 4, 3}, 3, "5,4,3"},
+		{{1, 3, 4, 6}, 4, "1,3:4,6"},
+		{{4294967294u, 4294967295u, 1}, 3, "4294967294:4294967295,1"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < NROWS(rows); i++) {
+		char *s = imap_msgset_format(rows[i].nums, rows[i].n);
+
+		assert_string_equal(s, rows[i].out);
+		free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -693,6 +721,7 @@ int main(void)
 		cmocka_unit_test(test_eval),
 		cmocka_unit_test(test_lazy_content),
 		cmocka_unit_test(test_prepare_empty),
+		cmocka_unit_test(test_msgset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
