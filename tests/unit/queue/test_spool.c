@@ -498,6 +498,58 @@ static void test_cleanup(void **state)
 		spool_cleanup_orphans(f->dir, time(NULL) - 3600, &error), 0);
 }
 
+/* Set next_attempt (and the hold) of id on disk. */
+static void set_schedule(const struct fixture *f, const char *id, time_t next,
+			 bool held)
+{
+	struct spool_envelope env;
+	const char *error = NULL;
+
+	assert_int_equal(spool_envelope_read(f->dir, id, &env, &error), 0);
+	env.next_attempt = next;
+	env.held = held;
+	assert_int_equal(spool_envelope_update(f->dir, &env, &error), 0);
+	spool_envelope_fini(&env);
+}
+
+static time_t next_of(const struct fixture *f, const char *id)
+{
+	struct spool_envelope env;
+	const char *error = NULL;
+	time_t t;
+
+	assert_int_equal(spool_envelope_read(f->dir, id, &env, &error), 0);
+	t = env.next_attempt;
+	spool_envelope_fini(&env);
+	return t;
+}
+
+/* flush (and ETRN) make due what waits, by domain, but not held mail. */
+static void test_flush_skips_held(void **state)
+{
+	struct fixture *f = *state;
+	char a[SPOOL_ID_SIZE], b[SPOOL_ID_SIZE];
+	const char *error = NULL;
+	size_t n = 99;
+
+	queue_one(f, "a", 1, a);
+	queue_one(f, "b", 1, b);
+	set_schedule(f, a, 1700000000, false);
+	set_schedule(f, b, 1700000000, true);
+	assert_int_equal(spool_flush(f->dir, "other.example", &n, &error), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(next_of(f, a), 1700000000);
+	assert_int_equal(spool_flush(f->dir, "EXAMPLE.NET", &n, &error), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(next_of(f, a), 0);
+	assert_int_equal(next_of(f, b), 1700000000);
+	/* Released, it is flushed like the others. */
+	set_schedule(f, b, 1700000000, false);
+	assert_int_equal(spool_flush(f->dir, NULL, &n, &error), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(next_of(f, b), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +570,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unique_ids, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cleanup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_skips_held, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
