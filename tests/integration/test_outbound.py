@@ -662,6 +662,66 @@ def test_connection_reuse_and_limits(tmp_path, dns):
             sink.server_close()
 
 
+class HangUpOnRset(CountingSink):
+    """Drops a session, without a reply, when RSET comes to reuse it."""
+
+    def handle(self):
+        self.rfile = RsetTrap(self.rfile, self.server)
+        try:
+            super().handle()
+        except ConnectionAbortedError:
+            pass
+
+
+class RsetTrap:
+    def __init__(self, f, server):
+        self.f = f
+        self.server = server
+
+    def readline(self):
+        line = self.f.readline()
+        if line[:4].upper() == b"RSET":
+            self.server.hangups += 1
+            raise ConnectionAbortedError
+        return line
+
+
+def test_dead_cached_session_is_replaced(tmp_path, dns):
+    """A cached session that turns out dead when reused (the peer hangs up
+    at the RSET) costs the message nothing: it goes over a new one."""
+    port = free_tcp_port()
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    sink = socketserver.ThreadingTCPServer(("127.0.0.1", port), HangUpOnRset)
+    sink.sessions, sink.spans, sink.messages, sink.hangups = [], [], 0, 0
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    a = Server(tmp_path / "a", workers=1, limits={"shutdown_timeout": 3})
+    try:
+        a.init(find_port_base())
+        a.conf.write_text(a.conf.read_text() +
+                          f'\ndns = {{ forward = "{dns}"; }};\n'
+                          f"queue = {{ mx_port = {port}; }};\n")
+        assert cli(a, "domain", "add", DOMAIN).returncode == 0
+        assert cli(a, "user", "add", f"alice@{DOMAIN}", "--password-stdin",
+                   stdin=PASSWORD + "\n").returncode == 0
+        start_or_kill(a)
+        with login(a) as s:
+            for i in range(2):
+                s.sendmail(f"alice@{DOMAIN}", [f"bob{i}@{REMOTE}"],
+                           (f"From: alice@{DOMAIN}\r\nSubject: m{i}\r\n"
+                            "\r\nbody\r\n").encode())
+                wait_for(lambda: sink.messages == i + 1, 15,
+                         what=f"delivery {i + 1}")
+        wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+        print("sessions:", sink.sessions)
+        assert len(sink.sessions) == 2
+        assert sink.hangups == 1  # the first was reused, found dead
+        assert "result=deferred" not in a.log_text()
+    finally:
+        finish_server(a)
+        sink.shutdown()
+        sink.server_close()
+
+
 def test_total_connection_limit(tmp_path, dns):
     """queue.max_connections = 1: messages to two domains (remote.test by
     MX, mail.test by its address) are delivered one session at a time,
