@@ -101,7 +101,6 @@ struct relay_conn {
 	bool idle;
 	bool reused;	     /* the owner got a session already open */
 	bool stale;	     /* ... that turned out dead: open afresh */
-	bool session_up;     /* ready() came for this session */
 	unsigned long count; /* messages sent on this session */
 };
 
