@@ -245,6 +245,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_imap(mime_bodystructure(root, msg, false));
 	check_imap(mime_bodystructure(root, msg, true));
 	CHECK(mime_section(root, "") == root);
+	{
+		/* Any string as a section number: a part of the tree or
+		 * NULL. */
+		char any[24];
+		size_t n = size < sizeof(any) - 1 ? size : sizeof(any) - 1;
+		const struct mime_part *p;
+
+		memcpy(any, data, n);
+		any[n] = '\0';
+		p = mime_section(root, any);
+		while (p != NULL && p->parent != NULL)
+			p = p->parent;
+		CHECK(p == NULL || p == root);
+	}
 	mime_free(&root);
 	CHECK(root == NULL);
 	free(msg);
