@@ -167,7 +167,9 @@ static void write_section(struct imap_session *s, struct fetch_ctx *c,
 	else
 		imap_printf(s, "%s ", it->label);
 	if (r != 0) {
-		imap_write(s, "NIL", 3);
+		/* No such part: an empty string, as Dovecot answers (RFC
+		 * 3501 leaves it open; clients expect a string). */
+		imap_write(s, "{0}\r\n", 5);
 		free(owned);
 		return;
 	}

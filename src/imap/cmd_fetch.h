@@ -103,9 +103,11 @@ void imap_fetch_req_free(struct imap_fetch_req *req);
  *   0  *data_r and *len_r set; they point into msg, or into *owned_r when the
  *      text had to be built (HEADER.FIELDS, BINARY decoding): the caller
  *      frees *owned_r (NULL when nothing was allocated);
- *   1  the section does not exist in this message (send NIL);
- *  -1  BINARY of a part whose Content-Transfer-Encoding is unknown, or of
- *      a multipart / message part (RFC 9051 6.4.5: NO [UNKNOWN-CTE]).
+ *   1  the section does not exist in this message (sent as an empty
+ *      string, as Dovecot does);
+ *  -1  BINARY of a part whose Content-Transfer-Encoding is unknown, or a
+ *      multipart / message part claiming base64 or quoted-printable
+ *      (RFC 9051 6.4.5: NO [UNKNOWN-CTE]).
  */
 int imap_fetch_section(const char *msg, size_t len,
 		       const struct mime_part *root,

@@ -160,7 +160,12 @@ static char *crlf(char *s, size_t *len)
 	return out;
 }
 
-/* BINARY[part]: the leaf's body with its transfer encoding undone. */
+/*
+ * BINARY[part]: the body with its transfer encoding undone. RFC 9051
+ * 6.4.5 asks for leaf parts only; a multipart or message part is given as
+ * it is (its encoding can only be 7bit, 8bit or binary), as Dovecot does,
+ * rather than failing a client that asked anyway.
+ */
 static int binary(const char *msg, size_t len, const struct mime_part *part,
 		  const struct imap_fetch_item *item, const char **data_r,
 		  size_t *len_r, char **owned_r)
@@ -172,12 +177,14 @@ static int binary(const char *msg, size_t len, const struct mime_part *part,
 		*len_r = len;
 		return 0;
 	}
-	/* RFC 9051 6.4.5: leaf parts only; unknown encodings fail. */
-	if (strcmp(part->type, "multipart") == 0 || is_message(part) ||
-	    !known_cte(enc))
+	/* RFC 9051 6.4.5: unknown encodings fail (NO [UNKNOWN-CTE]). */
+	if (!known_cte(enc))
 		return -1;
 	if (enc != NULL && (strcasecmp(enc, "base64") == 0 ||
 			    strcasecmp(enc, "quoted-printable") == 0)) {
+		/* RFC 2045 6.4: a multipart or message is never encoded. */
+		if (strcmp(part->type, "multipart") == 0 || is_message(part))
+			return -1;
 		size_t n;
 		char *dec = mime_decode_body(part, msg, false, &n);
 

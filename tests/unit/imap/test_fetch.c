@@ -349,9 +349,20 @@ static const struct section_row section_rows[] = {
 	{"BINARY[1.1]", 0, "Plain body.", 0},
 	{"BINARY[]", 0, HDR "\r\n" TEXT, 0},
 	{"BINARY.SIZE[2]", 0, "\x00\x01\x02\x03\x04", 5},
-	{"BINARY[1]", -1, NULL, 0},
-	{"BINARY[3]", -1, NULL, 0},
+	/* Not leaves: given as they are. */
+	{"BINARY[1]", 0,
+	 "--inner\r\nContent-Type: text/plain\r\n\r\nPlain body.\r\n"
+	 "--inner\r\nContent-Type: text/html\r\n"
+	 "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	 "<p>Html=20body=\r\n</p>\r\n--inner--",
+	 0},
+	{"BINARY[3]", 0,
+	 "From: Carol <carol@example.test>\r\nSubject: inner\r\n\r\n"
+	 "Inner text.",
+	 0},
+	/* x-unknown: NO [UNKNOWN-CTE]. */
 	{"BINARY[4]", -1, NULL, 0},
+	{"BINARY.SIZE[4]", -1, NULL, 0},
 	{"BINARY[9]", 1, NULL, 0},
 };
 
@@ -395,6 +406,44 @@ static void test_sections(void **state)
 		imap_fetch_req_free(&q);
 		imap_args_fini(&a);
 	}
+	mime_free(&root);
+	free(msg);
+}
+
+/* RFC 2045 6.4: a multipart "in base64" cannot be decoded: NO. */
+static void test_encoded_multipart(void **state)
+{
+	static const char m[] =
+		"Content-Type: multipart/mixed; boundary=o\r\n\r\n"
+		"--o\r\n"
+		"Content-Type: multipart/alternative; boundary=i\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\n"
+		"--i\r\n\r\nYQ==\r\n--i--\r\n"
+		"--o--\r\n";
+	char *msg = exact(m, sizeof(m) - 1);
+	struct mime_part *root = mime_parse(msg, sizeof(m) - 1);
+	struct imap_args a;
+	struct imap_fetch_req q;
+	const char *data;
+	size_t n;
+	char *owned;
+
+	(void)state;
+	parse_item("BINARY[1]", &a, &q);
+	assert_int_equal(imap_fetch_section(msg, sizeof(m) - 1, root,
+					    &q.items[0], &data, &n, &owned),
+			 -1);
+	assert_null(owned);
+	imap_fetch_req_free(&q);
+	imap_args_fini(&a);
+	parse_item("BINARY[1.1]", &a, &q);
+	assert_int_equal(imap_fetch_section(msg, sizeof(m) - 1, root,
+					    &q.items[0], &data, &n, &owned),
+			 0);
+	assert_int_equal(n, 4);
+	assert_memory_equal(data, "YQ==", 4);
+	imap_fetch_req_free(&q);
+	imap_args_fini(&a);
 	mime_free(&root);
 	free(msg);
 }
@@ -570,6 +619,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_single_part),
+		cmocka_unit_test(test_encoded_multipart),
 		cmocka_unit_test(test_header_fields),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_date),
