@@ -41,13 +41,17 @@ static void reply_free(void *ctx)
 	free(r);
 }
 
-static int load_msg(void *ctx, const struct search_msg *m, char **data_r,
-		    size_t *len_r)
+static int load_msg(void *ctx, const struct search_msg *m, bool header_only,
+		    char **data_r, size_t *len_r)
 {
 	struct imap_session *s = ctx;
 	const char *error;
+	int r = header_only ? store_msg_load_header(s->mailbox, m->uid, data_r,
+						    len_r, &error)
+			    : store_msg_load(s->mailbox, m->uid, data_r, len_r,
+					     &error);
 
-	if (store_msg_load(s->mailbox, m->uid, data_r, len_r, &error) < 0) {
+	if (r < 0) {
 		/* Expunged by another session meanwhile, or unreadable:
 		 * it matches no content key. */
 		log_debug(conn_sid(s->conn), "search: message not loaded",

@@ -646,6 +646,9 @@ int search_parse(struct imap_args *a, struct search_program **prog_r)
 		return r;
 	}
 	pp->pub.needs_content = root->content;
+	for (struct search_key *k = pp->all; k != NULL; k = k->all)
+		if (k->op == SK_BODY || k->op == SK_TEXT)
+			pp->pub.needs_body = true;
 	*prog_r = &pp->pub;
 	return 0;
 }
@@ -714,6 +717,7 @@ struct content {
 	search_load_fn *load;
 	void *ctx;
 	const struct search_msg *m;
+	bool header_only;
 	bool tried;
 	char *data;
 	size_t len;
@@ -730,7 +734,8 @@ static bool content_get(struct content *c)
 	if (!c->tried) {
 		c->tried = true;
 		if (c->load != NULL &&
-		    c->load(c->ctx, c->m, &c->data, &c->len) == 0 &&
+		    c->load(c->ctx, c->m, c->header_only, &c->data, &c->len) ==
+			    0 &&
 		    c->data != NULL)
 			c->root = mime_parse(c->data, c->len);
 	}
@@ -1026,7 +1031,10 @@ static bool eval(const struct search_key *k, const struct search_msg *m,
 int search_match(const struct search_program *prog, const struct search_msg *m,
 		 search_load_fn *load, void *ctx)
 {
-	struct content c = {.load = load, .ctx = ctx, .m = m};
+	struct content c = {.load = load,
+			    .ctx = ctx,
+			    .m = m,
+			    .header_only = !prog->needs_body};
 	bool r = eval(prog->root, m, &c);
 
 	content_free(&c);

@@ -67,6 +67,9 @@ struct search_program {
 	bool uses_modseq;
 	/* Some key reads headers or bodies. */
 	bool needs_content;
+	/* Some key reads bodies (BODY, TEXT): without one, the header
+	 * alone is enough. */
+	bool needs_body;
 };
 
 /* What a message is besides its bytes. keywords: space-separated or
@@ -85,10 +88,11 @@ struct search_msg {
  * The message's bytes, when a key needs them: return 0 with a malloc'd
  * buffer in *data_r (the evaluator frees it) or -1 when it cannot be
  * read (the message then has no header and no body: content keys do not
- * match it).
+ * match it). With header_only (no key of the program reads bodies), the
+ * header block alone will do.
  */
-typedef int search_load_fn(void *ctx, const struct search_msg *m, char **data_r,
-			   size_t *len_r);
+typedef int search_load_fn(void *ctx, const struct search_msg *m,
+			   bool header_only, char **data_r, size_t *len_r);
 
 /*
  * Read the arguments of SEARCH (after the command name): optional

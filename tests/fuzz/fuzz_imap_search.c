@@ -33,20 +33,30 @@ struct msg_src {
 	unsigned loads;
 };
 
-static int load(void *ctx, const struct search_msg *m, char **data_r,
-		size_t *len_r)
+static int load(void *ctx, const struct search_msg *m, bool header_only,
+		char **data_r, size_t *len_r)
 {
 	struct msg_src *src = ctx;
+
+	size_t len;
 
 	(void)m;
 	src->loads++;
 	if (src->data == NULL)
 		return -1;
+	len = src->len;
+	if (header_only) {
+		/* As the store: up to and including the empty line. */
+		const char *end = memmem(src->data, src->len, "\r\n\r\n", 4);
+
+		if (end != NULL)
+			len = (size_t)(end - src->data) + 4;
+	}
 	/* An exact-size copy: ASan sees any read past it. */
-	*data_r = malloc(src->len ? src->len : 1);
+	*data_r = malloc(len ? len : 1);
 	CHECK(*data_r != NULL);
-	memcpy(*data_r, src->data, src->len);
-	*len_r = src->len;
+	memcpy(*data_r, src->data, len);
+	*len_r = len;
 	return 0;
 }
 

@@ -436,6 +436,7 @@ struct fixture {
 	struct search_msg msgs[4];
 	const char *content[4];
 	unsigned loads[4];
+	unsigned header_loads[4]; /* of loads, those with header_only */
 };
 
 static struct fixture fx;
@@ -485,8 +486,8 @@ static void fixture_init(void)
 	fx.content[3] = C4;
 }
 
-static int load(void *ctx, const struct search_msg *m, char **data_r,
-		size_t *len_r)
+static int load(void *ctx, const struct search_msg *m, bool header_only,
+		char **data_r, size_t *len_r)
 {
 	size_t i = m->seq - 1, len;
 
@@ -495,9 +496,18 @@ static int load(void *ctx, const struct search_msg *m, char **data_r,
 	if (fx.content[i] == NULL)
 		return -1;
 	len = strlen(fx.content[i]);
+	if (header_only) {
+		/* What store_msg_load_header gives: up to the empty line. */
+		const char *end = strstr(fx.content[i], "\r\n\r\n");
+
+		fx.header_loads[i]++;
+		if (end != NULL)
+			len = (size_t)(end - fx.content[i]) + 4;
+	}
 	*data_r = malloc(len + 1);
 	assert_non_null(*data_r);
-	memcpy(*data_r, fx.content[i], len + 1);
+	memcpy(*data_r, fx.content[i], len);
+	(*data_r)[len] = '\0';
 	*len_r = len;
 	return 0;
 }
@@ -651,6 +661,17 @@ static void test_lazy_content(void **state)
 	assert_int_equal(match_mask(" OR BODY zzz SEEN"), 9);
 	assert_int_equal(fx.loads[0], 0);
 	assert_int_equal(fx.loads[1], 1);
+	/* Header keys read the header only; BODY and TEXT the whole. */
+	fixture_init();
+	assert_int_equal(match_mask(" SUBJECT report"), 1);
+	assert_int_equal(fx.header_loads[0], 1);
+	fixture_init();
+	assert_int_equal(match_mask(" OR SUBJECT report BODY banana"), 5);
+	assert_int_equal(fx.loads[0], 1);
+	assert_int_equal(fx.header_loads[0], 0);
+	fixture_init();
+	assert_int_equal(match_mask(" TEXT \"inner body\""), 4);
+	assert_int_equal(fx.header_loads[2], 0);
 	/* Several content keys share one load. */
 	fixture_init();
 	assert_int_equal(match_mask(" FROM bob TEXT numbers BODY numbers"), 1);
