@@ -374,12 +374,26 @@ def test_kill9_under_load_loses_nothing(pair):
     wait_for(lambda: all((proc_stat(p) or "Z")[0] == "Z" for p in killed),
              10, what="the killed processes to be gone")
     a.start()
+    retried = []
     with login(a) as s:
         for i in range(stop_at, 500):
             msg = (f"From: alice@{DOMAIN}\r\nSubject: load {i}\r\n\r\n"
                    f"body {i}\r\n").encode()
-            s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], msg)
+            try:
+                s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], msg)
+            except smtplib.SMTPResponseException as e:
+                # A 4xx is a refusal a client retries, not a loss; say why
+                # it came, retry once, and fail on anything else.
+                assert 400 <= e.smtp_code < 500, (e, a.log_tail(40))
+                retried.append((i, e.smtp_code, e.smtp_error))
+                s.rset()
+                s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], msg)
             acked.append(i)
+    if retried:
+        print(f"temporary refusals after the restart: {retried}")
+        print("\n".join(ln for ln in a.log_text().splitlines()
+                        if "level=error" in ln or "level=warn" in ln))
+    assert len(retried) <= 2, retried
 
     def subjects():
         seen = {}
