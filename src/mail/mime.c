@@ -139,13 +139,14 @@ static void set_type(struct mime_part *part, const char *type,
 static void classify(struct parser *p, struct mime_part *part,
 		     struct mime_ctype *ct)
 {
-	char *v;
-	size_t vlen;
+	static const char *const names[2] = {"content-type",
+					     "content-transfer-encoding"};
+	char *v[2];
+	size_t vlen[2];
 
-	v = mime_part_header(part, p->msg, "content-type", &vlen);
-	if (v != NULL)
-		mime_ctype_parse(v, vlen, true, ct);
-	free(v);
+	mime_part_headers(part, p->msg, names, 2, v, vlen);
+	if (v[0] != NULL)
+		mime_ctype_parse(v[0], vlen[0], true, ct);
 	if (ct->type != NULL) {
 		part->type = xstrdup(ct->type);
 		part->subtype = xstrdup(ct->subtype);
@@ -156,17 +157,16 @@ static void classify(struct parser *p, struct mime_part *part,
 	} else {
 		set_type(part, "text", "plain");
 	}
-	v = mime_part_header(part, p->msg, "content-transfer-encoding", &vlen);
-	if (v != NULL) {
+	if (v[1] != NULL) {
 		struct mime_ctype cte;
 
-		mime_ctype_parse(v, vlen, false, &cte);
+		mime_ctype_parse(v[1], vlen[1], false, &cte);
 		part->encoding = cte.type != NULL ? xstrdup(cte.type) : NULL;
 		mime_ctype_fini(&cte);
-		free(v);
 	}
 	if (part->encoding == NULL)
 		part->encoding = xstrdup("7bit");
+	mime_headers_free(v, 2);
 }
 
 static void add_child(struct mime_part *parent, struct mime_part *child,

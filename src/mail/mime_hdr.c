@@ -4,6 +4,7 @@
  */
 #include "mail/mime_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -172,6 +173,44 @@ char *mime_part_header(const struct mime_part *part, const char *msg,
 			return mime_unfold(value, vlen, len_r);
 	}
 	return NULL;
+}
+
+void mime_part_headers(const struct mime_part *part, const char *msg,
+		       const char *const *names, size_t n, char **values_r,
+		       size_t *lens_r)
+{
+	struct mime_fields it;
+	const char *fname, *value;
+	size_t flen, vlen, left = n;
+	unsigned long found = 0;
+
+	assert(n <= sizeof(found) * 8);
+	for (size_t i = 0; i < n; i++) {
+		values_r[i] = NULL;
+		lens_r[i] = 0;
+	}
+	mime_fields_init(&it, msg + part->hdr_off, part->hdr_len);
+	while (left > 0 &&
+	       mime_fields_next(&it, &fname, &flen, &value, &vlen)) {
+		for (size_t i = 0; i < n; i++) {
+			if (!(found & (1UL << i)) && strlen(names[i]) == flen &&
+			    strncasecmp(fname, names[i], flen) == 0) {
+				/* The first one counts, even when it is over
+				 * MIME_HEADER_MAX and so absent. */
+				values_r[i] =
+					mime_unfold(value, vlen, &lens_r[i]);
+				found |= 1UL << i;
+				left--;
+				break;
+			}
+		}
+	}
+}
+
+void mime_headers_free(char **values, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		xfree(&values[i]);
 }
 
 bool mime_is_token(unsigned char c)

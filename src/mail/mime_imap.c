@@ -61,75 +61,82 @@ static void add_num(struct mime_str *o, size_t n)
 	mime_str_adds(o, num);
 }
 
-/* A header value as an nstring: NIL when absent. */
-static void header_nstring(struct mime_str *o, const struct mime_part *part,
-			   const char *msg, const char *name)
-{
-	size_t len = 0;
-	char *v = mime_part_header(part, msg, name, &len);
-
-	mime_imap_nstring(o, v, len);
-	free(v);
-}
-
 /* An address list; NIL when absent or empty. Returns whether written. */
-static bool header_addresses(struct mime_str *o, const struct mime_part *part,
-			     const char *msg, const char *name)
+static bool addresses(struct mime_str *o, const char *v, size_t len)
 {
-	size_t len = 0, mark = o->len;
-	char *v = mime_part_header(part, msg, name, &len);
-	bool any = false;
+	size_t mark = o->len;
+	bool any;
 
-	if (v != NULL) {
-		mime_str_addc(o, '(');
-		any = mime_imap_addresses(o, v, len) > 0;
-		if (any) {
-			mime_str_addc(o, ')');
-		} else {
-			o->len = mark;
-			o->s[mark] = '\0';
-		}
-		free(v);
+	if (v == NULL)
+		return false;
+	mime_str_addc(o, '(');
+	any = mime_imap_addresses(o, v, len) > 0;
+	if (any) {
+		mime_str_addc(o, ')');
+	} else {
+		o->len = mark;
+		o->s[mark] = '\0';
 	}
 	return any;
 }
 
+enum {
+	E_DATE,
+	E_SUBJECT,
+	E_FROM,
+	E_SENDER,
+	E_REPLY_TO,
+	E_TO,
+	E_CC,
+	E_BCC,
+	E_IN_REPLY_TO,
+	E_MESSAGE_ID,
+	E_FIELDS
+};
+
+/* RFC 3501 7.4.2, in the order of the envelope. */
+static const char *const envelope_fields[E_FIELDS] = {
+	"date", "subject", "from", "sender",	  "reply-to",
+	"to",	"cc",	   "bcc",  "in-reply-to", "message-id",
+};
+
 static void envelope(struct mime_str *o, const struct mime_part *part,
 		     const char *msg)
 {
-	size_t from_off, from_len;
+	char *v[E_FIELDS];
+	size_t len[E_FIELDS], from_off, from_len;
 
+	mime_part_headers(part, msg, envelope_fields, E_FIELDS, v, len);
 	mime_str_addc(o, '(');
-	header_nstring(o, part, msg, "date");
+	mime_imap_nstring(o, v[E_DATE], len[E_DATE]);
 	mime_str_addc(o, ' ');
-	header_nstring(o, part, msg, "subject");
+	mime_imap_nstring(o, v[E_SUBJECT], len[E_SUBJECT]);
 	mime_str_addc(o, ' ');
 	from_off = o->len;
-	if (!header_addresses(o, part, msg, "from"))
+	if (!addresses(o, v[E_FROM], len[E_FROM]))
 		mime_str_adds(o, "NIL");
 	from_len = o->len - from_off;
 	/* RFC 3501 7.4.2: an absent or empty Sender or Reply-To is From. */
-	for (int i = 0; i < 2; i++) {
+	for (size_t i = E_SENDER; i <= E_REPLY_TO; i++) {
 		mime_str_addc(o, ' ');
-		if (!header_addresses(o, part, msg,
-				      i ? "reply-to" : "sender")) {
+		if (!addresses(o, v[i], len[i])) {
 			char *copy = xstrndup(o->s + from_off, from_len);
 
 			mime_str_add(o, copy, from_len);
 			free(copy);
 		}
 	}
-	static const char *const lists[] = {"to", "cc", "bcc"};
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = E_TO; i <= E_BCC; i++) {
 		mime_str_addc(o, ' ');
-		if (!header_addresses(o, part, msg, lists[i]))
+		if (!addresses(o, v[i], len[i]))
 			mime_str_adds(o, "NIL");
 	}
 	mime_str_addc(o, ' ');
-	header_nstring(o, part, msg, "in-reply-to");
+	mime_imap_nstring(o, v[E_IN_REPLY_TO], len[E_IN_REPLY_TO]);
 	mime_str_addc(o, ' ');
-	header_nstring(o, part, msg, "message-id");
+	mime_imap_nstring(o, v[E_MESSAGE_ID], len[E_MESSAGE_ID]);
 	mime_str_addc(o, ')');
+	mime_headers_free(v, E_FIELDS);
 }
 
 char *mime_envelope(const struct mime_part *part, const char *msg)
@@ -158,25 +165,34 @@ static void params(struct mime_str *o, const struct mime_ctype *ct)
 	mime_str_addc(o, ')');
 }
 
+enum { B_TYPE, B_ID, B_DESC, B_DISP, B_LANG, B_LOC, B_FIELDS };
+
+/* What BODYSTRUCTURE shows of a part's header, read in one pass. */
+static const char *const body_fields[B_FIELDS] = {
+	"content-type",	       "content-id",	   "content-description",
+	"content-disposition", "content-language", "content-location",
+};
+
+struct fields {
+	char *v[B_FIELDS];
+	size_t len[B_FIELDS];
+};
+
 /*
  * The Content-Type parameters to show. When the part's type is not the
  * one its header names (a default, or a part shown as text past a
  * limit), the header's parameters do not describe it.
  */
 static void type_params(struct mime_str *o, const struct mime_part *part,
-			const char *msg)
+			const struct fields *f)
 {
 	struct mime_ctype ct = {0};
-	size_t len;
-	char *v = mime_part_header(part, msg, "content-type", &len);
 
-	if (v != NULL)
-		mime_ctype_parse(v, len, true, &ct);
-	free(v);
+	if (f->v[B_TYPE] != NULL)
+		mime_ctype_parse(f->v[B_TYPE], f->len[B_TYPE], true, &ct);
 	if (ct.type == NULL || strcmp(ct.type, part->type) != 0 ||
-	    strcmp(ct.subtype, part->subtype) != 0) {
+	    strcmp(ct.subtype, part->subtype) != 0)
 		mime_ctype_fini(&ct);
-	}
 	if (ct.n_params == 0 && strcmp(part->type, "text") == 0)
 		mime_str_adds(o, "(\"charset\" \"us-ascii\")");
 	else
@@ -214,17 +230,13 @@ static void languages(struct mime_str *o, const char *v, size_t len)
 	mime_str_adds(o, n > 0 ? ")" : "NIL");
 }
 
-/* body-fld-dsp SP body-fld-lang SP body-fld-loc */
-static void extension(struct mime_str *o, const struct mime_part *part,
-		      const char *msg)
+/* SP body-fld-dsp SP body-fld-lang SP body-fld-loc */
+static void extension(struct mime_str *o, const struct fields *f)
 {
-	size_t len;
-	char *v = mime_part_header(part, msg, "content-disposition", &len);
 	struct mime_ctype ct = {0};
 
-	if (v != NULL)
-		mime_ctype_parse(v, len, false, &ct);
-	free(v);
+	if (f->v[B_DISP] != NULL)
+		mime_ctype_parse(f->v[B_DISP], f->len[B_DISP], false, &ct);
 	mime_str_addc(o, ' ');
 	if (ct.type != NULL) {
 		mime_str_addc(o, '(');
@@ -237,18 +249,16 @@ static void extension(struct mime_str *o, const struct mime_part *part,
 	}
 	mime_ctype_fini(&ct);
 	mime_str_addc(o, ' ');
-	v = mime_part_header(part, msg, "content-language", &len);
-	languages(o, v, len);
-	free(v);
+	languages(o, f->v[B_LANG], f->len[B_LANG]);
 	mime_str_addc(o, ' ');
-	header_nstring(o, part, msg, "content-location");
+	mime_imap_nstring(o, f->v[B_LOC], f->len[B_LOC]);
 }
 
 static void body(struct mime_str *o, const struct mime_part *part,
 		 const char *msg, bool ext);
 
 static void multipart(struct mime_str *o, const struct mime_part *part,
-		      const char *msg, bool ext)
+		      const char *msg, bool ext, const struct fields *f)
 {
 	for (const struct mime_part *c = part->children; c != NULL; c = c->next)
 		body(o, c, msg, ext);
@@ -256,23 +266,23 @@ static void multipart(struct mime_str *o, const struct mime_part *part,
 	mime_imap_nstr(o, part->subtype);
 	if (ext) {
 		mime_str_addc(o, ' ');
-		type_params(o, part, msg);
-		extension(o, part, msg);
+		type_params(o, part, f);
+		extension(o, f);
 	}
 }
 
 static void single(struct mime_str *o, const struct mime_part *part,
-		   const char *msg, bool ext)
+		   const char *msg, bool ext, const struct fields *f)
 {
 	mime_imap_nstr(o, part->type);
 	mime_str_addc(o, ' ');
 	mime_imap_nstr(o, part->subtype);
 	mime_str_addc(o, ' ');
-	type_params(o, part, msg);
+	type_params(o, part, f);
 	mime_str_addc(o, ' ');
-	header_nstring(o, part, msg, "content-id");
+	mime_imap_nstring(o, f->v[B_ID], f->len[B_ID]);
 	mime_str_addc(o, ' ');
-	header_nstring(o, part, msg, "content-description");
+	mime_imap_nstring(o, f->v[B_DESC], f->len[B_DESC]);
 	mime_str_addc(o, ' ');
 	mime_imap_nstr(o, part->encoding);
 	mime_str_addc(o, ' ');
@@ -292,19 +302,23 @@ static void single(struct mime_str *o, const struct mime_part *part,
 	}
 	if (ext) {
 		mime_str_adds(o, " NIL"); /* body MD5: not computed */
-		extension(o, part, msg);
+		extension(o, f);
 	}
 }
 
 static void body(struct mime_str *o, const struct mime_part *part,
 		 const char *msg, bool ext)
 {
+	struct fields f;
+
+	mime_part_headers(part, msg, body_fields, B_FIELDS, f.v, f.len);
 	mime_str_addc(o, '(');
 	if (strcmp(part->type, "multipart") == 0 && part->children != NULL)
-		multipart(o, part, msg, ext);
+		multipart(o, part, msg, ext, &f);
 	else
-		single(o, part, msg, ext);
+		single(o, part, msg, ext, &f);
 	mime_str_addc(o, ')');
+	mime_headers_free(f.v, B_FIELDS);
 }
 
 char *mime_bodystructure(const struct mime_part *part, const char *msg,

@@ -88,6 +88,16 @@ void mime_ctype_fini(struct mime_ctype *ct);
 /* The value of parameter name (lower-case), or NULL. */
 const char *mime_ctype_param(const struct mime_ctype *ct, const char *name);
 
+/*
+ * The unfolded values of the first fields called names[0..n) (lower-case)
+ * in part's header, in one pass: values_r[i] is NULL when absent (free
+ * them with mime_headers_free), lens_r[i] the length.
+ */
+void mime_part_headers(const struct mime_part *part, const char *msg,
+		       const char *const *names, size_t n, char **values_r,
+		       size_t *lens_r);
+void mime_headers_free(char **values, size_t n);
+
 /* The unfolded value of the first field called name in part's header. */
 char *mime_part_header(const struct mime_part *part, const char *msg,
 		       const char *name, size_t *len_r);
