@@ -356,9 +356,16 @@ static void msg_start(struct imap_session *s, struct fetch_ctx *c, uint32_t uid)
 	if (c->req.changedsince_given && m->modseq <= c->req.changedsince)
 		return;
 	c->uid = uid;
+	c->seen_set = false;
+	/* Load first: a message that cannot be sent is not marked read. */
+	if (!msg_load(s, c)) {
+		msg_end(c);
+		return;
+	}
 	set_seen(s, c, &m);
 	if (m == NULL) {
 		c->expunged = true;
+		msg_end(c);
 		return;
 	}
 	c->flags = m->flags;
@@ -367,10 +374,6 @@ static void msg_start(struct imap_session *s, struct fetch_ctx *c, uint32_t uid)
 	c->internaldate = m->internaldate;
 	c->size = m->size;
 	c->keywords = m->keywords != NULL ? xstrdup(m->keywords) : NULL;
-	if (!msg_load(s, c)) {
-		msg_end(c);
-		return;
-	}
 	imap_printf(s, "* %u FETCH (", imap_view_seq(s, uid));
 	c->in_msg = true;
 	c->item = 0;

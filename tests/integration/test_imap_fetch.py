@@ -390,6 +390,16 @@ def test_seen_rules(srv):
         m.noop()
         data = flat(fetch1(m, uid, "(FLAGS BODY[TEXT])"))
         assert data.count(b"FLAGS") == 1 and b"\\Seen" in data, data
+        # Over several messages, FLAGS comes only with those it changed:
+        # uids[0] is still unread, uids[1] was read above.
+        typ, data = m.uid("FETCH", f"{uids[0]},{uids[1]}", "BODY[TEXT]")
+        assert typ == "OK", data
+        heads = [x[0] for x in data if isinstance(x, tuple)]
+        tails = [x for x in data if isinstance(x, bytes)]
+        assert len(heads) == 2 and len(tails) == 2, data
+        assert b"UID %d " % uids[0] in heads[0], data
+        assert b"FLAGS (\\Seen" in tails[0] + heads[0], data
+        assert b"FLAGS" not in tails[1] + heads[1], data
     finally:
         m.logout()
 
