@@ -108,6 +108,7 @@ struct imap_view {
 	uint32_t recent;	/* last RECENT count sent */
 	uint64_t highestmodseq; /* store's as of the last sync */
 	uint32_t uidnext;	/* store's as of the last sync */
+	uint32_t uidvalidity;	/* as SELECT reported it */
 };
 
 struct imap_session;
@@ -278,7 +279,9 @@ void imap_write_flags(struct imap_session *s, unsigned flags,
  * (FLAGS [UID] [MODSEQ]) for messages whose modseq moved past what the
  * client was told. Never call it while a FETCH/STORE/SEARCH writes its
  * responses other than with IMAP_SYNC_NO_EXPUNGE. No-op outside SELECTED.
- * Returns 0, or -1 when the store failed (*error_r for the log).
+ * When the mailbox was deleted or its UIDVALIDITY changed, it sends BYE
+ * and closes the connection (state LOGOUT). Returns 0, or -1 when the
+ * store failed (*error_r for the log).
  */
 int imap_session_sync(struct imap_session *s, unsigned opts,
 		      const char **error_r);

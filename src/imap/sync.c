@@ -61,6 +61,7 @@ void imap_view_load(struct imap_session *s)
 	s->view.recent = count_recent(msgs, n);
 	s->view.highestmodseq = store_mailbox_highestmodseq(s->mailbox);
 	s->view.uidnext = store_mailbox_uidnext(s->mailbox);
+	s->view.uidvalidity = store_mailbox_uidvalidity(s->mailbox);
 }
 
 uint32_t imap_view_uid(const struct imap_session *s, uint32_t seq)
@@ -277,6 +278,21 @@ static void sync_new(struct imap_session *s, const struct store_msg *msgs,
 	}
 }
 
+/*
+ * The client's view cannot be mended (RFC 3501 2.3.1.1: a new
+ * UIDVALIDITY; or the mailbox is gone): end the session, as Dovecot
+ * does, rather than let the client act on wrong numbers.
+ */
+static void view_lost(struct imap_session *s, const char *why)
+{
+	log_info(conn_sid(s->conn), "selected mailbox lost", "reason=%s", why);
+	conn_printf(s->conn, "* BYE [UNAVAILABLE] %s\r\n", why);
+	/* The mailbox handle stays until the session ends: the command
+	 * running now may still hold on to it. */
+	imap_session_set_state(s, IMAP_STATE_LOGOUT);
+	conn_close(s->conn);
+}
+
 int imap_session_sync(struct imap_session *s, unsigned opts,
 		      const char **error_r)
 {
@@ -285,10 +301,22 @@ int imap_session_sync(struct imap_session *s, unsigned opts,
 	uint64_t hms;
 	struct imap_view *v = &s->view;
 
+	int r;
+
 	if (s->state != IMAP_STATE_SELECTED || s->mailbox == NULL)
 		return 0;
-	if (store_mailbox_sync(s->mailbox, error_r) < 0)
+	r = store_mailbox_sync(s->mailbox, error_r);
+	if (r == STORE_ERR_NONEXISTENT) {
+		view_lost(s, "Selected mailbox was deleted");
+		return 0;
+	}
+	if (r < 0)
 		return -1;
+	/* An index rebuilt under us: every UID the client holds is void. */
+	if (store_mailbox_uidvalidity(s->mailbox) != v->uidvalidity) {
+		view_lost(s, "Mailbox UIDVALIDITY changed");
+		return 0;
+	}
 	store_mailbox_messages(s->mailbox, &msgs, &n);
 	hms = store_mailbox_highestmodseq(s->mailbox);
 	/*

@@ -922,3 +922,20 @@ def test_idle_sees_other_session_changes(srv):
         idler.cmd("DONE")
         untagged, tagged = idler.imap_tagged("d")
         assert tagged == "d OK IDLE terminated", (untagged, tagged)
+
+
+def test_selected_mailbox_deleted_elsewhere(srv):
+    user = f"carol@{DOMAIN}"
+    with raw_tls(srv, user) as one, raw_tls(srv, user) as two:
+        one.cmd("a CREATE Doomed")
+        assert one.imap_tagged("a")[1].startswith("a OK")
+        one.cmd("b SELECT Doomed")
+        assert one.imap_tagged("b")[1].startswith("b OK")
+        two.cmd("c DELETE Doomed")
+        assert two.imap_tagged("c")[1].startswith("c OK")
+        one.cmd("d NOOP")
+        untagged, tagged = one.imap_tagged("d")
+        assert untagged == ["* BYE [UNAVAILABLE] Selected mailbox was "
+                            "deleted"], untagged
+        data, eof = one.drain()
+        assert eof, data
