@@ -43,9 +43,10 @@
 /* SQLite lookaside per connection: slot size and count (see open). */
 #define STORE_LOOKASIDE_SLOT 128
 #define STORE_LOOKASIDE_SLOTS 32
-/* SQLite page cache per connection, in pages; emptied after each sync
- * that read the index, so sessions waiting in IDLE hold little. */
+/* SQLite page cache per connection, in pages; given back once the
+ * user's sessions are quiet for STORE_IDLE_NS (store_idle_release). */
 #define STORE_CACHE_PAGES 256
+#define STORE_IDLE_NS 1000000000LL
 
 enum store_stmt {
 	SST_BEGIN,
@@ -105,6 +106,7 @@ struct store_user {
 	 * other connections' commits. */
 	uint64_t changes;
 	int64_t total_at_begin; /* sqlite3_total_changes64 at store_begin */
+	int64_t busy_at;	/* last sync that read the index; 0: released */
 	char host[STORE_HOST_CAP + 1]; /* for unique file names */
 	char error[STORE_ERROR_SIZE];
 };
@@ -290,6 +292,10 @@ int store_mb_refresh(struct store_mailbox *mb, struct store_mbrow *row);
 /* Take the mailbox's current name and folder from its row (a RENAME in
  * another session). Call inside the transaction, before using mb->dir. */
 void store_mb_follow(struct store_mailbox *mb, const struct store_mbrow *row);
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t store_now_ns(void);
+/* Give the page cache back when the user's sessions have been quiet. */
+void store_idle_release(struct store_user *u);
 /* After a change through mb: reload now, report at the next sync. */
 int store_mb_reload(struct store_mailbox *mb);
 /* Unlink the message files and drop rows; *bytes gets the file sizes. */
