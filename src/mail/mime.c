@@ -2,10 +2,15 @@
  * The MIME tree of a message, built in one pass over its lines.
  *
  * SECURITY: the message comes from anyone on the Internet. The pass reads
- * each line once; a line that starts with "--" is compared with the
+ * each body line once and each header line twice (to find the header's
+ * end, then its fields); a line that starts with "--" is compared with the
  * boundaries of the open multiparts, at most MIME_DEPTH_MAX of at most
  * MIME_BOUNDARY_MAX octets, so the work stays linear in the input. Depth
  * and part count are capped; past a cap the rest is shown as text.
+ *
+ * The line end before a boundary belongs to the boundary (RFC 2046
+ * 5.1.1), so a part ends just before it. Parts still open when the
+ * message ends (no close delimiter) end with it.
  */
 #include "mail/mime.h"
 
@@ -32,8 +37,8 @@ struct parser {
 	struct mime_part *cur; /* innermost open part */
 	struct frame frames[MIME_DEPTH_MAX + 1];
 	size_t nframes;
-	/* Boundaries are copied here: a part's own strings live until the
-	 * tree is freed, but these go with the parse. */
+	/* The frames' boundaries (the parsed Content-Type they come from is
+	 * freed once the part has started). */
 	char *bounds[MIME_DEPTH_MAX + 1];
 };
 
