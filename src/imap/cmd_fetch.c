@@ -36,7 +36,8 @@ struct fetch_ctx {
 	char tag[IMAP_TAG_MAX + 1]; /* the session's dies with the handler */
 	struct imap_fetch_req req;
 	bool uid_cmd;
-	bool needs_mime; /* some item names a part, not the whole text */
+	bool needs_mime;  /* some item names a part, not the whole text */
+	bool header_only; /* every text item is in the message's header */
 	uint32_t *uids;
 	size_t n, next;
 	bool expunged;	  /* some message was gone: OK [EXPUNGEISSUED] */
@@ -308,7 +309,12 @@ static bool msg_load(struct imap_session *s, struct fetch_ctx *c)
 
 	if (!c->req.needs_text)
 		return true;
-	r = store_msg_load(s->mailbox, c->uid, &c->data, &c->len, &error);
+	if (c->header_only)
+		r = store_msg_load_header(s->mailbox, c->uid, &c->data, &c->len,
+					  &error);
+	else
+		r = store_msg_load(s->mailbox, c->uid, &c->data, &c->len,
+				   &error);
 	if (r == STORE_ERR_EXPUNGED || r == STORE_ERR_NONEXISTENT) {
 		c->expunged = true;
 		return false;
@@ -469,6 +475,26 @@ static bool items_need_mime(const struct imap_fetch_req *q)
 	return false;
 }
 
+/* Only BODY[HEADER], BODY[HEADER.FIELDS...], RFC822.HEADER: the header
+ * block is all that needs reading (clients list folders this way). */
+static bool items_header_only(const struct imap_fetch_req *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		const struct imap_fetch_item *it = &q->items[i];
+
+		if (it->att == IMAP_FETCH_BINARY ||
+		    it->att == IMAP_FETCH_BINARY_SIZE)
+			return false;
+		if (it->att == IMAP_FETCH_SECTION &&
+		    (it->part[0] != '\0' ||
+		     (it->text != IMAP_FETCH_TEXT_HEADER &&
+		      it->text != IMAP_FETCH_TEXT_FIELDS &&
+		      it->text != IMAP_FETCH_TEXT_FIELDS_NOT)))
+			return false;
+	}
+	return true;
+}
+
 static enum imap_cmd_result fetch(struct imap_session *s, const char *tag,
 				  struct imap_args *args, bool uid)
 {
@@ -487,6 +513,7 @@ static enum imap_cmd_result fetch(struct imap_session *s, const char *tag,
 		return IMAP_CMD_BAD;
 	}
 	c->needs_mime = items_need_mime(&c->req);
+	c->header_only = items_header_only(&c->req);
 	/* RFC 7162 3.1: MODSEQ and CHANGEDSINCE enable CONDSTORE. */
 	if (c->req.has_modseq)
 		imap_condstore_enable(s);

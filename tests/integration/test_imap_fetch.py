@@ -297,6 +297,27 @@ def test_sections(srv, mime_uid):
         m.logout()
 
 
+def test_header_without_body(srv):
+    """A message that is only a header, with no blank line: header fetches
+    give it as it is (RFC 3501 6.4.5), TEXT is empty."""
+    msg = b"Subject: only a header\r\nFrom: <bob@example.test>\r\n"
+    m = imaps(srv)
+    try:
+        uid = append(m, "Archive", msg)
+        m.select("Archive")
+        data = fetch1(m, uid, "(BODY.PEEK[HEADER] RFC822.HEADER "
+                      "BODY.PEEK[HEADER.FIELDS (From)])")
+        assert section(data, "BODY[HEADER]") == msg, data
+        assert section(data, "RFC822.HEADER") == msg, data
+        assert section(data, "BODY[HEADER.FIELDS (From)]") == \
+            b"From: <bob@example.test>\r\n", data
+        data = fetch1(m, uid, "(BODY.PEEK[TEXT] RFC822.SIZE)")
+        assert section(data, "BODY[TEXT]") == b"", data
+        assert b"RFC822.SIZE %d" % len(msg) in flat(data), data
+    finally:
+        m.logout()
+
+
 def test_partials(srv, mime_uid):
     m = imaps(srv)
     try:
@@ -604,6 +625,14 @@ def test_fetch_20mb(srv):
         assert len(got) == len(msg) and got == msg
         assert b"RFC822.SIZE %d" % len(msg) in flat(data), flat(data)[:200]
         assert time.monotonic() - start < 60
+        # Header items read only the header block.
+        data = fetch1(m, uid, "(BODY.PEEK[HEADER.FIELDS (Subject)] "
+                      "RFC822.HEADER BODY.PEEK[HEADER]<5.9>)")
+        assert section(data, "BODY[HEADER.FIELDS (Subject)]") == \
+            b"Subject: big\r\n\r\n", data
+        hdr = msg[:msg.index(b"\r\n\r\n") + 4]
+        assert section(data, "RFC822.HEADER") == hdr, data
+        assert section(data, "BODY[HEADER]<5>") == hdr[5:14], data
         # A window deep inside it.
         data = fetch1(m, uid, "BODY.PEEK[TEXT]<10000000.16>")
         assert section(data, "BODY[TEXT]<10000000>") == \
