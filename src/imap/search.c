@@ -1,5 +1,6 @@
 /*
- * IMAP SEARCH programs: parser and evaluator (search.h).
+ * IMAP SEARCH programs: parser and evaluator (search.h); the text
+ * helpers (folding, header fields, dates) are in search_text.c.
  *
  * SECURITY: the parser is bounded by SEARCH_DEPTH_MAX (its recursion and
  * the evaluator's) and SEARCH_KEYS_MAX (nodes); every string is a copy
@@ -13,8 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "imap/search_text.h"
 #include "lib/mem.h"
-#include "lib/utf8.h"
 #include "mail/mime.h"
 #include "store/store.h"
 
@@ -62,209 +63,6 @@ struct search_key {
 	struct imap_seq_range *ranges; /* SK_SEQ, SK_UID */
 	size_t n_ranges;
 };
-
-/* ---- Growable strings ---- */
-
-struct sstr {
-	char *p;
-	size_t len, cap;
-};
-
-static void sstr_add(struct sstr *s, const void *d, size_t n)
-{
-	if (s->cap - s->len < n + 1) {
-		size_t cap = s->cap ? s->cap : 256;
-
-		while (cap - s->len < n + 1)
-			cap *= 2;
-		s->p = xrealloc(s->p, cap);
-		s->cap = cap;
-	}
-	memcpy(s->p + s->len, d, n);
-	s->len += n;
-	s->p[s->len] = '\0';
-}
-
-static void sstr_fini(struct sstr *s)
-{
-	free(s->p);
-	memset(s, 0, sizeof(*s));
-}
-
-/* ---- Case folding ---- */
-
-/* Simple one-to-one lower-casing of the scripts mail is mostly in. */
-static uint32_t fold_cp(uint32_t c)
-{
-	if (c < 0x80)
-		return c >= 'A' && c <= 'Z' ? c + 32 : c;
-	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
-		return c + 32;
-	if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
-		return c | 1;
-	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
-		return c & 1 ? c + 1 : c;
-	if (c == 0x178)
-		return 0xff;
-	if (c >= 0x391 && c <= 0x3ab && c != 0x3a2)
-		return c + 32;
-	if (c == 0x3c2) /* final sigma */
-		return 0x3c3;
-	if (c >= 0x410 && c <= 0x42f)
-		return c + 32;
-	if (c >= 0x400 && c <= 0x40f)
-		return c + 80;
-	return c;
-}
-
-static size_t utf8_put(char *o, uint32_t c)
-{
-	if (c < 0x80) {
-		o[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		o[0] = (char)(0xc0 | (c >> 6));
-		o[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	o[0] = (char)(0xe0 | (c >> 12));
-	o[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-	o[2] = (char)(0x80 | (c & 0x3f));
-	return 3;
-}
-
-/* Append s folded; octets that are not UTF-8 are copied as they are. */
-static void fold_append(struct sstr *o, const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < len) {
-		size_t run = i, n;
-		uint32_t c;
-		char enc[4];
-
-		while (run < len && u[run] < 0x80 &&
-		       !(u[run] >= 'A' && u[run] <= 'Z'))
-			run++;
-		if (run > i) {
-			sstr_add(o, s + i, run - i);
-			i = run;
-			continue;
-		}
-		if (u[i] < 0x80) {
-			enc[0] = (char)(u[i] + 32);
-			sstr_add(o, enc, 1);
-			i++;
-			continue;
-		}
-		n = utf8_seq(u + i, len - i);
-		if (n == 0 || n == 4) {
-			n = n == 0 ? 1 : n;
-			sstr_add(o, s + i, n);
-			i += n;
-			continue;
-		}
-		c = n == 2 ? (uint32_t)(u[i] & 0x1f) << 6 | (u[i + 1] & 0x3f)
-			   : (uint32_t)(u[i] & 0x0f) << 12 |
-				     (uint32_t)(u[i + 1] & 0x3f) << 6 |
-				     (u[i + 2] & 0x3f);
-		sstr_add(o, enc, utf8_put(enc, fold_cp(c)));
-		i += n;
-	}
-}
-
-static bool folded_has(const char *hay, size_t hay_len, const char *needle,
-		       size_t needle_len)
-{
-	if (needle_len == 0)
-		return true;
-	return hay != NULL && memmem(hay, hay_len, needle, needle_len) != NULL;
-}
-
-bool search_text_contains(const char *hay, size_t hay_len, const char *needle)
-{
-	struct sstr h = {0}, n = {0};
-	bool r;
-
-	fold_append(&h, hay, hay_len);
-	fold_append(&n, needle, strlen(needle));
-	r = folded_has(h.p, h.len, n.p, n.len);
-	sstr_fini(&h);
-	sstr_fini(&n);
-	return r;
-}
-
-/* ---- Dates ---- */
-
-static const char month_names[12][4] = {"jan", "feb", "mar", "apr",
-					"may", "jun", "jul", "aug",
-					"sep", "oct", "nov", "dec"};
-
-static const char *skip_wsp(const char *p)
-{
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	return p;
-}
-
-/* Up to max digits at *p (advanced); -1 when none. */
-static int read_digits(const char **p, int max, int *ndigits)
-{
-	int v = 0, n = 0;
-
-	while (n < max && **p >= '0' && **p <= '9') {
-		v = v * 10 + (**p - '0');
-		(*p)++;
-		n++;
-	}
-	*ndigits = n;
-	return n > 0 ? v : -1;
-}
-
-/* RFC 5322 3.3 and 4.3 (obsolete years); only the date part matters. */
-int search_parse_sent_day(const char *value, time_t *day_r)
-{
-	const char *p = skip_wsp(value);
-	struct tm tm;
-	int day, year, mon = -1, nd;
-
-	/* [day-of-week ","] */
-	if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z')) {
-		while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))
-			p++;
-		p = skip_wsp(p);
-		if (*p != ',')
-			return -1;
-		p = skip_wsp(p + 1);
-	}
-	day = read_digits(&p, 2, &nd);
-	if (day < 1 || day > 31)
-		return -1;
-	p = skip_wsp(p);
-	for (int m = 0; m < 12; m++)
-		if (strncasecmp(p, month_names[m], 3) == 0)
-			mon = m;
-	if (mon < 0)
-		return -1;
-	p = skip_wsp(p + 3);
-	year = read_digits(&p, 4, &nd);
-	if (year < 0 || (*p >= '0' && *p <= '9'))
-		return -1;
-	if (nd == 2)
-		year += year < 50 ? 2000 : 1900;
-	else if (nd == 3)
-		year += 1900;
-	else if (nd != 4)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_mday = day;
-	tm.tm_mon = mon;
-	tm.tm_year = year - 1900;
-	*day_r = timegm(&tm);
-	return 0;
-}
 
 static time_t day_of(time_t t)
 {
@@ -369,7 +167,7 @@ static void set_needle(struct search_key *k, const char *s, size_t len)
 {
 	struct sstr f = {0};
 
-	fold_append(&f, s, len);
+	search_fold_append(&f, s, len);
 	k->text = f.p != NULL ? f.p : xstrdup("");
 	k->text_len = f.len;
 }
@@ -746,79 +544,8 @@ static void content_free(struct content *c)
 {
 	mime_free(&c->root);
 	free(c->data);
-	sstr_fini(&c->body);
-	sstr_fini(&c->hdr);
-}
-
-/*
- * One field of a header block at *pos: its name and its value with the
- * line ends of folding removed (RFC 5322 2.2.3). Returns false at the
- * end. Lines without a colon are skipped.
- */
-static bool next_field(const char *h, size_t len, size_t *pos,
-		       const char **name_r, size_t *name_len_r,
-		       struct sstr *value)
-{
-	while (*pos < len) {
-		size_t start = *pos, colon, end = start;
-
-		/* The field runs to a line end not followed by WSP. */
-		for (;;) {
-			const char *nl = memchr(h + end, '\n', len - end);
-
-			end = nl != NULL ? (size_t)(nl - h) + 1 : len;
-			if (end >= len || (h[end] != ' ' && h[end] != '\t'))
-				break;
-		}
-		*pos = end;
-		for (colon = start; colon < end && h[colon] != ':'; colon++)
-			;
-		if (colon == end || colon == start)
-			continue;
-		*name_r = h + start;
-		*name_len_r = colon - start;
-		while (*name_len_r > 0 && (h[start + *name_len_r - 1] == ' ' ||
-					   h[start + *name_len_r - 1] == '\t'))
-			(*name_len_r)--;
-		value->len = 0;
-		for (size_t i = colon + 1; i < end; i++)
-			if (h[i] != '\r' && h[i] != '\n')
-				sstr_add(value, h + i, 1);
-		if (value->p == NULL)
-			sstr_add(value, "", 0);
-		return true;
-	}
-	return false;
-}
-
-/* The value decoded (RFC 2047) and folded, appended to out. */
-static void add_decoded(struct sstr *out, const char *v, size_t len)
-{
-	char *d;
-
-	while (len > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		len--;
-	}
-	d = mime_decode_words(v, len);
-	fold_append(out, d, strlen(d));
-	free(d);
-}
-
-/* Every field as "name: value\n", decoded and folded (TEXT). */
-static void header_text(struct sstr *out, const char *h, size_t len)
-{
-	struct sstr v = {0};
-	const char *name;
-	size_t pos = 0, nlen;
-
-	while (next_field(h, len, &pos, &name, &nlen, &v)) {
-		fold_append(out, name, nlen);
-		sstr_add(out, ": ", 2);
-		add_decoded(out, v.p, v.len);
-		sstr_add(out, "\n", 1);
-	}
-	sstr_fini(&v);
+	search_sstr_fini(&c->body);
+	search_sstr_fini(&c->hdr);
 }
 
 static bool header_match(struct content *c, const struct search_key *k)
@@ -829,18 +556,19 @@ static bool header_match(struct content *c, const struct search_key *k)
 	struct sstr v = {0}, d = {0};
 	bool found = false;
 
-	while (!found && next_field(h, r->hdr_len, &pos, &name, &nlen, &v)) {
+	while (!found &&
+	       search_next_field(h, r->hdr_len, &pos, &name, &nlen, &v)) {
 		if (nlen != flen || strncasecmp(name, k->field, flen) != 0)
 			continue;
 		/* RFC 3501 6.4.4: an empty string matches the field's
 		 * presence. */
 		d.len = 0;
 		if (k->text_len > 0)
-			add_decoded(&d, v.p, v.len);
-		found = folded_has(d.p, d.len, k->text, k->text_len);
+			search_add_decoded(&d, v.p, v.len);
+		found = search_folded_has(d.p, d.len, k->text, k->text_len);
 	}
-	sstr_fini(&v);
-	sstr_fini(&d);
+	search_sstr_fini(&v);
+	search_sstr_fini(&d);
 	return found;
 }
 
@@ -860,14 +588,15 @@ static void body_walk(struct content *c, const struct mime_part *p)
 		if (!searchable_leaf(p))
 			return;
 		t = mime_decode_body(p, c->data, true, &n);
-		fold_append(&c->body, t, n);
-		sstr_add(&c->body, "\n", 1);
+		search_fold_append(&c->body, t, n);
+		search_sstr_add(&c->body, "\n", 1);
 		free(t);
 		return;
 	}
 	for (const struct mime_part *q = p->children; q != NULL; q = q->next) {
 		if (p->type != NULL && strcmp(p->type, "message") == 0)
-			header_text(&c->body, c->data + q->hdr_off, q->hdr_len);
+			search_header_text(&c->body, c->data + q->hdr_off,
+					   q->hdr_len);
 		body_walk(c, q);
 	}
 }
@@ -902,13 +631,13 @@ static bool text_match(struct content *c, const struct search_key *k)
 
 	if (!c->have_hdr) {
 		c->have_hdr = true;
-		header_text(&c->hdr, c->data + c->root->hdr_off,
-			    c->root->hdr_len);
+		search_header_text(&c->hdr, c->data + c->root->hdr_off,
+				   c->root->hdr_len);
 	}
-	if (folded_has(c->hdr.p, c->hdr.len, k->text, k->text_len))
+	if (search_folded_has(c->hdr.p, c->hdr.len, k->text, k->text_len))
 		return true;
 	b = body_text(c);
-	return folded_has(b->p, b->len, k->text, k->text_len);
+	return search_folded_has(b->p, b->len, k->text, k->text_len);
 }
 
 static bool content_match(struct content *c, const struct search_key *k)
@@ -923,7 +652,7 @@ static bool content_match(struct content *c, const struct search_key *k)
 		return header_match(c, k);
 	case SK_BODY:
 		b = body_text(c);
-		return folded_has(b->p, b->len, k->text, k->text_len);
+		return search_folded_has(b->p, b->len, k->text, k->text_len);
 	case SK_TEXT:
 		return text_match(c, k);
 	case SK_SENTBEFORE:
