@@ -686,6 +686,39 @@ static void test_sync_cheap(void **state)
 	store_mailbox_free(&mb);
 }
 
+static int cache_used(struct store_user *u)
+{
+	int cur = 0, hi = 0;
+
+	assert_int_equal(sqlite3_db_status(u->db, SQLITE_DBSTATUS_CACHE_USED,
+					   &cur, &hi, 0),
+			 SQLITE_OK);
+	return cur;
+}
+
+/* A session quiet for a second gives SQLite's page cache back. */
+static void test_idle_release(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	struct timespec pause = {1, 200000000};
+	int busy;
+
+	append(f, "INBOX", MSG, 0, NULL);
+	mb = open_mb(f, "INBOX", false);
+	set_mtime(mpath(f, "new"), time(NULL) - 20);
+	set_mtime(mpath(f, "cur"), time(NULL) - 20);
+	sync_mb(mb); /* reads the index: the cache fills */
+	busy = cache_used(f->u);
+	assert_int_equal(sync_mb(mb), 0); /* busy a moment ago: kept */
+	assert_int_equal(cache_used(f->u), busy);
+	nanosleep(&pause, NULL);
+	assert_int_equal(sync_mb(mb), 0);
+	/* What is left is the one page SQLite keeps (the header). */
+	assert_true(cache_used(f->u) <= busy / 2);
+	store_mailbox_free(&mb);
+}
+
 static void test_rebuild(void **state)
 {
 	struct fx *f = *state;
@@ -822,6 +855,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_cheap, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_idle_release, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_index, setup,
