@@ -37,7 +37,7 @@
 #define STORE_UIDVALIDITY_FILE "postern-uidvalidity"
 #define STORE_LOCK_FILE "postern.lock"
 /* Age after which a file in a Maildir tmp/ is a crashed writer's. */
-#define STORE_TMP_MAX_AGE (36 * 3600)
+#define STORE_TMP_MAX_AGE ((time_t)36 * 3600)
 /* Read size while looking for the end of a header block. */
 #define STORE_HEADER_STEP ((size_t)8192)
 /* SQLite lookaside per connection: slot size and count (see open). */
