@@ -567,7 +567,7 @@ def test_autologout_before_login(tmp_path):
             start = time.monotonic()
             line = conn.readline()
             assert line.startswith("* BYE Autologout"), line
-            assert 9 <= time.monotonic() - start < 15
+            assert 9 <= time.monotonic() - start < 20
     finally:
         finish_server(s)
 
@@ -909,7 +909,7 @@ def test_idle_sees_other_session_changes(srv):
         line = idler.readline()
         # The idler selected first: it holds \Recent for both messages.
         assert line == "* 2 FETCH (FLAGS (\\Flagged \\Recent))", line
-        assert time.monotonic() - start < 3
+        assert time.monotonic() - start < 4
 
         start = time.monotonic()
         other.cmd("g STORE 1 +FLAGS.SILENT (\\Deleted)")
@@ -918,7 +918,7 @@ def test_idle_sees_other_session_changes(srv):
         assert other.imap_tagged("h")[1].startswith("h OK")
         line = idler.readline()
         assert line == "* 1 EXPUNGE", line
-        assert time.monotonic() - start < 3
+        assert time.monotonic() - start < 4
         idler.cmd("DONE")
         untagged, tagged = idler.imap_tagged("d")
         assert tagged == "d OK IDLE terminated", (untagged, tagged)
