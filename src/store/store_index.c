@@ -754,6 +754,7 @@ struct store_user *store_user_open(const char *data_dir, const char *domain,
 	u = xcalloc(1, sizeof(*u));
 	u->refs = 1;
 	u->pid = getpid();
+	u->index_batch = STORE_INDEX_BATCH;
 	u->data_dir = xstrdup(data_dir);
 	u->domain = xstrdup(domain);
 	u->local = xstrdup(local);

@@ -47,6 +47,8 @@
  * user's sessions are quiet for STORE_IDLE_NS (store_idle_release). */
 #define STORE_CACHE_PAGES 256
 #define STORE_IDLE_NS 1000000000LL
+/* Files indexed per transaction (about 0.2 s of work). */
+#define STORE_INDEX_BATCH 2000
 
 enum store_stmt {
 	SST_BEGIN,
@@ -107,6 +109,7 @@ struct store_user {
 	uint64_t changes;
 	int64_t total_at_begin; /* sqlite3_total_changes64 at store_begin */
 	int64_t busy_at;	/* last sync that read the index; 0: released */
+	size_t index_batch;	/* new files indexed per transaction */
 	char host[STORE_HOST_CAP + 1]; /* for unique file names */
 	char error[STORE_ERROR_SIZE];
 };
@@ -246,7 +249,8 @@ int store_make_folder(struct store_user *u, const char *dir);
 /* ---- sync (store_sync.c) ---- */
 
 /* Bring one mailbox's index rows up to date with its Maildir. Inside a
- * transaction; row is re-read and updated. */
+ * transaction; row is updated. Returns 1 when files are left to index
+ * (at most u->index_batch per call): commit and call again. */
 int store_sync_locked(struct store_user *u, struct store_mbrow *row,
 		      const char *dir, bool force);
 /* Index one message file and insert its rows at row->uidnext. data has

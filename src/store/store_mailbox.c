@@ -638,6 +638,7 @@ static int status_locked(struct store_user *u, const char *name,
 	}
 	if (rc == 0)
 		rc = status_query(u, &row, s);
+	/* rc 1: more to index; the caller commits and comes back. */
 	store_mbrow_fini(&row);
 	return rc;
 }
@@ -677,6 +678,7 @@ int store_mailbox_status(struct store_user *u, const char *name,
 			 struct store_status *st, const char **error_r)
 {
 	char norm[STORE_NAME_MAX + 1];
+	bool more;
 	int rc;
 
 	*error_r = u->error;
@@ -685,11 +687,15 @@ int store_mailbox_status(struct store_user *u, const char *name,
 		return rc;
 	if ((rc = status_cheap(u, norm, st)) != 0)
 		return rc < 0 ? rc : 0;
-	if ((rc = store_begin(u)) < 0)
-		return rc;
-	if ((rc = status_locked(u, norm, st)) < 0) {
-		store_rollback(u);
-		return rc;
-	}
-	return store_commit(u);
+	do {
+		if ((rc = store_begin(u)) < 0)
+			return rc;
+		if ((rc = status_locked(u, norm, st)) < 0) {
+			store_rollback(u);
+			return rc;
+		}
+		more = rc == 1;
+		rc = store_commit(u);
+	} while (rc == 0 && more);
+	return rc;
 }

@@ -253,9 +253,11 @@ static int64_t data_version(struct store_user *u)
 	return v;
 }
 
-/* The transaction part of a sync; row gets the mailbox as synced. */
+/* The transaction part of a sync; row gets the mailbox as synced.
+ * 1: more files to index in another transaction. */
 static int sync_locked(struct store_mailbox *mb, struct store_mbrow *row)
 {
+	bool more;
 	int rc = store_mbrow_by_id(mb->u, mb->id, row);
 
 	if (rc == 0 && row->noselect)
@@ -268,7 +270,9 @@ static int sync_locked(struct store_mailbox *mb, struct store_mbrow *row)
 	store_mb_follow(mb, row);
 	if ((rc = store_sync_locked(mb->u, row, mb->dir, false)) < 0)
 		return rc;
-	return store_mb_refresh(mb, row);
+	more = rc == 1;
+	rc = store_mb_refresh(mb, row);
+	return rc < 0 ? rc : more;
 }
 
 int store_mailbox_sync(struct store_mailbox *mb, const char **error_r)
@@ -279,6 +283,7 @@ int store_mailbox_sync(struct store_mailbox *mb, const char **error_r)
 	uint64_t old_hms = mb->highestmodseq;
 	bool was_loaded = mb->loaded;
 	int64_t snew = 0, scur = 0, dv;
+	bool more;
 	int rc;
 
 	*error_r = u->error;
@@ -291,13 +296,18 @@ int store_mailbox_sync(struct store_mailbox *mb, const char **error_r)
 		store_idle_release(u);
 		return rc;
 	}
-	if ((rc = store_begin(u)) < 0)
-		return rc;
-	rc = sync_locked(mb, &row);
-	if (rc == 0)
-		rc = store_commit(u);
-	else
-		store_rollback(u);
+	do {
+		if ((rc = store_begin(u)) < 0)
+			return rc;
+		rc = sync_locked(mb, &row);
+		more = rc == 1;
+		if (rc >= 0)
+			rc = store_commit(u);
+		else
+			store_rollback(u);
+		if (rc == 0 && more)
+			store_mbrow_fini(&row);
+	} while (rc == 0 && more);
 	if (rc == 0) {
 		mb->seen_new = row.new_stamp;
 		mb->seen_cur = row.cur_stamp;

@@ -264,8 +264,9 @@ static int inbox_rename_locked(struct store_user *u, struct undo *un,
 	else if (rc == STORE_ERR_NONEXISTENT)
 		rc = store_mbrow_by_name(u, "INBOX", &inbox);
 	/* Files still in new/ get their UIDs first, and move with the rest. */
-	if (rc == 0)
-		rc = store_sync_locked(u, &inbox, u->root, false);
+	while (rc == 0 &&
+	       (rc = store_sync_locked(u, &inbox, u->root, false)) == 1)
+		rc = 0; /* all of it, in this one transaction */
 	if (rc == 0 && (rc = store_create_parents(u, to)) == 0 &&
 	    (rc = store_mb_insert(u, to, 0, false, &id)) == 0 &&
 	    (rc = store_mbrow_by_id(u, id, &dest)) == 0 &&

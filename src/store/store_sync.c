@@ -51,6 +51,7 @@ struct scan {
 	struct cand *cands;
 	size_t n_cands, cap_cands;
 	bool moved;
+	bool more; /* files left for the next transaction */
 };
 
 #define NS_PER_SEC 1000000000LL
@@ -516,7 +517,10 @@ static int sync_apply(struct scan *s, struct store_mbrow *row)
 	}
 	if (s->n_cands > 1)
 		qsort(s->cands, s->n_cands, sizeof(*s->cands), cand_cmp_time);
-	for (size_t i = 0; i < s->n_cands; i++) {
+	/* A bounded batch per transaction: indexing a large Maildir must not
+	 * hold the write lock (and other workers' event loops) for long. */
+	s->more = s->n_cands > s->u->index_batch;
+	for (size_t i = 0; i < s->n_cands && i < s->u->index_batch; i++) {
 		uint32_t before = row->uidnext;
 
 		if ((rc = index_cand(s, row, &s->cands[i], modseq)) < 0)
@@ -597,7 +601,10 @@ static int sync_scan(struct store_user *u, struct store_mbrow *row,
 		goto out;
 	cand_dedup(&s);
 	rc = sync_apply(&s, row);
-	clean_tmp(dir);
+	if (rc == 0 && s.more)
+		rc = 1;
+	else
+		clean_tmp(dir);
 out:
 	scan_fini(&s);
 	return rc;
@@ -626,6 +633,8 @@ int store_sync_locked(struct store_user *u, struct store_mbrow *row,
 		return 0;
 	if ((rc = sync_scan(u, row, dir)) < 0)
 		return rc;
+	if (rc == 1) /* more to index: make the next call scan again */
+		return sync_stamps(u, row, 0, 0) < 0 ? STORE_ERR_IO : 1;
 	/* The stamps from before the scan: a change made during it moves
 	 * them, so the next sync looks again. */
 	return sync_stamps(u, row, snew, scur);
