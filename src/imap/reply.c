@@ -160,29 +160,14 @@ void imap_write(struct imap_session *s, const char *data, size_t len)
 
 void imap_printf(struct imap_session *s, const char *fmt, ...)
 {
-	char text[2048];
 	va_list ap;
-	int n;
+	char *text;
 
 	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof(text), fmt, ap);
+	text = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof(text)) {
-		conn_write(s->conn, text, (size_t)n);
-		return;
-	}
-	/* Rare long piece: format again into a fitting allocation. */
-	{
-		char *big = xmalloc((size_t)n + 1);
-
-		va_start(ap, fmt);
-		vsnprintf(big, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-		conn_write(s->conn, big, (size_t)n);
-		free(big);
-	}
+	conn_write(s->conn, text, strlen(text));
+	free(text);
 }
 
 static bool quotable(const char *str, size_t len)

@@ -49,12 +49,12 @@
 /* Longest line, CRLF included (RFC 7162 4 asks for at least 8192). */
 #define IMAP_LINE_MAX 32768
 /* Largest command with its literals, APPEND's message aside. */
-#define IMAP_COMMAND_MAX (256 * 1024)
+#define IMAP_COMMAND_MAX ((size_t)256 * 1024)
 /* Largest literal outside APPEND (mailbox names, SEARCH strings). */
-#define IMAP_LITERAL_MAX (64 * 1024)
+#define IMAP_LITERAL_MAX ((size_t)64 * 1024)
 /* Before login only LOGIN/AUTHENTICATE carry data: keep strangers small
  * (a connection limit of 1000 then holds at most 16 MiB of commands). */
-#define IMAP_COMMAND_MAX_PREAUTH (16 * 1024)
+#define IMAP_COMMAND_MAX_PREAUTH ((size_t)16 * 1024)
 #define IMAP_LITERAL_MAX_PREAUTH 4096
 /* RFC 9051 5.4: the autologout timer after login is >= 30 minutes. */
 #define IMAP_AUTOLOGOUT_MIN (30 * 60)

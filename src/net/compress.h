@@ -26,7 +26,7 @@
 #define COMPRESS_MEMLEVEL 5
 /* Compressed input held before inflating (as much as a connection's
  * input buffer, which may all move here when compression starts). */
-#define COMPRESS_IN_MAX (64 * 1024)
+#define COMPRESS_IN_MAX ((size_t)64 * 1024)
 
 struct compress;
 

@@ -140,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (imap_literal_announce(in, size, &lit, &nonsync) == 1)
 		CHECK(lit <= UINT32_MAX);
 	/* Pattern and name split at the first NUL: bounded work. */
-	if (memchr(in, '\0', size) != NULL && in[size - 1] == '\0') {
+	if (size > 0 && in[size - 1] == '\0' && strlen(in) + 1 < size) {
 		const char *pat = in, *mbox = in + strlen(in) + 1;
 
 		(void)imap_list_match(pat, mbox);
