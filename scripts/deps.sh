@@ -14,10 +14,11 @@ BUILD="build-essential meson ninja-build pkg-config
 RUN="openssl ca-certificates"
 # Test: cmocka unit tests, pytest integration tests with real clients,
 # clang for the libFuzzer targets and the sanitizer build, unbound as the
-# local DNS server the tests start (tests/dns/), and the IMAP/POP3 clients
+# local DNS server the tests start (tests/dns/), Net::SSLeay for swaks --tls
+# (a Recommends, so --no-install-recommends skips it), and the IMAP/POP3 clients
 # the store is tested with (mbsync, offlineimap, fetchmail, getmail, mpop).
 TEST="libcmocka-dev python3 python3-pytest clang libclang-rt-14-dev
-	swaks procps curl msmtp unbound
+	swaks libnet-ssleay-perl procps curl msmtp unbound
 	isync offlineimap3 fetchmail getmail6 mpop"
 # Peers: Postfix and Dovecot, run by the tests (and bench/) as private
 # instances on loopback ports. Installed with "No configuration" and with
