@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,21 +48,82 @@ static void sendmail_usage(FILE *fp)
 		"removed); -i (or -oi) does not\nend the message at a line "
 		"with a single dot; -f sets the envelope sender.\n"
 		"Other sendmail options (-o..., -B, -v, -N...) are accepted "
-		"and ignored.\n");
+		"and ignored.\n\n"
+		"Exit status (sysexits.h, as sendmail(8)):\n"
+		"  0   queued\n"
+		"  64  EX_USAGE     bad option, or no recipients\n"
+		"  65  EX_DATAERR   malformed message or address, or over "
+		"the size limit\n"
+		"  70  EX_SOFTWARE  internal error\n"
+		"  71  EX_OSERR     out of system resources\n"
+		"  73  EX_CANTCREAT the spool file cannot be created\n"
+		"  74  EX_IOERR     reading stdin or writing the spool failed\n"
+		"  75  EX_TEMPFAIL  temporary failure (spool full...); try "
+		"again later\n"
+		"  77  EX_NOPERM    no permission to write the spool\n"
+		"  78  EX_CONFIG    the configuration is missing or not "
+		"usable\n");
 }
 
-/* "root" -> "root@hostname": a local name gets our host name. */
-static char *sendmail_address(const struct sendmail *sm, const char *a)
+/*
+ * The exit code for a failed system call (errno err) while queueing:
+ * what a retry might fix is EX_TEMPFAIL, what the caller cannot fix by
+ * retrying is told apart; other errors give dflt.
+ */
+static int sendmail_errno_exit(int err, int dflt)
 {
-	return strchr(a, '@') != NULL
-		       ? xstrdup(a)
-		       : xasprintf("%s@%s", a, sm->cfg->hostname);
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		return EX_NOPERM;
+	case ENOSPC:
+	case EDQUOT:
+	case EAGAIN:
+	case EINTR:
+		return EX_TEMPFAIL;
+	case ENOMEM:
+	case ENFILE:
+	case EMFILE:
+		return EX_OSERR;
+	default:
+		return dflt;
+	}
 }
 
-static void sendmail_add_rcpt(struct sendmail *sm, const char *a)
+/*
+ * "root" -> "root@hostname": a local name gets our host name. The result
+ * must be a valid RFC 5321 4.1.2 Mailbox (UTF-8 allowed, RFC 6531), so
+ * that nothing malformed reaches the spool. Returns the address, which
+ * the caller frees, or NULL after printing why.
+ */
+static char *sendmail_address(const struct sendmail *sm, const char *a,
+			      const char *what)
 {
+	struct address addr;
+	const char *error;
+	char *full = strchr(a, '@') != NULL
+			     ? xstrdup(a)
+			     : xasprintf("%s@%s", a, sm->cfg->hostname);
+
+	if (address_parse_mailbox(full, strlen(full), ADDRESS_F_UTF8, &addr,
+				  &error) < 0) {
+		fprintf(stderr, "postern sendmail: bad %s address '%s': %s\n",
+			what, a, error);
+		free(full);
+		return NULL;
+	}
+	return full;
+}
+
+static int sendmail_add_rcpt(struct sendmail *sm, const char *a)
+{
+	char *full = sendmail_address(sm, a, "recipient");
+
+	if (full == NULL)
+		return -1;
 	sm->rcpts = xrealloc(sm->rcpts, (sm->nrcpts + 1) * sizeof(char *));
-	sm->rcpts[sm->nrcpts++] = sendmail_address(sm, a);
+	sm->rcpts[sm->nrcpts++] = full;
+	return 0;
 }
 
 /*
@@ -91,10 +153,15 @@ static int sendmail_read(struct sendmail *sm)
 		if (buf_append(dst, line, n) < 0 ||
 		    buf_append(dst, "\r\n", 2) < 0) {
 			fprintf(stderr, "postern sendmail: message too big\n");
-			return -1;
+			return EX_DATAERR;
 		}
 	}
-	return 0;
+	if (ferror(stdin)) {
+		fprintf(stderr, "postern sendmail: cannot read stdin: %s\n",
+			strerror(errno));
+		return EX_IOERR;
+	}
+	return EX_OK;
 }
 
 /* The trace of the injection and the headers the message lacks. */
@@ -133,8 +200,9 @@ static struct header_scan *sendmail_scan_block(struct sendmail *sm,
 			fprintf(stderr, "postern sendmail: warning: a "
 					"malformed To:/Cc:/Bcc: field was "
 					"ignored\n");
+		/* Already valid addr-specs (header_scan_rcpt). */
 		for (size_t i = 0; i < header_scan_rcpt_count(h); i++)
-			sendmail_add_rcpt(sm, header_scan_rcpt(h, i));
+			(void)sendmail_add_rcpt(sm, header_scan_rcpt(h, i));
 	}
 	return h;
 }
@@ -148,6 +216,22 @@ static struct header_scan *sendmail_scan(struct sendmail *sm)
 	return sendmail_scan_block(sm, &sm->msg);
 }
 
+/* spool_msg_new, or NULL after printing why with the exit code. */
+static struct spool_msg *sendmail_spool_new(const struct sendmail *sm,
+					    int *exit_r)
+{
+	const char *error = NULL;
+	struct spool_msg *m;
+
+	errno = 0;
+	m = spool_msg_new(sm->cfg->data_dir, &error);
+	if (m == NULL) {
+		*exit_r = sendmail_errno_exit(errno, EX_CANTCREAT);
+		fprintf(stderr, "postern sendmail: cannot queue: %s\n", error);
+	}
+	return m;
+}
+
 static int sendmail_queue(struct sendmail *sm)
 {
 	struct header_scan *h = sendmail_scan(sm);
@@ -155,13 +239,19 @@ static int sendmail_queue(struct sendmail *sm)
 	struct spool_msg *m = NULL;
 	struct buf hdr;
 	const char *error = NULL;
-	int ret = CLI_EXIT_INTERNAL;
+	int ret = EX_SOFTWARE;
 
 	buf_init(&hdr, 8192);
 	spool_envelope_init(&env);
 	if (sm->nrcpts == 0) {
 		fprintf(stderr, "postern sendmail: no recipients\n");
-		ret = CLI_EXIT_USER;
+		ret = EX_USAGE;
+		goto out;
+	}
+	if (sm->nrcpts > SPOOL_MAX_RCPTS) {
+		fprintf(stderr, "postern sendmail: more than %d recipients\n",
+			SPOOL_MAX_RCPTS);
+		ret = EX_DATAERR;
 		goto out;
 	}
 	env.sender = xstrdup(sm->sender);
@@ -169,17 +259,23 @@ static int sendmail_queue(struct sendmail *sm)
 	env.auth = xstrdup("");
 	for (size_t i = 0; i < sm->nrcpts; i++)
 		spool_envelope_add_rcpt(&env, sm->rcpts[i], "", 0);
-	m = spool_msg_new(sm->cfg->data_dir, &error);
-	if (m == NULL || sendmail_headers(sm, h, spool_msg_id(m), &hdr) < 0 ||
-	    spool_msg_write(m, buf_data(&hdr), buf_len(&hdr), &error) < 0 ||
+	m = sendmail_spool_new(sm, &ret);
+	if (m == NULL)
+		goto out;
+	if (sendmail_headers(sm, h, spool_msg_id(m), &hdr) < 0) {
+		fprintf(stderr, "postern sendmail: added header too long\n");
+		goto out; /* EX_SOFTWARE: the fields we add are bounded */
+	}
+	errno = 0;
+	if (spool_msg_write(m, buf_data(&hdr), buf_len(&hdr), &error) < 0 ||
 	    spool_msg_write(m, buf_data(&sm->msg), buf_len(&sm->msg), &error) <
 		    0 ||
 	    spool_msg_commit(m, &env, &error) < 0) {
-		fprintf(stderr, "postern sendmail: cannot queue: %s\n",
-			error != NULL ? error : "header too long");
+		ret = sendmail_errno_exit(errno, EX_IOERR);
+		fprintf(stderr, "postern sendmail: cannot queue: %s\n", error);
 		goto out;
 	}
-	ret = CLI_EXIT_OK;
+	ret = EX_OK;
 out:
 	spool_msg_free(&m);
 	spool_envelope_fini(&env);
@@ -225,10 +321,22 @@ static int sendmail_options(int argc, char **argv, struct sendmail *sm,
 		} else if (strncmp(o, "-f", 2) == 0) {
 			*sender_r = o + 2;
 		} else if (strchr("oBvNRVFbq", o[1]) == NULL) {
+			fprintf(stderr,
+				"postern sendmail: unknown option '%s'\n", o);
 			return -1;
 		}
 	}
 	return i;
+}
+
+/* -f SENDER: "" and "<>" are the null sender; NULL after an error. */
+static char *sendmail_sender(const struct sendmail *sm, const char *sender)
+{
+	if (sender == NULL)
+		return sendmail_default_sender(sm);
+	if (sender[0] == '\0' || strcmp(sender, "<>") == 0)
+		return xstrdup("");
+	return sendmail_address(sm, sender, "sender");
 }
 
 int cmd_sendmail(int argc, char **argv)
@@ -236,23 +344,29 @@ int cmd_sendmail(int argc, char **argv)
 	struct sendmail sm = {.dot_ends = true};
 	const char *config = NULL, *sender = NULL;
 	int first = sendmail_options(argc, argv, &sm, &config, &sender);
-	int ret;
+	char *owned;
+	int ret = EX_OK;
 
 	if (first < 0) {
 		sendmail_usage(first == -2 ? stdout : stderr);
-		return first == -2 ? CLI_EXIT_OK : CLI_EXIT_USER;
+		return first == -2 ? EX_OK : EX_USAGE;
 	}
 	sm.cfg = cli_config_load("sendmail", cli_config_path(config));
 	if (sm.cfg == NULL)
-		return CLI_EXIT_USER;
+		return EX_CONFIG;
 	buf_init(&sm.msg, (size_t)sm.cfg->smtp.max_message_size);
 	buf_init(&sm.bcc, HEADER_BLOCK_MAX);
-	char *owned = sender != NULL ? NULL : sendmail_default_sender(&sm);
-
-	sm.sender = sender != NULL ? sender : owned;
-	for (int i = first; i < argc; i++)
-		sendmail_add_rcpt(&sm, argv[i]);
-	ret = sendmail_read(&sm) < 0 ? CLI_EXIT_USER : sendmail_queue(&sm);
+	owned = sendmail_sender(&sm, sender);
+	sm.sender = owned;
+	if (owned == NULL)
+		ret = EX_DATAERR;
+	for (int i = first; i < argc && ret == EX_OK; i++)
+		if (sendmail_add_rcpt(&sm, argv[i]) < 0)
+			ret = EX_DATAERR;
+	if (ret == EX_OK)
+		ret = sendmail_read(&sm);
+	if (ret == EX_OK)
+		ret = sendmail_queue(&sm);
 	for (size_t i = 0; i < sm.nrcpts; i++)
 		free(sm.rcpts[i]);
 	free(sm.rcpts);

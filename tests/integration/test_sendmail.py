@@ -1,0 +1,106 @@
+"""
+The sendmail(8) injector, run as cron, PHP mail(), git send-email and
+mutt run /usr/sbin/sendmail: through a symlink named `sendmail`, with
+their options, and the message must reach the local recipient's Maildir
+through the running server's queue worker exactly as it was given (lines
+of any length, LF turned into CRLF). Exit codes follow sysexits.h.
+"""
+
+import os
+import subprocess
+
+import pytest
+
+from conftest import finish_server, postern_bin, wait_for
+from test_submission import DOMAIN, inbox, make_server
+
+EX_USAGE, EX_DATAERR, EX_CONFIG = 64, 65, 78
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    s = make_server(tmp_path_factory.mktemp("sendmail"))
+    yield s
+    finish_server(s)
+
+
+@pytest.fixture(scope="module")
+def link(tmp_path_factory):
+    """A symlink named sendmail: the binary must act as sendmail(8)."""
+    path = tmp_path_factory.mktemp("bin") / "sendmail"
+    os.symlink(postern_bin(), path)
+    return path
+
+
+def sendmail(link, srv, *args, stdin, config=True):
+    """Run the symlink; the configuration comes from $POSTERN_CONFIG, as
+    a caller that knows nothing of postern would leave it."""
+    env = dict(os.environ)
+    env.pop("POSTERN_CONFIG", None)
+    if config:
+        env["POSTERN_CONFIG"] = str(srv.conf)
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    return subprocess.run([str(link), *args], input=data,
+                          capture_output=True, timeout=20, env=env)
+
+
+def delivered(srv, user, marker):
+    """The one message of user's Maildir holding marker (bytes)."""
+    files = wait_for(lambda: [f for f in inbox(srv, user)
+                              if marker in f.read_bytes()], 15,
+                     what=f"delivery of {marker!r} to {user}")
+    assert len(files) == 1, files
+    return files[0].read_bytes()
+
+
+def body_of(raw):
+    return raw.split(b"\r\n\r\n", 1)[1]
+
+
+def test_recipients_on_command_line(srv, link):
+    r = sendmail(link, srv, "-i", f"bob@{DOMAIN}", f"alice@{DOMAIN}",
+                 stdin="Subject: argv\n\nhello\n")
+    assert r.returncode == 0, r.stderr
+    for user in ("alice", "bob"):
+        raw = delivered(srv, user, b"Subject: argv")
+        assert body_of(raw) == b"hello\r\n"
+        assert b"with local id" in raw and b"Message-ID: <" in raw
+
+
+def test_bad_option_is_ex_usage(srv, link):
+    r = sendmail(link, srv, "-Y", f"bob@{DOMAIN}", stdin="x\n")
+    assert r.returncode == EX_USAGE, r
+    assert b"-Y" in r.stderr
+
+
+def test_no_recipients_is_ex_usage(srv, link):
+    r = sendmail(link, srv, stdin="Subject: nobody\n\nx\n")
+    assert r.returncode == EX_USAGE, r
+    assert b"no recipients" in r.stderr
+    r = sendmail(link, srv, "-t", stdin="Subject: nobody\n\nx\n")
+    assert r.returncode == EX_USAGE, r
+
+
+def test_bad_address_is_ex_dataerr(srv, link):
+    r = sendmail(link, srv, "bob@@example.test", stdin="x\n")
+    assert r.returncode == EX_DATAERR, r
+    r = sendmail(link, srv, "-f", "a b@c", f"bob@{DOMAIN}", stdin="x\n")
+    assert r.returncode == EX_DATAERR, r
+
+
+def test_missing_config_is_ex_config(srv, link, tmp_path):
+    r = sendmail(link, srv, "-c", str(tmp_path / "nothing.conf"),
+                 f"bob@{DOMAIN}", stdin="x\n")
+    assert r.returncode == EX_CONFIG, r
+    r = subprocess.run([str(link), f"bob@{DOMAIN}"], input=b"x\n",
+                       capture_output=True, timeout=20,
+                       env={**os.environ,
+                            "POSTERN_CONFIG": str(tmp_path / "no.conf")})
+    assert r.returncode == EX_CONFIG, r
+
+
+def test_help_lists_exit_codes(srv, link):
+    r = sendmail(link, srv, "--help", stdin="")
+    assert r.returncode == 0
+    for code in (b"64", b"65", b"75", b"78"):
+        assert code in r.stdout
