@@ -19,8 +19,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "lib/base64.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
+#include "lib/utf8.h"
 #include "mail/address.h"
 #include "mail/header.h"
 #include "mail/received.h"
@@ -32,6 +34,7 @@ struct sendmail {
 	bool use_headers; /* -t */
 	bool dot_ends;	  /* a "." line ends the input (not with -i) */
 	const char *sender;
+	const char *full_name; /* -F: the From: display name, or NULL */
 	char **rcpts;
 	size_t nrcpts;
 	struct buf msg; /* the message with CRLF line ends */
@@ -164,6 +167,116 @@ static int sendmail_read(struct sendmail *sm)
 	return EX_OK;
 }
 
+static char *sendmail_default_sender(const struct sendmail *sm);
+
+/* RFC 5322 3.2.3 atext. */
+static bool sendmail_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/*
+ * -F NAME as it can stand in a header: controls (CR, LF...) become
+ * spaces, so the name cannot add a field; malformed UTF-8 becomes '?';
+ * outer spaces go. Sets *ascii_r and *atoms_r (only atext and spaces:
+ * a phrase of atoms, RFC 5322 3.2.5). The caller frees the result.
+ */
+static char *sendmail_clean_name(const char *name, bool *ascii_r, bool *atoms_r)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t len = strlen(name), o = 0;
+	char *out = xmalloc(len + 1);
+
+	*ascii_r = *atoms_r = true;
+	for (size_t i = 0; i < len; i++) {
+		size_t n = p[i] >= 0x80 ? utf8_seq(p + i, len - i) : 1;
+
+		if (n > 1) {
+			memcpy(out + o, p + i, n);
+			o += n;
+			i += n - 1;
+			*ascii_r = *atoms_r = false;
+			continue;
+		}
+		out[o] = p[i] >= 0x80		       ? '?'
+			 : p[i] < 0x20 || p[i] == 0x7f ? ' '
+						       : (char)p[i];
+		if (out[o] != ' ' && !sendmail_atext((unsigned char)out[o]))
+			*atoms_r = false;
+		if (out[o] != ' ' || o > 0)
+			o++;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * The display name of "From: NAME <sender>" with its trailing space, ""
+ * for an empty one. RFC 5322 3.4: a phrase, so atoms as they are, other
+ * ASCII as a quoted-string (3.2.4); non-ASCII as RFC 2047 B encoded-words
+ * of at most 75 characters (2047 2), cut between UTF-8 characters (2047
+ * 5, 6.2: a line break between two words is not part of the name).
+ */
+static int sendmail_display_name(struct buf *b, const char *name)
+{
+	bool ascii, atoms;
+	char *clean = sendmail_clean_name(name, &ascii, &atoms);
+	const unsigned char *p = (const unsigned char *)clean;
+	size_t len = strlen(clean);
+	int r = 0;
+
+	if (len == 0 || atoms) {
+		r |= buf_printf(b, "%s%s", clean, len > 0 ? " " : "");
+	} else if (ascii) {
+		r |= buf_append(b, "\"", 1);
+		for (size_t i = 0; i < len; i++) {
+			if (clean[i] == '"' || clean[i] == '\\')
+				r |= buf_append(b, "\\", 1);
+			r |= buf_append(b, clean + i, 1);
+		}
+		r |= buf_append(b, "\" ", 2);
+	} else {
+		/* 45 octets are 60 base64 characters: 72 with =?UTF-8?B??= */
+		char enc[64];
+
+		for (size_t i = 0, n; i < len; i += n) {
+			n = 0;
+			while (i + n < len) {
+				size_t k = p[i + n] >= 0x80
+						   ? utf8_seq(p + i + n,
+							      len - i - n)
+						   : 1;
+				if (n + k > 45)
+					break;
+				n += k;
+			}
+			base64_encode(p + i, n, enc);
+			r |= buf_printf(b, "%s=?UTF-8?B?%s?=",
+					i > 0 ? "\r\n " : "", enc);
+		}
+		r |= buf_append(b, " ", 1);
+	}
+	free(clean);
+	return r;
+}
+
+/* RFC 5322 3.6.2: From: [-F NAME] <sender>, when the message has none. */
+static int sendmail_from(const struct sendmail *sm, struct buf *b)
+{
+	char *dflt = sm->sender[0] == '\0' ? sendmail_default_sender(sm) : NULL;
+	int r = buf_append(b, "From: ", 6);
+
+	if (sm->full_name != NULL)
+		r |= sendmail_display_name(b, sm->full_name);
+	r |= buf_printf(b, "<%s>\r\n", dflt != NULL ? dflt : sm->sender);
+	free(dflt);
+	return r;
+}
+
 /* The trace of the injection and the headers the message lacks. */
 static int sendmail_headers(struct sendmail *sm, struct header_scan *h,
 			    const char *id, struct buf *b)
@@ -177,7 +290,7 @@ static int sendmail_headers(struct sendmail *sm, struct header_scan *h,
 			"\t(uid %ld); %s\r\n",
 			sm->cfg->hostname, id, (long)getuid(), date);
 	if (!header_scan_has(h, "From"))
-		r |= buf_printf(b, "From: <%s>\r\n", sm->sender);
+		r |= sendmail_from(sm, b);
 	if (!header_scan_has(h, "Date"))
 		r |= buf_printf(b, "Date: %s\r\n", date);
 	if (!header_scan_has(h, "Message-ID") &&
@@ -317,9 +430,13 @@ static int sendmail_options(int argc, char **argv, struct sendmail *sm,
 				*sender_r = argv[i + 1];
 			else if (o[1] == 'c')
 				*config_r = argv[i + 1];
+			else
+				sm->full_name = argv[i + 1];
 			i++;
 		} else if (strncmp(o, "-f", 2) == 0) {
 			*sender_r = o + 2;
+		} else if (strncmp(o, "-F", 2) == 0) {
+			sm->full_name = o + 2;
 		} else if (strchr("oBvNRVFbq", o[1]) == NULL) {
 			fprintf(stderr,
 				"postern sendmail: unknown option '%s'\n", o);

@@ -104,3 +104,49 @@ def test_help_lists_exit_codes(srv, link):
     assert r.returncode == 0
     for code in (b"64", b"65", b"75", b"78"):
         assert code in r.stdout
+
+
+def from_field(raw):
+    """The message's From: fields, unfolded."""
+    import email
+    import email.policy
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    return [str(v) for v in msg.get_all("From", [])]
+
+
+@pytest.mark.parametrize("args, shown", [
+    (["-FCronDaemon"], "CronDaemon <alice@example.test>"),
+    (["-F", "John Q. Public"], '"John Q. Public" <alice@example.test>'),
+    (["-F", 'say "hi" \\o/'], '"say \\"hi\\" \\\\o/" <alice@example.test>'),
+    (["-F", "J\u00f6rg M\u00fcller"], None),
+])
+def test_full_name_makes_from(srv, link, args, shown):
+    marker = f"Subject: F {args[-1]}".encode()
+    r = sendmail(link, srv, "-i", "-f", f"alice@{DOMAIN}", *args,
+                 f"bob@{DOMAIN}", stdin=marker.decode() + "\n\nx\n")
+    assert r.returncode == 0, r.stderr
+    raw = delivered(srv, "bob", marker)
+    if shown is not None:
+        assert f"\r\nFrom: {shown}\r\n".encode() in raw, raw
+    else:  # RFC 2047 encoded, and the email package reads it back
+        assert b"From: =?UTF-8?B?" in raw
+        assert from_field(raw) == [f"{args[-1]} <alice@{DOMAIN}>"]
+
+
+def test_full_name_leaves_existing_from(srv, link):
+    r = sendmail(link, srv, "-i", "-F", "Not Used", f"bob@{DOMAIN}",
+                 stdin="From: Keep <alice@example.test>\nSubject: keepF\n\n"
+                       "x\n")
+    assert r.returncode == 0, r.stderr
+    raw = delivered(srv, "bob", b"Subject: keepF")
+    assert from_field(raw) == ["Keep <alice@example.test>"]
+    assert b"Not Used" not in raw
+
+
+def test_full_name_cannot_add_a_field(srv, link):
+    r = sendmail(link, srv, "-i", "-F", "x\r\nBcc: evil@example.test",
+                 f"bob@{DOMAIN}", stdin="Subject: inject\n\nx\n")
+    assert r.returncode == 0, r.stderr
+    raw = delivered(srv, "bob", b"Subject: inject")
+    assert b"\r\nBcc:" not in raw
+    assert b'From: "x  Bcc: evil@example.test" <' in raw
