@@ -28,6 +28,9 @@ enum config_tls_mode {
 	CONFIG_TLS_IMPLICIT,
 };
 
+/* Most queue.tls_policy entries (each one is a compare per delivery). */
+#define CONFIG_TLS_POLICY_MAX 1000
+
 struct config_listener {
 	char *address; /* numeric IPv4 or IPv6 address */
 	int port;
@@ -95,6 +98,19 @@ struct config {
 		 * defaults of queue/schedule.h. */
 		int retry[16];
 		size_t retry_count;
+		/* queue.tls_policy: STARTTLS per destination domain for MX
+		 * delivery (at most CONFIG_TLS_POLICY_MAX); a domain not
+		 * listed (and no "*") gets "may". */
+		struct config_tls_policy {
+			char *domain; /* as written; "*": every other one */
+			enum config_out_tls {
+				CONFIG_OUT_TLS_NONE,	/* never STARTTLS */
+				CONFIG_OUT_TLS_MAY,	/* when offered */
+				CONFIG_OUT_TLS_ENCRYPT, /* required */
+			} tls;
+			int line;
+		} * tls_policy;
+		size_t tls_policy_count;
 	} queue;
 
 	struct {

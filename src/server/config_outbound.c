@@ -4,15 +4,20 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "dns/rdata.h"
 #include "lib/limits.h"
 #include "lib/mem.h"
 #include "server/config_get.h"
 
 static const char *const queue_keys[] = {
 	"lifetime", "warn_after",      "concurrency",	      "mx_port",
-	"retry",    "max_connections", "max_per_destination",
+	"retry",    "max_connections", "max_per_destination", "tls_policy",
 };
+static const char *const tls_policy_keys[] = {"domain", "tls"};
+/* queue.tls_policy words, in enum config_out_tls order. */
+static const char *const out_tls_names[] = {"none", "may", "encrypt"};
 static const char *const dns_keys[] = {"forward", "trust_anchor"};
 static const char *const relay_keys[] = {"host", "port", "user",
 					 "password_file", "auto_ports"};
@@ -31,6 +36,9 @@ void config_outbound_defaults(struct config *cfg)
 
 void config_outbound_free(struct config *cfg)
 {
+	for (size_t i = 0; i < cfg->queue.tls_policy_count; i++)
+		free(cfg->queue.tls_policy[i].domain);
+	free(cfg->queue.tls_policy);
 	free(cfg->dns.forward);
 	free(cfg->dns.trust_anchor);
 	free(cfg->relay.host);
@@ -73,6 +81,84 @@ static void parse_retry(struct config_loader *ld, config_setting_t *q)
 	cfg->queue.retry_count = (size_t)n;
 }
 
+/* One queue.tls_policy element: a domain (or "*") and its mode. */
+static void parse_tls_policy_one(struct config_loader *ld, config_setting_t *g,
+				 const char *path, struct config_tls_policy *tp)
+{
+	const char *domain;
+	int ret, mode;
+
+	tp->line = (int)config_setting_source_line(g);
+	tp->tls = CONFIG_OUT_TLS_MAY;
+	config_check_keys(ld, g, path, tls_policy_keys, COUNT(tls_policy_keys));
+	ret = config_get_text(ld, g, path, "domain", &domain);
+	if (ret == 0)
+		config_report_missing(ld, g, path, "domain");
+	else if (ret == 1 && strcmp(domain, "*") != 0 &&
+		 (!dns_name_valid(domain) || domain[strlen(domain) - 1] == '.'))
+		config_report(ld, config_setting_get_member(g, "domain"), path,
+			      "domain",
+			      "must be a domain name or \"*\" (got \"%s\")",
+			      domain);
+	else if (ret == 1)
+		tp->domain = xstrdup(domain);
+	ret = config_get_enum(ld, g, path, "tls", out_tls_names,
+			      COUNT(out_tls_names), &mode);
+	if (ret == 0)
+		config_report_missing(ld, g, path, "tls");
+	else if (ret == 1)
+		tp->tls = (enum config_out_tls)mode;
+}
+
+/* Domains compare without case (RFC 4343); each may appear once. */
+static void check_tls_policy_duplicate(struct config_loader *ld,
+				       config_setting_t *g, const char *path,
+				       size_t i)
+{
+	const struct config_tls_policy *tp = ld->cfg->queue.tls_policy;
+
+	if (tp[i].domain == NULL)
+		return;
+	for (size_t k = 0; k < i; k++) {
+		if (tp[k].domain != NULL &&
+		    strcasecmp(tp[k].domain, tp[i].domain) == 0) {
+			config_report(ld, g, path, "domain",
+				      "\"%s\" is already given at line %d",
+				      tp[i].domain, tp[k].line);
+			return;
+		}
+	}
+}
+
+/* queue.tls_policy = ( { domain = "example.org"; tls = "encrypt"; } ). */
+static void parse_tls_policy(struct config_loader *ld, config_setting_t *q)
+{
+	config_setting_t *list =
+		config_get_group_list(ld, q, "queue", "tls_policy");
+	struct config *cfg = ld->cfg;
+	size_t n;
+
+	if (list == NULL)
+		return;
+	n = (size_t)config_setting_length(list);
+	if (n > CONFIG_TLS_POLICY_MAX) {
+		config_report(ld, list, "queue", "tls_policy",
+			      "at most %d domains (got %zu)",
+			      CONFIG_TLS_POLICY_MAX, n);
+		return;
+	}
+	cfg->queue.tls_policy_count = n;
+	cfg->queue.tls_policy = xcalloc(n + 1, sizeof(*cfg->queue.tls_policy));
+	for (size_t i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(list, (int)i);
+		char *path = xasprintf("queue.tls_policy.[%zu]", i);
+
+		parse_tls_policy_one(ld, e, path, &cfg->queue.tls_policy[i]);
+		check_tls_policy_duplicate(ld, e, path, i);
+		free(path);
+	}
+}
+
 static void parse_queue(struct config_loader *ld, config_setting_t *root)
 {
 	config_setting_t *q = config_get_group(ld, root, "queue");
@@ -94,6 +180,7 @@ static void parse_queue(struct config_loader *ld, config_setting_t *root)
 	(void)config_get_int(ld, q, "queue", "max_per_destination", 1, 10000,
 			     &cfg->queue.max_per_destination);
 	parse_retry(ld, q);
+	parse_tls_policy(ld, q);
 }
 
 /* A non-empty string setting copied into *value_r. */

@@ -48,6 +48,7 @@ struct queue_worker {
 	struct event *ev_rescan;
 	char *password; /* smart host password, read at start */
 	struct relay_port auto_ports[RELAY_AUTO_MAX]; /* relay.auto_ports */
+	struct relay_tls_policy *tls_policy;	      /* queue.tls_policy */
 };
 
 static struct queue_item *queue_find(struct queue_worker *q, const char *id)
@@ -305,6 +306,20 @@ static void queue_setup_relay(struct queue_worker *q, const char *db_path)
 	r->auto_known = -1;
 	if (r->smarthost != NULL && r->smarthost_port == 0)
 		relay_smarthost_remembered(r);
+	q->tls_policy = xcalloc(cfg->queue.tls_policy_count + 1,
+				sizeof(*q->tls_policy));
+	for (size_t i = 0; i < cfg->queue.tls_policy_count; i++) {
+		static const enum smtp_client_tls modes[] = {
+			[CONFIG_OUT_TLS_NONE] = SMTP_TLS_NONE,
+			[CONFIG_OUT_TLS_MAY] = SMTP_TLS_MAY,
+			[CONFIG_OUT_TLS_ENCRYPT] = SMTP_TLS_ENCRYPT,
+		};
+
+		q->tls_policy[i].domain = cfg->queue.tls_policy[i].domain;
+		q->tls_policy[i].tls = modes[cfg->queue.tls_policy[i].tls];
+	}
+	r->tls_policy = q->tls_policy;
+	r->tls_policy_count = cfg->queue.tls_policy_count;
 	r->lifetime = cfg->queue.lifetime;
 	r->warn_after = cfg->queue.warn_after;
 	r->retry = cfg->queue.retry;
@@ -332,6 +347,7 @@ static void queue_free(struct queue_worker *q)
 	if (q->password != NULL)
 		explicit_bzero(q->password, strlen(q->password));
 	free(q->password);
+	free(q->tls_policy);
 	event_base_free(q->base);
 }
 

@@ -483,7 +483,11 @@ static void client_closed(struct smtp_client *c)
 	smtp_client_txn_refused(c);
 	if (was == SMTP_CLIENT_TLS)
 		smtp_client_result_set(&r, SMTP_STAGE_TLS, "4.7.5",
-				       "TLS handshake failed");
+				       "TLS handshake failed%s",
+				       c->p.tls_mode == SMTP_TLS_ENCRYPT
+					       ? "; TLS is required, so the "
+						 "message is not sent in clear"
+					       : "");
 	else
 		smtp_client_result_set(&r, smtp_client_stage(c), "4.4.2",
 				       "connection lost in state %s",

@@ -206,10 +206,27 @@ static void relay_client_closed(struct smtp_client *c, void *arg)
 	relay_try_addr(j); /* the next address, then host */
 }
 
+enum smtp_client_tls relay_tls_policy_mode(const struct relay_ctx *ctx,
+					   const char *domain)
+{
+	enum smtp_client_tls mode = SMTP_TLS_MAY; /* DESIGN.md 2 */
+
+	for (size_t i = 0; i < ctx->tls_policy_count; i++) {
+		const struct relay_tls_policy *tp = &ctx->tls_policy[i];
+
+		/* RFC 4343: domain names compare without case. */
+		if (strcasecmp(tp->domain, domain) == 0)
+			return tp->tls;
+		if (strcmp(tp->domain, "*") == 0)
+			mode = tp->tls;
+	}
+	return mode;
+}
+
 static enum smtp_client_tls relay_tls_mode(const struct relay_job *j)
 {
 	if (j->ctx->smarthost == NULL)
-		return SMTP_TLS_MAY; /* DESIGN.md 2: STARTTLS when offered */
+		return relay_tls_policy_mode(j->ctx, j->domain);
 	return j->port_tls;
 }
 

@@ -33,6 +33,17 @@ struct relay_port {
 	enum smtp_client_tls tls;
 };
 
+/*
+ * STARTTLS for MX delivery to one recipient domain (queue.tls_policy):
+ * SMTP_TLS_NONE, SMTP_TLS_MAY or SMTP_TLS_ENCRYPT (RFC 3207 4: a client
+ * that requires TLS does not send in clear; the attempt is deferred).
+ * domain "*" stands for every domain not listed.
+ */
+struct relay_tls_policy {
+	const char *domain;
+	enum smtp_client_tls tls;
+};
+
 /* What a delivery attempt needs; owned by the queue worker. */
 struct relay_ctx {
 	struct event_base *base;
@@ -43,8 +54,11 @@ struct relay_ctx {
 	struct userdb *userdb;
 	struct relay_pool *pool; /* from relay_pool_new() */
 	int mx_port;		 /* 25 */
-	const char *smarthost;	 /* NULL: MX delivery */
-	int smarthost_port;	 /* 0: auto */
+	/* MX delivery: TLS per domain; others (and no "*"): MAY. */
+	const struct relay_tls_policy *tls_policy;
+	size_t tls_policy_count;
+	const char *smarthost; /* NULL: MX delivery */
+	int smarthost_port;    /* 0: auto */
 	const char *smarthost_user;
 	const char *smarthost_password;
 	/*
@@ -92,6 +106,13 @@ void relay_pool_free(struct relay_pool **poolp);
  * in the list), else -1. Call once at start, after ctx is filled in.
  */
 void relay_smarthost_remembered(struct relay_ctx *ctx);
+
+/*
+ * The TLS mode ctx->tls_policy gives MX delivery to domain: its own
+ * entry, else the "*" entry, else SMTP_TLS_MAY.
+ */
+enum smtp_client_tls relay_tls_policy_mode(const struct relay_ctx *ctx,
+					   const char *domain);
 
 /*
  * Start an attempt for spool message id; done is called from the event

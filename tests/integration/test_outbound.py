@@ -960,3 +960,67 @@ def test_postfix_peer_both_ways(postfix_pair):
     assert raw.endswith(b"\r\nvia postfix\r\n")
     assert b"from pf.test" in raw and b"ESMTPS" in raw
     assert "status=sent" in pf.log_text()
+
+
+# --------------------------------------------------------------------------
+# Helpers for the tests below: a sender A whose queue group is `queue`.
+
+
+def make_sender(root, dns, queue):
+    a = Server(root / "a", workers=1, limits={"shutdown_timeout": 3})
+    a.init(find_port_base())
+    a.conf.write_text(a.conf.read_text() +
+                      f'\ndns = {{ forward = "{dns}"; }};\n'
+                      f"queue = {{ {queue} }};\n")
+    assert cli(a, "domain", "add", DOMAIN).returncode == 0
+    assert cli(a, "user", "add", f"alice@{DOMAIN}", "--password-stdin",
+               stdin=PASSWORD + "\n").returncode == 0
+    return start_or_kill(a)
+
+
+def start_sink(handler, host="127.0.0.1", port=0):
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    sink = socketserver.ThreadingTCPServer((host, port), handler)
+    sink.sessions, sink.spans, sink.messages = [], [], 0
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    return sink
+
+
+def stop_sink(sink):
+    sink.shutdown()
+    sink.server_close()
+
+
+def envelope_text(srv):
+    return b"".join(e.read_bytes() for e in spool(srv))
+
+
+def test_tls_policy_encrypt_defers_without_starttls(tmp_path, dns):
+    """queue.tls_policy: remote.test must get TLS. Its MX (a peer that
+    offers no STARTTLS) gets no MAIL: the message is deferred and says
+    why; mail.test, with the default "may", goes in plaintext to the same
+    peer."""
+    sink = start_sink(CountingSink)
+    a = None
+    try:
+        a = make_sender(tmp_path, dns,
+                        f"mx_port = {sink.server_address[1]}; "
+                        "retry = [3600];\n"
+                        f'tls_policy = ( {{ domain = "{REMOTE.upper()}"; '
+                        'tls = "encrypt"; } );')
+        with login(a) as s:
+            s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], MSG.encode())
+        wait_for(lambda: b"state deferred" in envelope_text(a), 15,
+                 what="a deferred recipient")
+        text = envelope_text(a)
+        assert b"TLS is required" in text and b"STARTTLS" in text, text
+        assert sink.messages == 0
+        assert sink.sessions and all("MAIL" not in c for c in sink.sessions)
+        with login(a) as s:
+            s.sendmail(f"alice@{DOMAIN}", ["carol@mail.test"], MSG.encode())
+        wait_for(lambda: sink.messages == 1, 15, what="the plaintext one")
+        assert len(spool(a)) == 1  # remote.test still waits
+    finally:
+        if a:
+            finish_server(a)
+        stop_sink(sink)

@@ -192,6 +192,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->queue.max_per_destination,
 			 LIMIT_QUEUE_PER_DESTINATION);
 	assert_int_equal(cfg->relay.auto_count, 0);
+	assert_int_equal(cfg->queue.tls_policy_count, 0);
+	assert_null(cfg->queue.tls_policy);
 	assert_null(cfg->dns.forward);
 	assert_null(cfg->relay.host);
 	config_free(&cfg);
@@ -207,7 +209,10 @@ static void test_outbound_values(void **state)
 		      "smtp = { relay_networks = [\"192.0.2.0/24\", \"::1\"]; "
 		      "etrn_domains = [\"a.example\"]; mx_auth = true; };\n"
 		      "queue = { retry = [60, 120]; mx_port = 2525; "
-		      "max_connections = 7; max_per_destination = 3; };\n"
+		      "max_connections = 7; max_per_destination = 3;\n"
+		      "  tls_policy = ( { domain = \"Example.ORG\"; "
+		      "tls = \"encrypt\"; },\n"
+		      "    { domain = \"*\"; tls = \"none\"; } ); };\n"
 		      "dns = { forward = \"127.0.0.1@5353\"; };\n"
 		      "relay = { host = \"smtp.example\"; port = \"auto\"; "
 		      "auto_ports = [\"2587/starttls\", \"2465/tls\", "
@@ -238,6 +243,13 @@ static void test_outbound_values(void **state)
 			 CONFIG_RELAY_TLS_IMPLICIT);
 	assert_int_equal(cfg->relay.auto_ports[2].port, 25);
 	assert_int_equal(cfg->relay.auto_ports[2].tls, CONFIG_RELAY_TLS_MAY);
+	assert_int_equal(cfg->queue.tls_policy_count, 2);
+	assert_string_equal(cfg->queue.tls_policy[0].domain, "Example.ORG");
+	assert_int_equal(cfg->queue.tls_policy[0].tls, CONFIG_OUT_TLS_ENCRYPT);
+	assert_int_equal(cfg->queue.tls_policy[0].line, 5);
+	assert_string_equal(cfg->queue.tls_policy[1].domain, "*");
+	assert_int_equal(cfg->queue.tls_policy[1].tls, CONFIG_OUT_TLS_NONE);
+	assert_int_equal(cfg->queue.tls_policy[1].line, 6);
 	config_free(&cfg);
 	config_errors_fini(&errors);
 }
@@ -318,6 +330,35 @@ static const struct error_case error_cases[] = {
 	  "test.conf:3: queue.max_per_destination: must be 1..10000 (got 0)",
 	  "test.conf:4: relay.auto_ports: \"465/ssl\" is not PORT/MODE "
 	  "(MODE: may, starttls or tls)"}},
+	{"queue.tls_policy entries",
+	 DATA_DIR SMTP_LISTENER
+	 "queue = { tls_policy = (\n"
+	 "  { domain = \"a.example\"; tls = \"encrypt\"; },\n"
+	 "  { domain = \"A.Example\"; tls = \"may\"; },\n"
+	 "  { domain = \"bad domain\"; tls = \"dane\"; },\n"
+	 "  { tls = \"may\"; port = 25; },\n"
+	 "  { domain = \"b.example\"; } ); };\n",
+	 {"test.conf:5: queue.tls_policy.[1].domain: \"A.Example\" is "
+	  "already given at line 4",
+	  "test.conf:6: queue.tls_policy.[2].domain: must be a domain name "
+	  "or \"*\" (got \"bad domain\")",
+	  "test.conf:6: queue.tls_policy.[2].tls: must be \"none\", \"may\" "
+	  "or \"encrypt\" (got \"dane\")",
+	  "test.conf:7: queue.tls_policy.[3]: unknown key 'port'",
+	  "test.conf:7: queue.tls_policy.[3].domain: required setting is "
+	  "missing",
+	  "test.conf:8: queue.tls_policy.[4].tls: required setting is "
+	  "missing"}},
+	{"queue.tls_policy not a list of groups",
+	 DATA_DIR SMTP_LISTENER "queue = { tls_policy = \"encrypt\"; };\n",
+	 {"test.conf:3: queue.tls_policy: must be a list of groups ( { ... "
+	  "}, ... ) (got a string)"}},
+	{"queue.tls_policy element not a group",
+	 DATA_DIR SMTP_LISTENER
+	 "queue = { tls_policy = ( { domain = \"a.example\"; "
+	 "tls = \"may\"; }, 5 ); };\n",
+	 {"test.conf:3: queue.tls_policy.[1]: must be a group { ... } (got "
+	  "an integer)"}},
 	{"syntax error",
 	 DATA_DIR "listeners = ( { service = ; } );\n",
 	 {"test.conf:2: syntax error"}},
