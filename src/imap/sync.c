@@ -25,6 +25,7 @@
 void imap_view_clear(struct imap_view *v)
 {
 	free(v->msgs);
+	free(v->told);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -53,10 +54,8 @@ void imap_view_load(struct imap_session *s)
 	imap_view_clear(&s->view);
 	store_mailbox_messages(s->mailbox, &msgs, &n);
 	view_reserve(&s->view, n);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		s->view.msgs[i].uid = msgs[i].uid;
-		s->view.msgs[i].modseq = msgs[i].modseq;
-	}
 	s->view.n = n;
 	s->view.recent = count_recent(msgs, n);
 	s->view.highestmodseq = store_mailbox_highestmodseq(s->mailbox);
@@ -91,10 +90,55 @@ uint32_t imap_view_seq(const struct imap_session *s, uint32_t uid)
 void imap_view_seen_modseq(struct imap_session *s, uint32_t uid,
 			   uint64_t modseq)
 {
-	uint32_t seq = imap_view_seq(s, uid);
+	struct imap_view *v = &s->view;
 
-	if (seq != 0 && s->view.msgs[seq - 1].modseq < modseq)
-		s->view.msgs[seq - 1].modseq = modseq;
+	if (modseq <= v->highestmodseq || imap_view_seq(s, uid) == 0)
+		return; /* the next sync would not report it anyway */
+	if (v->n_told == v->cap_told) {
+		v->cap_told = v->cap_told < 16 ? 16 : v->cap_told * 2;
+		v->told = xrealloc(v->told, v->cap_told * sizeof(*v->told));
+	}
+	v->told[v->n_told].uid = uid;
+	v->told[v->n_told].modseq = modseq;
+	v->n_told++;
+}
+
+/* Everything told is now covered by highestmodseq. */
+static void told_clear(struct imap_view *v)
+{
+	v->n_told = 0;
+	/* A FETCH 1:* FLAGS grew it: give the memory back. */
+	if (v->cap_told > 256) {
+		xfree(&v->told);
+		v->cap_told = 0;
+	}
+}
+
+static int told_cmp(const void *x, const void *y)
+{
+	const struct imap_view_told *a = x, *b = y;
+
+	if (a->uid != b->uid)
+		return a->uid < b->uid ? -1 : 1;
+	return a->modseq < b->modseq ? 1 : a->modseq > b->modseq ? -1 : 0;
+}
+
+/* The newest modseq the client was told for uid since the last sync, or
+ * 0; told[] is sorted by uid, newest first within a uid. */
+static uint64_t told_modseq(const struct imap_view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->n_told;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->told[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < v->n_told && v->told[lo].uid == uid ? v->told[lo].modseq
+							: 0;
 }
 
 int imap_view_resolve(const struct imap_session *s, struct imap_seqset *set,
@@ -203,7 +247,7 @@ static void sync_expunges(struct imap_session *s, const struct store_msg *msgs,
 		while (j < n && msgs[j].uid < uid)
 			j++;
 		if (j < n && msgs[j].uid == uid) {
-			v->msgs[k++] = v->msgs[i];
+			v->msgs[k++].uid = uid;
 			continue;
 		}
 		/* RFC 3501 7.4.1: numbers shift down at once. */
@@ -227,6 +271,8 @@ static void sync_flags(struct imap_session *s, const struct store_msg *msgs,
 	struct imap_view *v = &s->view;
 	size_t j = 0;
 
+	if (v->n_told > 1)
+		qsort(v->told, v->n_told, sizeof(*v->told), told_cmp);
 	for (size_t i = 0; i < v->n; i++) {
 		const struct store_msg *m;
 
@@ -235,9 +281,9 @@ static void sync_flags(struct imap_session *s, const struct store_msg *msgs,
 		if (j >= n)
 			break;
 		m = &msgs[j];
-		if (m->uid != v->msgs[i].uid || m->modseq <= v->msgs[i].modseq)
+		if (m->uid != v->msgs[i].uid || m->modseq <= v->highestmodseq ||
+		    m->modseq <= told_modseq(v, m->uid))
 			continue;
-		v->msgs[i].modseq = m->modseq;
 		conn_printf(s->conn, "* %zu FETCH (", i + 1);
 		/* RFC 7162 3.2.4: with QRESYNC the UID comes along. */
 		if (s->enabled & IMAP_ENABLED_QRESYNC)
@@ -264,11 +310,8 @@ static void sync_new(struct imap_session *s, const struct store_msg *msgs,
 	while (j > 0 && msgs[j - 1].uid > last)
 		j--;
 	view_reserve(v, v->n + (n - j));
-	for (; j < n; j++) {
-		v->msgs[v->n].uid = msgs[j].uid;
-		v->msgs[v->n].modseq = msgs[j].modseq;
-		v->n++;
-	}
+	for (; j < n; j++)
+		v->msgs[v->n++].uid = msgs[j].uid;
 	if (v->n != before)
 		conn_printf(s->conn, "* %zu EXISTS\r\n", v->n);
 	recent = count_recent(msgs, n);
@@ -334,6 +377,7 @@ int imap_session_sync(struct imap_session *s, unsigned opts,
 	sync_new(s, msgs, n);
 	v->highestmodseq = hms;
 	v->uidnext = store_mailbox_uidnext(s->mailbox);
+	told_clear(v);
 	return 0;
 }
 

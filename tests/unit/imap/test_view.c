@@ -44,10 +44,16 @@ static void test_lookup(void **state)
 	assert_int_equal(imap_view_seq(&s, 10), 5);
 	assert_int_equal(imap_view_seq(&s, 4), 0);
 	assert_int_equal(imap_view_seq(&s, 11), 0);
+	/* What the client was told past the last sync is remembered... */
+	s.view.highestmodseq = 40;
 	imap_view_seen_modseq(&s, 7, 42);
-	assert_true(s.view.msgs[2].modseq == 42);
-	imap_view_seen_modseq(&s, 7, 41); /* never backwards */
-	assert_true(s.view.msgs[2].modseq == 42);
+	assert_int_equal(s.view.n_told, 1);
+	assert_int_equal(s.view.told[0].uid, 7);
+	assert_true(s.view.told[0].modseq == 42);
+	/* ...but not what the sync covers already, nor unknown UIDs. */
+	imap_view_seen_modseq(&s, 9, 40);
+	imap_view_seen_modseq(&s, 4, 50);
+	assert_int_equal(s.view.n_told, 1);
 	imap_view_clear(&s.view);
 	assert_int_equal(imap_view_count(&s), 0);
 	assert_int_equal(imap_view_seq(&s, 3), 0);
