@@ -16,11 +16,6 @@
 #define IMAP_ID_FIELD_MAX 30
 #define IMAP_ID_VALUE_MAX 1024
 
-static bool have(const char *name)
-{
-	return imap_command_find(name) != NULL;
-}
-
 const char *imap_capabilities(const struct imap_session *s)
 {
 	static char caps[512];
@@ -31,15 +26,8 @@ const char *imap_capabilities(const struct imap_session *s)
 	n = snprintf(caps, sizeof(caps),
 		     "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE ENABLE "
 		     "UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE "
-		     "COMPRESS=DEFLATE");
-	/* Extensions whose commands are in the table only once written. */
-	if (have("UID EXPUNGE") && have("UID COPY"))
-		n += snprintf(caps + n, sizeof(caps) - (size_t)n, " UIDPLUS");
-	if (have("MOVE"))
-		n += snprintf(caps + n, sizeof(caps) - (size_t)n, " MOVE");
-	if (have("UID FETCH") && have("UID STORE"))
-		n += snprintf(caps + n, sizeof(caps) - (size_t)n,
-			      " CONDSTORE QRESYNC");
+		     "COMPRESS=DEFLATE UIDPLUS MOVE CONDSTORE QRESYNC ESEARCH "
+		     "BINARY");
 	if (s->state != IMAP_STATE_NOT_AUTH)
 		return caps;
 	if (can_tls)
@@ -141,7 +129,6 @@ enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const char *tag,
 				     struct imap_args *a)
 {
 	unsigned before = s->enabled, want = 0;
-	bool condstore = have("UID FETCH") && have("UID STORE");
 
 	do {
 		const char *ext;
@@ -149,9 +136,9 @@ enum imap_cmd_result imap_cmd_enable(struct imap_session *s, const char *tag,
 		if (imap_args_atom(a, &ext) < 0)
 			return IMAP_CMD_BAD;
 		/* RFC 5161 3.1: unknown extensions are ignored. */
-		if (condstore && strcasecmp(ext, "CONDSTORE") == 0)
+		if (strcasecmp(ext, "CONDSTORE") == 0)
 			want |= IMAP_ENABLED_CONDSTORE;
-		else if (condstore && strcasecmp(ext, "QRESYNC") == 0)
+		else if (strcasecmp(ext, "QRESYNC") == 0)
 			want |= IMAP_ENABLED_QRESYNC | IMAP_ENABLED_CONDSTORE;
 	} while (!imap_args_at_end(a));
 	if (imap_args_finish(a) < 0)
