@@ -484,15 +484,10 @@ def test_dropped_connection_deletes_nothing(pop):
 
 
 def imap_login(srv, user):
-    """An IMAP session on the same store, or a skip while the IMAP
-    service cannot log in yet (it is another issue's work)."""
+    """An IMAP session on the same store."""
     m = imaplib.IMAP4_SSL(HOST, srv.port("imaps"), ssl_context=ctx_for(srv),
                           timeout=15)
-    try:
-        m.login(addr(user), PASSWORD)
-    except imaplib.IMAP4.error as exc:
-        m.shutdown()
-        pytest.skip(f"IMAP login not available yet: {exc}")
+    m.login(addr(user), PASSWORD)
     return m
 
 
