@@ -77,6 +77,8 @@ def dns(tmp_path_factory):
   local-data: "{DOMAIN}. IN MX 10 mx.{DOMAIN}."
   local-data: "mx.{DOMAIN}. IN A 127.0.0.1"
   local-data: "smtp.{DOMAIN}. IN A 127.0.0.1"
+  local-data: "imap.{DOMAIN}. IN A 127.0.0.1"
+  local-data: "pop.{DOMAIN}. IN A 127.0.0.1"
 """)
     proc = subprocess.Popen([exe, "-d", "-c", str(conf)],
                             stdout=subprocess.DEVNULL,
@@ -271,19 +273,24 @@ def test_login(good, dns):
     assert target(doc, 25)["login"] == "not_tried"  # never on port 25
 
     doc, rc = probe_json(HOSTNAME, "--dns", dns, "--port-base", good.base,
-                         "--ca-file", good.cert, "--ports", "587",
+                         "--ca-file", good.cert, "--ports", "587,993,995",
                          "--user", f"alice@{DOMAIN}", "--password-stdin",
-                         "--timeout", TIMEOUT, stdin="wrong\n")
+                         "--timeout", 15, stdin="wrong\n")
     assert rc == 1
     t = target(doc, 587)
     assert t["login"] == "failed" and t["login_detail"].startswith("535")
     assert doc["recommendation"]["submission"] is None
+    # One throttle for every service: each refusal comes after a longer
+    # delay than the one before, hence the longer step timeout.
+    for port in (993, 995):  # a refused IMAP LOGIN, a refused POP3 PASS
+        assert target(doc, port)["login"] == "failed", target(doc, port)
 
 
 def test_mail_domain(good, dns):
-    """A domain: port 25 on its MX host, submission on smtp.DOMAIN."""
+    """A domain: port 25 on its MX host, submission on smtp.DOMAIN, IMAP
+    on imap.DOMAIN, POP3 on pop.DOMAIN."""
     doc, _ = probe_json(DOMAIN, "--dns", dns, "--port-base", good.base,
-                        "--ports", "25,587", "--timeout", TIMEOUT)
+                        "--ports", "25,587,993,995", "--timeout", TIMEOUT)
     assert doc["kind"] == "domain"
     mx = target(doc, 25)
     assert mx["host"] == f"mx.{DOMAIN}" and mx["mx"] is True
@@ -291,6 +298,10 @@ def test_mail_domain(good, dns):
     # smtp.DOMAIN and mx.DOMAIN share an address: probed once
     sub = target(doc, 587)
     assert sub["host"] == f"smtp.{DOMAIN}" and sub["mx"] is False
+    assert target(doc, 993)["host"] == f"imap.{DOMAIN}"
+    assert target(doc, 993)["status"] == "open"
+    assert target(doc, 995)["host"] == f"pop.{DOMAIN}"
+    assert target(doc, 995)["status"] == "open"
     assert doc["recommendation"]["port25"] == "usable"
 
 
