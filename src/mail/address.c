@@ -468,3 +468,13 @@ size_t address_format(const struct address *addr, char *buf, size_t size)
 		buf[o.n < size ? o.n : size - 1] = '\0';
 	return o.n;
 }
+
+bool address_domain_within(const char *domain, const char *parent)
+{
+	size_t dlen = strlen(domain), plen = strlen(parent);
+
+	if (plen == 0 || dlen < plen ||
+	    strcasecmp(domain + dlen - plen, parent) != 0)
+		return false;
+	return dlen == plen || domain[dlen - plen - 1] == '.';
+}

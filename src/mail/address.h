@@ -26,10 +26,10 @@ struct address {
 	/* As written; compare case-insensitively. "[192.0.2.1]" for a
 	 * literal. */
 	char domain[ADDRESS_DOMAIN_MAX + 1];
-	bool null;     /* the null path <> */
-	bool literal;  /* domain is an address literal */
-	bool utf8;     /* holds non-ASCII octets (needs SMTPUTF8) */
-	bool quoted;   /* local part was (and must be) written quoted */
+	bool null;    /* the null path <> */
+	bool literal; /* domain is an address literal */
+	bool utf8;    /* holds non-ASCII octets (needs SMTPUTF8) */
+	bool quoted;  /* local part was (and must be) written quoted */
 };
 
 /*
@@ -45,7 +45,8 @@ struct address {
  */
 int address_parse_path(const char *s, size_t len, unsigned flags,
 		       struct address *addr_r, size_t *consumed_r,
-		       const char **error_r) __attribute__((warn_unused_result));
+		       const char **error_r)
+	__attribute__((warn_unused_result));
 
 /*
  * Parse a bare Mailbox ("local@domain", the whole of s[0..len)), as
@@ -61,5 +62,11 @@ int address_parse_mailbox(const char *s, size_t len, unsigned flags,
  * output is cut and NUL-terminated when that is >= size.
  */
 size_t address_format(const struct address *addr, char *buf, size_t size);
+
+/*
+ * Whether domain is parent or one of its subdomains ("a.b.example" and
+ * "example" are within "example"; "badexample" is not). Case-insensitive.
+ */
+bool address_domain_within(const char *domain, const char *parent);
 
 #endif

@@ -27,6 +27,7 @@
 #include "lib/fsutil.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "mail/address.h"
 
 #define ERR_SIZE (PATH_MAX + 256)
 /* Attempts at finding an unused id or temp name before giving up. */
@@ -825,7 +826,11 @@ static bool spool_has_domain(const struct spool_envelope *env,
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		const char *at = strrchr(env->rcpts[i].address, '@');
 
-		if (at != NULL && strcasecmp(at + 1, domain) == 0)
+		if (at == NULL)
+			continue;
+		/* RFC 1985 5.3: "@name" releases name and its subdomains. */
+		if (domain[0] == '@' ? address_domain_within(at + 1, domain + 1)
+				     : strcasecmp(at + 1, domain) == 0)
 			return true;
 	}
 	return false;

@@ -137,9 +137,10 @@ int spool_cleanup_orphans(const char *data_dir, time_t older_than,
 
 /*
  * Make every queued message that is not held (with a recipient in domain,
- * when not NULL) due now: its next attempt is set to 0 and the queue worker, which
- * watches the spool, tries it at once (postern queue flush, ETRN).
- * Returns 0 with *count_r set, or -1 (some envelope could not be written).
+ * when not NULL; "@domain" means domain and its subdomains) due now: its next
+ * attempt is set to 0 and the queue worker, which watches the spool, tries it
+ * at once (postern queue flush, ETRN). Returns 0 with *count_r set, or -1 (some
+ * envelope could not be written).
  */
 int spool_flush(const char *data_dir, const char *domain, size_t *count_r,
 		const char **error_r) __attribute__((warn_unused_result));

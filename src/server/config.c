@@ -56,7 +56,7 @@ static const char *const smtp_keys[] = {
 	"max_message_size", "max_recipients", "max_errors",
 	"data_timeout",	    "vrfy",	      "expn",
 	"etrn_domains",	    "mx_auth",	      "hide_client_ip",
-	"relay_networks",
+	"relay_networks",   "etrn_networks",
 };
 static const char *const listener_keys[] = {"service", "address", "port",
 					    "tls"};
@@ -270,31 +270,27 @@ static void parse_limits(struct config_loader *ld, config_setting_t *root)
 			     &cfg->limits.shutdown_timeout);
 }
 
-/* Binary form of a listener's address, for comparing two spellings. */
-/* smtp.relay_networks: CIDR ranges that may relay without AUTH. */
-static void parse_relay_networks(struct config_loader *ld,
-				 config_setting_t *smtp)
+/* smtp.relay_networks, smtp.etrn_networks: lists of CIDR ranges. */
+static void parse_networks(struct config_loader *ld, config_setting_t *smtp,
+			   const char *key, struct cidr **nets_r,
+			   size_t *count_r)
 {
-	struct config *cfg = ld->cfg;
 	char **nets = NULL;
 	size_t n = 0;
 
-	if (config_get_strings(ld, smtp, "smtp", "relay_networks", &nets, &n) !=
-	    1)
+	if (config_get_strings(ld, smtp, "smtp", key, &nets, &n) != 1)
 		return;
-	cfg->smtp.relay_networks = xcalloc(n, sizeof(struct cidr));
+	*nets_r = xcalloc(n, sizeof(struct cidr));
 	for (size_t i = 0; i < n; i++) {
-		if (cidr_parse(nets[i], &cfg->smtp.relay_networks[i]) < 0)
-			config_report(ld,
-				      config_setting_get_member(
-					      smtp, "relay_networks"),
-				      "smtp", "relay_networks",
+		if (cidr_parse(nets[i], &(*nets_r)[i]) < 0)
+			config_report(ld, config_setting_get_member(smtp, key),
+				      "smtp", key,
 				      "\"%s\" is not an address or CIDR range",
 				      nets[i]);
 		free(nets[i]);
 	}
 	free(nets);
-	cfg->smtp.relay_count = n;
+	*count_r = n;
 }
 
 static void parse_smtp(struct config_loader *ld, config_setting_t *root)
@@ -321,9 +317,13 @@ static void parse_smtp(struct config_loader *ld, config_setting_t *root)
 	(void)config_get_bool(ld, smtp, "smtp", "mx_auth", &cfg->smtp.mx_auth);
 	(void)config_get_bool(ld, smtp, "smtp", "hide_client_ip",
 			      &cfg->smtp.hide_client_ip);
-	parse_relay_networks(ld, smtp);
+	parse_networks(ld, smtp, "relay_networks", &cfg->smtp.relay_networks,
+		       &cfg->smtp.relay_count);
+	parse_networks(ld, smtp, "etrn_networks", &cfg->smtp.etrn_networks,
+		       &cfg->smtp.etrn_net_count);
 }
 
+/* Binary form of a listener's address, for comparing two spellings. */
 struct endpoint {
 	int family;
 	unsigned char addr[16];
@@ -689,6 +689,7 @@ void config_free(struct config **cfgp)
 		free(cfg->smtp.etrn_domains[i]);
 	free(cfg->smtp.etrn_domains);
 	free(cfg->smtp.relay_networks);
+	free(cfg->smtp.etrn_networks);
 	config_outbound_free(cfg);
 	free(cfg);
 	*cfgp = NULL;

@@ -81,6 +81,8 @@ struct config {
 		bool expn;	      /* answer EXPN */
 		char **etrn_domains;  /* ETRN allowed for these; NULL-ended */
 		size_t etrn_count;
+		struct cidr *etrn_networks; /* may ETRN; none: anyone */
+		size_t etrn_net_count;
 		bool mx_auth;	     /* offer AUTH (over TLS) on smtp too */
 		bool hide_client_ip; /* no client address in Received */
 		struct cidr *relay_networks; /* may relay without AUTH */

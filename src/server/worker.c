@@ -246,6 +246,8 @@ static void worker_setup_listener(struct worker *w, struct worker_listener *l,
 		.vrfy = cfg->smtp.vrfy,
 		.expn = cfg->smtp.expn,
 		.etrn_domains = cfg->smtp.etrn_domains,
+		.etrn_networks = cfg->smtp.etrn_networks,
+		.etrn_net_count = cfg->smtp.etrn_net_count,
 		.auth = lc->service == SERVICE_SUBMISSION || cfg->smtp.mx_auth,
 		.hide_client_ip = cfg->smtp.hide_client_ip &&
 				  lc->service == SERVICE_SUBMISSION,

@@ -39,7 +39,11 @@ struct smtp_server {
 	int max_errors;
 	bool vrfy;
 	bool expn;
-	char *const *etrn_domains; /* NULL-terminated; may be NULL */
+	/* ETRN: for these nodes ("@d": d and subdomains), NULL-terminated,
+	 * may be NULL; from these clients (none: any client). */
+	char *const *etrn_domains;
+	const struct cidr *etrn_networks;
+	size_t etrn_net_count;
 };
 
 /*

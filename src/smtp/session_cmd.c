@@ -7,8 +7,10 @@
 #include <strings.h>
 
 #include "auth/sasl.h"
+#include "lib/cidr.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "mail/address.h"
 #include "net/conn.h"
 #include "queue/spool.h"
 #include "smtp/session_int.h"
@@ -217,29 +219,64 @@ static void smtp_etrn_flush(struct smtp_session *s, const char *node)
 	}
 }
 
+/* RFC 1985 8: whether this client may ask for queue runs at all. */
+static bool smtp_etrn_client_ok(const struct smtp_session *s)
+{
+	const struct smtp_server *srv = s->srv;
+
+	if (srv->etrn_net_count == 0 || s->relay_ok || s->user[0] != '\0')
+		return true;
+	for (size_t i = 0; i < srv->etrn_net_count; i++) {
+		if (cidr_match(&srv->etrn_networks[i], conn_peer_ip(s->conn)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether the configuration allows ETRN for node ("@name" when sub). An
+ * entry "d" allows "ETRN d"; "@d" allows d, its subdomains and "ETRN @x"
+ * for x within d. RFC 1985 8: no one releases "@com" unless told to.
+ */
+static bool smtp_etrn_node_ok(const struct smtp_server *srv, const char *node,
+			      bool sub)
+{
+	for (size_t i = 0;
+	     srv->etrn_domains != NULL && srv->etrn_domains[i] != NULL; i++) {
+		const char *e = srv->etrn_domains[i];
+
+		if (e[0] == '@' ? address_domain_within(node, e + 1)
+				: !sub && strcasecmp(e, node) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* RFC 1985 5: "ETRN name", "ETRN @name" (subdomains), "ETRN #queue". */
 void smtp_cmd_etrn(struct smtp_session *s, const char *arg, size_t len)
 {
-	char node[ADDRESS_DOMAIN_MAX + 1];
-	const char *name = arg;
+	char node[ADDRESS_DOMAIN_MAX + 2];
+	bool sub = len > 0 && arg[0] == '@';
 
-	if (len == 0 || len >= sizeof(node)) {
+	if (len == 0 || len >= sizeof(node) || len == (size_t)sub) {
 		smtp_reply_error(s, 501, "5.5.4", "Syntax: ETRN domain");
 		return;
 	}
-	if (name[0] == '@' || name[0] == '#') {
-		name++;
-		len--;
-	}
-	memcpy(node, name, len);
+	memcpy(node, arg, len);
 	node[len] = '\0';
-	for (size_t i = 0;
-	     s->srv->etrn_domains != NULL && s->srv->etrn_domains[i] != NULL;
-	     i++) {
-		if (strcasecmp(s->srv->etrn_domains[i], node) == 0) {
-			smtp_etrn_flush(s, node);
-			return;
-		}
+	if (!smtp_etrn_client_ok(s)) {
+		smtp_reply(s, 459, "4.7.1", "ETRN not allowed from %s",
+			   conn_peer_ip(s->conn));
+		return;
 	}
-	smtp_reply(s, 459, "4.7.1", "Node %s not allowed", node);
+	/* RFC 1985 5.3: queue names are the server's; postern has one. */
+	if (node[0] == '#') {
+		smtp_reply(s, 458, "4.3.0", "No queue named %s", node + 1);
+		return;
+	}
+	if (!smtp_etrn_node_ok(s->srv, node + sub, sub)) {
+		smtp_reply(s, 459, "4.7.1", "Node %s not allowed", node);
+		return;
+	}
+	smtp_etrn_flush(s, node);
 }

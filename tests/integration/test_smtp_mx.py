@@ -7,6 +7,7 @@ curl) and by raw sockets where exact bytes matter.
 import pathlib
 import shutil
 import smtplib
+import socket
 import subprocess
 import time
 
@@ -435,6 +436,39 @@ def test_vrfy_expn_help_etrn(mx):
         assert c.smtp_reply()[0] == 214
         c.cmd("ETRN remote.test")
         assert c.smtp_reply()[0] == 459
+
+
+def test_etrn_permissions(tmp_path):
+    """RFC 1985: ETRN only from the configured clients, only for the
+    configured nodes; "@d" in the list covers d and its subdomains."""
+    srv = make_mx(tmp_path, smtp={
+        "etrn_domains": '["@far.test", "exact.test"]',
+        "etrn_networks": '["127.0.0.2/32"]'})
+    try:
+        with smtp_conn(srv) as c:  # from 127.0.0.1: not in the list
+            ehlo(c)
+            c.cmd("ETRN exact.test")
+            assert c.smtp_reply() == (459, [
+                "4.7.1 ETRN not allowed from 127.0.0.1"])
+        sock = socket.create_connection((HOST, srv.port("smtp")), 10,
+                                        source_address=("127.0.0.2", 0))
+        with LineConn(sock) as c:
+            assert c.smtp_reply()[0] == 220
+            ehlo(c)
+            for node, code in (("exact.test", 251), ("EXACT.TEST", 251),
+                               ("sub.exact.test", 459),
+                               ("@exact.test", 459), ("far.test", 251),
+                               ("a.b.far.test", 251), ("@far.test", 251),
+                               ("@sub.far.test", 251), ("@test", 459),
+                               ("notfar.test", 459), ("#queue", 458),
+                               ("@", 501)):
+                c.cmd(f"ETRN {node}")
+                got = c.smtp_reply()
+                assert got[0] == code, (node, got)
+            c.cmd("QUIT")
+            assert c.smtp_reply()[0] == 221
+    finally:
+        finish_server(srv)
 
 
 def test_swaks_pipelining_and_tls(mx):

@@ -541,6 +541,31 @@ static void test_garbage(void **state)
 	}
 }
 
+static void test_domain_within(void **state)
+{
+	static const struct {
+		const char *domain, *parent;
+		bool within;
+	} rows[] = {
+		{"example.org", "example.org", true},
+		{"EXAMPLE.org", "example.ORG", true},
+		{"mx.example.org", "example.org", true},
+		{"a.b.c.example.org", "example.org", true},
+		{"badexample.org", "example.org", false},
+		{"example.org", "mx.example.org", false},
+		{"org", "example.org", false},
+		{"example.org", "", false},
+		{"", "example.org", false},
+		{".example.org", "example.org", true},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		assert_int_equal(address_domain_within(rows[i].domain,
+						       rows[i].parent),
+				 rows[i].within);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -553,6 +578,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_label_limit),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_domain_within),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -548,6 +548,18 @@ static void test_flush_skips_held(void **state)
 	assert_int_equal(spool_flush(f->dir, NULL, &n, &error), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(next_of(f, b), 0);
+	/* RFC 1985 5.3: "@name" is name and its subdomains, by labels. */
+	set_schedule(f, a, 1700000000, false);
+	set_schedule(f, b, 1700000000, false);
+	assert_int_equal(spool_flush(f->dir, "@ample.net", &n, &error), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(spool_flush(f->dir, "@sub.example.net", &n, &error),
+			 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(spool_flush(f->dir, "example.", &n, &error), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(spool_flush(f->dir, "@NET", &n, &error), 0);
+	assert_int_equal(n, 2);
 }
 
 int main(void)

@@ -207,7 +207,8 @@ static void test_outbound_values(void **state)
 	struct config *cfg =
 		parse(DATA_DIR SMTP_LISTENER
 		      "smtp = { relay_networks = [\"192.0.2.0/24\", \"::1\"]; "
-		      "etrn_domains = [\"a.example\"]; mx_auth = true; };\n"
+		      "etrn_domains = [\"a.example\"]; mx_auth = true; "
+		      "etrn_networks = [\"198.51.100.7\"]; };\n"
 		      "queue = { retry = [60, 120]; mx_port = 2525; "
 		      "max_connections = 7; max_per_destination = 3;\n"
 		      "  tls_policy = ( { domain = \"Example.ORG\"; "
@@ -226,6 +227,9 @@ static void test_outbound_values(void **state)
 	assert_true(cidr_match(&cfg->smtp.relay_networks[1], "::1"));
 	assert_string_equal(cfg->smtp.etrn_domains[0], "a.example");
 	assert_null(cfg->smtp.etrn_domains[1]);
+	assert_int_equal(cfg->smtp.etrn_net_count, 1);
+	assert_true(cidr_match(&cfg->smtp.etrn_networks[0], "198.51.100.7"));
+	assert_false(cidr_match(&cfg->smtp.etrn_networks[0], "198.51.100.8"));
 	assert_true(cfg->smtp.mx_auth);
 	assert_int_equal(cfg->queue.retry_count, 2);
 	assert_int_equal(cfg->queue.retry[1], 120);
@@ -305,12 +309,15 @@ static const struct error_case error_cases[] = {
 	{"smtp group: unknown key, wrong type, bad range",
 	 DATA_DIR SMTP_LISTENER
 	 "smtp = { vrfy = 1; max_recipients = 0; "
-	 "relay_networks = [\"10.0.0.0/33\"]; x = 1; };\n",
+	 "relay_networks = [\"10.0.0.0/33\"]; etrn_networks = [\"x\"]; "
+	 "x = 1; };\n",
 	 {"test.conf:3: smtp: unknown key 'x'",
 	  "test.conf:3: smtp.max_recipients: must be 1..100000 (got 0)",
 	  "test.conf:3: smtp.vrfy: must be true or false (got an integer)",
 	  "test.conf:3: smtp.relay_networks: \"10.0.0.0/33\" is not an "
-	  "address or CIDR range"}},
+	  "address or CIDR range",
+	  "test.conf:3: smtp.etrn_networks: \"x\" is not an address or CIDR "
+	  "range"}},
 	{"queue, dns and relay groups",
 	 DATA_DIR SMTP_LISTENER
 	 "queue = { retry = [0]; per_destination = 4; };\n"
