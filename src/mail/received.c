@@ -282,3 +282,32 @@ size_t received_return_path(char *buf, size_t size, const char *sender)
 	}
 	return (size_t)n;
 }
+
+void received_hops_feed(struct received_hops *h, const char *p, size_t n)
+{
+	static const char name[] = "received:";
+
+	for (size_t i = 0; i < n && !h->done; i++) {
+		char c = p[i] >= 'A' && p[i] <= 'Z' ? (char)(p[i] + 32) : p[i];
+
+		if (c == '\n') {
+			/* An empty line (CRLF alone) ends the header block. */
+			h->done = h->cr;
+			h->mid_line = h->mismatch = h->cr = false;
+			h->matched = 0;
+			continue;
+		}
+		h->cr = !h->mid_line && c == '\r';
+		h->mid_line = true;
+		if (h->mismatch)
+			continue;
+		if (c != name[h->matched]) {
+			h->mismatch = true;
+			continue;
+		}
+		if (++h->matched == sizeof(name) - 1) {
+			h->count++;
+			h->mismatch = true; /* the rest is the field's value */
+		}
+	}
+}

@@ -75,4 +75,27 @@ size_t received_return_path(char *buf, size_t size, const char *sender);
  */
 size_t received_date(char *buf, size_t size, time_t when);
 
+/*
+ * RFC 5321 6.3: loops are found by counting the Received: fields of a
+ * message; a server SHOULD refuse at a large threshold, at least 100.
+ */
+#define RECEIVED_HOPS_MAX 100
+
+/*
+ * Counts Received: fields in a header block fed in pieces of any size
+ * (a message as stored: CRLF lines), and stops at its empty line. State
+ * is a few octets, so it runs on every incoming message without holding
+ * the header. Zero-initialize; no _fini.
+ */
+struct received_hops {
+	unsigned count;
+	unsigned char matched; /* octets of "Received:" matched on this line */
+	bool mid_line;	       /* not at the start of a line */
+	bool mismatch;	       /* this line is not a Received: field */
+	bool cr;	       /* the line so far is a lone CR */
+	bool done;	       /* the empty line has been seen */
+};
+
+void received_hops_feed(struct received_hops *h, const char *p, size_t n);
+
 #endif

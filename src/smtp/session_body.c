@@ -187,6 +187,7 @@ void smtp_body_write(struct smtp_session *s, const char *p, size_t n)
 		t->too_big = true;
 		return;
 	}
+	received_hops_feed(&t->hops, p, n);
 	if (t->hdr != NULL && !t->hdr_done) {
 		used = smtp_header_feed(s, p, n);
 		p += used;
@@ -219,6 +220,13 @@ static int smtp_body_refused(struct smtp_session *s, unsigned flags)
 		smtp_reply(s, 552, "5.3.4",
 			   "Message size exceeds fixed limit of %zu octets",
 			   s->srv->max_message_size);
+		return -1;
+	}
+	/* RFC 5321 6.3; 5.4.6 is "routing loop detected" (RFC 3463). */
+	if (s->txn.hops.count >= RECEIVED_HOPS_MAX) {
+		smtp_reply(s, 554, "5.4.6",
+			   "Too many hops (%u Received: fields): mail loop?",
+			   s->txn.hops.count);
 		return -1;
 	}
 	return 0;

@@ -11,6 +11,7 @@
 
 #include "auth/userdb.h"
 #include "mail/address.h"
+#include "mail/received.h"
 #include "smtp/data.h"
 #include "smtp/parse.h"
 #include "smtp/session.h"
@@ -57,8 +58,9 @@ struct smtp_txn {
 	struct header_scan *hdr;	   /* submission: From: and friends */
 	char *hdrbuf;			   /* header block held until its end */
 	size_t hdrlen;
-	bool hdr_done;	/* the header block was written */
-	bool hdr_limit; /* a header limit was passed */
+	bool hdr_done;		   /* the header block was written */
+	bool hdr_limit;		   /* a header limit was passed */
+	struct received_hops hops; /* Received: fields the client sent */
 	struct smtp_data data;
 	uint64_t chunk_left; /* BDAT octets still to read */
 	bool chunk_last;

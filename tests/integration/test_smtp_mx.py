@@ -438,6 +438,28 @@ def test_vrfy_expn_help_etrn(mx):
         assert c.smtp_reply()[0] == 459
 
 
+def test_mail_loop_refused(mx):
+    """RFC 5321 6.3: 100 Received: fields mean a loop; 99 do not."""
+    clear(mx)
+    def message(hops):
+        trace = "".join(f"Received: from h{i}.test by h{i + 1}.test; "
+                        f"Sun, 6 Dec 2026 10:00:00 +0000\r\n"
+                        for i in range(hops))
+        return f"{trace}From: <loop@remote.test>\r\nSubject: l\r\n\r\nx\r\n"
+    with smtplib.SMTP(HOST, mx.port("smtp"), timeout=15) as s:
+        s.ehlo("client.test")
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail("loop@remote.test", [f"alice@{DOMAIN}"],
+                       message(100))
+        assert e.value.smtp_code == 554
+        assert e.value.smtp_error.startswith(b"5.4.6 Too many hops")
+        assert s.sendmail("loop@remote.test", [f"alice@{DOMAIN}"],
+                          message(99)) == {}
+    files = new_files(mx, "alice")
+    assert len(files) == 1
+    assert files[0].read_bytes().count(b"\r\nReceived: ") == 100
+
+
 def test_etrn_permissions(tmp_path):
     """RFC 1985: ETRN only from the configured clients, only for the
     configured nodes; "@d" in the list covers d and its subdomains."""

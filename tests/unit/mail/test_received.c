@@ -344,6 +344,45 @@ static void test_return_path(void **state)
 	assert_string_equal(buf, "");
 }
 
+/* Counted whole and one octet at a time: the same answer. */
+static void test_hops(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned count;
+		bool done;
+	} hops[] = {
+		{"", 0, false},
+		{"Received: a\r\nReceived: b\r\n\r\nReceived: body\r\n", 2,
+		 true},
+		{"RECEIVED:x\r\nreceived:\r\n", 2, false},
+		/* Folded value lines and look-alikes are not fields. */
+		{"Received: a\r\n Received: folded\r\n\tReceived: f\r\n", 1,
+		 false},
+		{"X-Received: a\r\nReceivedx: b\r\nReceived b\r\n", 0, false},
+		{"Subject: Received: no\r\nReceive: no\r\n", 0, false},
+		/* A lone CR or an LF alone do not end the header. */
+		{"A: b\r\n\r\rReceived: c\r\n", 0, false},
+		{"A: b\r\n\nReceived: c\r\n", 1, false},
+		{"\r\nReceived: c\r\n", 0, true},
+		{"Received:", 1, false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hops) / sizeof(hops[0]); i++) {
+		struct received_hops whole = {0}, bytes = {0};
+		size_t len = strlen(hops[i].text);
+
+		received_hops_feed(&whole, hops[i].text, len);
+		for (size_t j = 0; j < len; j++)
+			received_hops_feed(&bytes, hops[i].text + j, 1);
+		assert_int_equal(whole.count, hops[i].count);
+		assert_int_equal(bytes.count, hops[i].count);
+		assert_int_equal(whole.done, hops[i].done);
+		assert_int_equal(bytes.done, hops[i].done);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_protocol_table),
 		cmocka_unit_test(test_date),
 		cmocka_unit_test(test_return_path),
+		cmocka_unit_test(test_hops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
