@@ -38,7 +38,8 @@ struct sendmail {
 	char **rcpts;
 	size_t nrcpts;
 	struct buf msg; /* the message with CRLF line ends */
-	struct buf bcc; /* -t: the Bcc: fields taken out of it */
+	struct buf bcc; /* the Bcc: fields taken out of it */
+	bool eight_bit; /* an octet >= 0x80 was read */
 };
 
 static void sendmail_usage(FILE *fp)
@@ -129,42 +130,148 @@ static int sendmail_add_rcpt(struct sendmail *sm, const char *a)
 	return 0;
 }
 
+/* Octets read from stdin at a time. */
+#define SENDMAIL_READ_CHUNK ((size_t)64 * 1024)
+
+/* Where the reader is in the message. */
+struct sendmail_in {
+	struct buf line; /* a line cut by a read, without its LF */
+	bool in_header;
+	bool field_seen; /* a fold has a field to continue */
+	bool in_bcc;	 /* the current field is Bcc: */
+	bool done;	 /* the lone dot was read */
+};
+
 /*
- * stdin into sm->msg with CRLF line ends (local input may use LF),
- * dot-terminated unless -i; with -t, Bcc: fields go to sm->bcc.
+ * Whether l[0..n) starts a header field: a name of printable ASCII but
+ * the colon (RFC 5322 3.6.8), WSP allowed before the colon (4.5.2);
+ * the name's length in *name_len_r.
+ */
+static bool sendmail_field_start(const char *l, size_t n, size_t *name_len_r)
+{
+	size_t i = 0, name;
+
+	while (i < n && l[i] > ' ' && l[i] < 0x7f && l[i] != ':')
+		i++;
+	name = i;
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	*name_len_r = name;
+	return name > 0 && i < n && l[i] == ':';
+}
+
+static int sendmail_too_big(const struct sendmail *sm, const char *what)
+{
+	fprintf(stderr,
+		"postern sendmail: %s is larger than the limit of %d octets "
+		"(smtp.max_message_size)\n",
+		what, sm->cfg->smtp.max_message_size);
+	return EX_DATAERR;
+}
+
+/*
+ * One line of input, l[0..n) without its LF: stored with CRLF, in the
+ * message or, for a Bcc: field, in sm->bcc. Returns EX_OK or EX_DATAERR.
+ */
+static int sendmail_line(struct sendmail *sm, struct sendmail_in *in,
+			 const char *l, size_t n)
+{
+	struct buf *dst = &sm->msg;
+	size_t name;
+
+	if (n > 0 && l[n - 1] == '\r')
+		n--; /* CRLF as well as LF ends a line */
+	/* sendmail(8): without -i, a line of one dot ends the message. */
+	if (sm->dot_ends && n == 1 && l[0] == '.') {
+		in->done = true;
+		return EX_OK;
+	}
+	if (in->in_header && n == 0) {
+		in->in_header = false;
+	} else if (in->in_header && (l[0] == ' ' || l[0] == '\t') &&
+		   in->field_seen) {
+		dst = in->in_bcc ? &sm->bcc : &sm->msg; /* a fold */
+	} else if (in->in_header && sendmail_field_start(l, n, &name)) {
+		in->field_seen = true;
+		/* RFC 5322 3.6.3: Bcc: names recipients that others do
+		 * not see; it never reaches them (as Postfix does). */
+		in->in_bcc = name == 3 && strncasecmp(l, "Bcc", 3) == 0;
+		dst = in->in_bcc ? &sm->bcc : &sm->msg;
+	} else if (in->in_header) {
+		/* RFC 5322 2.1: a line that is no field starts the body:
+		 * the empty line before it was left out. */
+		in->in_header = false;
+		if (buf_append(&sm->msg, "\r\n", 2) < 0)
+			return sendmail_too_big(sm, "the message");
+	}
+	for (size_t i = 0; i < n && !sm->eight_bit; i++)
+		sm->eight_bit = (unsigned char)l[i] >= 0x80;
+	if (buf_append(dst, l, n) < 0 || buf_append(dst, "\r\n", 2) < 0)
+		return sendmail_too_big(sm, dst == &sm->bcc ? "the Bcc: header"
+							    : "the message");
+	return EX_OK;
+}
+
+/*
+ * The lines of chunk[0..n): whole ones straight from it, a cut one
+ * through in->line (bounded like the message). Returns EX_OK or
+ * EX_DATAERR; stops at the lone dot.
+ */
+static int sendmail_chunk(struct sendmail *sm, struct sendmail_in *in,
+			  const char *chunk, size_t n)
+{
+	int ret = EX_OK;
+
+	while (n > 0 && ret == EX_OK && !in->done) {
+		const char *lf = memchr(chunk, '\n', n);
+		size_t len = lf != NULL ? (size_t)(lf - chunk) : n;
+
+		if (buf_len(&in->line) > 0 || lf == NULL) {
+			if (buf_append(&in->line, chunk, len) < 0)
+				return sendmail_too_big(sm, "a line");
+			if (lf != NULL) {
+				ret = sendmail_line(sm, in, buf_data(&in->line),
+						    buf_len(&in->line));
+				buf_reset(&in->line);
+			}
+		} else {
+			ret = sendmail_line(sm, in, chunk, len);
+		}
+		len += lf != NULL;
+		chunk += len;
+		n -= len;
+	}
+	return ret;
+}
+
+/*
+ * stdin into sm->msg: lines of any length up to the message size limit,
+ * LF or CRLF ends stored as CRLF, a last line without LF kept (and given
+ * its CRLF). Not dot-stuffed: the spool holds the message as it is, the
+ * SMTP client stuffs it when sending (RFC 5321 4.5.2).
  */
 static int sendmail_read(struct sendmail *sm)
 {
-	char line[4096];
-	bool in_header = true, in_bcc = false, fold;
-	struct buf *dst;
+	struct sendmail_in in = {.in_header = true};
+	char *chunk = xmalloc(SENDMAIL_READ_CHUNK);
+	int ret = EX_OK;
+	size_t n;
 
-	while (fgets(line, sizeof(line), stdin) != NULL) {
-		size_t n = strcspn(line, "\r\n");
-
-		line[n] = '\0';
-		if (sm->dot_ends && strcmp(line, ".") == 0)
-			break;
-		fold = line[0] == ' ' || line[0] == '\t';
-		if (in_header && n == 0)
-			in_header = false;
-		if (in_header && !fold)
-			in_bcc = strncasecmp(line, "Bcc:", 4) == 0;
-		/* RFC 5322 3.6.3: Bcc: recipients, but not in the message. */
-		dst = in_header && in_bcc && sm->use_headers ? &sm->bcc
-							     : &sm->msg;
-		if (buf_append(dst, line, n) < 0 ||
-		    buf_append(dst, "\r\n", 2) < 0) {
-			fprintf(stderr, "postern sendmail: message too big\n");
-			return EX_DATAERR;
-		}
-	}
-	if (ferror(stdin)) {
+	buf_init(&in.line, (size_t)sm->cfg->smtp.max_message_size + 1);
+	while (ret == EX_OK && !in.done &&
+	       (n = fread(chunk, 1, SENDMAIL_READ_CHUNK, stdin)) > 0)
+		ret = sendmail_chunk(sm, &in, chunk, n);
+	if (ret == EX_OK && !in.done && ferror(stdin)) {
 		fprintf(stderr, "postern sendmail: cannot read stdin: %s\n",
 			strerror(errno));
-		return EX_IOERR;
+		ret = EX_IOERR;
 	}
-	return EX_OK;
+	if (ret == EX_OK && !in.done && buf_len(&in.line) > 0)
+		ret = sendmail_line(sm, &in, buf_data(&in.line),
+				    buf_len(&in.line));
+	buf_fini(&in.line);
+	free(chunk);
+	return ret;
 }
 
 static char *sendmail_default_sender(const struct sendmail *sm);
@@ -306,8 +413,16 @@ static struct header_scan *sendmail_scan_block(struct sendmail *sm,
 	struct header_scan *h = header_scan_new(NULL);
 	size_t used;
 
-	if (header_scan_feed(h, buf_data(b), buf_len(b), &used) == 0)
-		(void)!header_scan_finish(h);
+	int r = header_scan_feed(h, buf_data(b), buf_len(b), &used);
+
+	if (r == 0)
+		r = header_scan_finish(h);
+	if (r == -2) {
+		fprintf(stderr, "postern sendmail: header not read: %s\n",
+			header_scan_limit_error(h));
+		header_scan_free(&h);
+		return NULL;
+	}
 	if (sm->use_headers) {
 		if (header_scan_rcpt_malformed(h))
 			fprintf(stderr, "postern sendmail: warning: a "
@@ -320,11 +435,14 @@ static struct header_scan *sendmail_scan_block(struct sendmail *sm,
 	return h;
 }
 
-/* The message's header (what it has, To:/Cc:) and the Bcc: fields. */
+/* The message's header (what it has, To:/Cc:) and the Bcc: fields;
+ * NULL (EX_DATAERR) when either is past the scanner's limits. */
 static struct header_scan *sendmail_scan(struct sendmail *sm)
 {
 	struct header_scan *bcc = sendmail_scan_block(sm, &sm->bcc);
 
+	if (bcc == NULL)
+		return NULL;
 	header_scan_free(&bcc);
 	return sendmail_scan_block(sm, &sm->msg);
 }
@@ -356,6 +474,10 @@ static int sendmail_queue(struct sendmail *sm)
 
 	buf_init(&hdr, 8192);
 	spool_envelope_init(&env);
+	if (h == NULL) {
+		ret = EX_DATAERR;
+		goto out;
+	}
 	if (sm->nrcpts == 0) {
 		fprintf(stderr, "postern sendmail: no recipients\n");
 		ret = EX_USAGE;
@@ -424,11 +546,11 @@ static int sendmail_options(int argc, char **argv, struct sendmail *sm,
 		else if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0)
 			return -2;
 		else if ((strcmp(o, "-f") == 0 || strcmp(o, "-c") == 0 ||
-			  strcmp(o, "-F") == 0) &&
+			  strcmp(o, "-C") == 0 || strcmp(o, "-F") == 0) &&
 			 i + 1 < argc) {
 			if (o[1] == 'f')
 				*sender_r = argv[i + 1];
-			else if (o[1] == 'c')
+			else if (o[1] == 'c' || o[1] == 'C')
 				*config_r = argv[i + 1];
 			else
 				sm->full_name = argv[i + 1];

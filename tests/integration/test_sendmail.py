@@ -150,3 +150,72 @@ def test_full_name_cannot_add_a_field(srv, link):
     raw = delivered(srv, "bob", b"Subject: inject")
     assert b"\r\nBcc:" not in raw
     assert b'From: "x  Bcc: evil@example.test" <' in raw
+
+
+def test_long_line_survives_intact(srv, link):
+    line = ("0123456789" * 1000).encode()  # 10,000 octets, no break
+    r = sendmail(link, srv, f"bob@{DOMAIN}",
+                 stdin=b"Subject: long\n\n" + line + b"\nafter\n")
+    assert r.returncode == 0, r.stderr
+    raw = delivered(srv, "bob", b"Subject: long")
+    assert body_of(raw) == line + b"\r\nafter\r\n"
+
+
+def test_line_ends_become_crlf(srv, link):
+    r = sendmail(link, srv, "-i", f"bob@{DOMAIN}",
+                 stdin=b"Subject: lf\nX-Mixed: yes\r\n\na\nb\r\nc\rd\nlast")
+    assert r.returncode == 0, r.stderr
+    raw = delivered(srv, "bob", b"Subject: lf")
+    assert b"\r\nSubject: lf\r\nX-Mixed: yes\r\n\r\n" in raw
+    # bare LF and CRLF both end lines; a bare CR is text; the last line
+    # without LF is kept and ended
+    assert body_of(raw) == b"a\r\nb\r\nc\rd\r\nlast\r\n"
+    assert b"\r\r\n" not in raw
+
+
+@pytest.mark.parametrize("args, body", [
+    ([], b"before\r\n..two\r\n.x\r\n"),
+    (["-i"], b"before\r\n..two\r\n.x\r\n.\r\nafter\r\n"),
+    (["-oi"], b"before\r\n..two\r\n.x\r\n.\r\nafter\r\n"),
+])
+def test_lone_dot(srv, link, args, body):
+    marker = f"Subject: dot {args}".encode()
+    r = sendmail(link, srv, *args, f"bob@{DOMAIN}",
+                 stdin=marker + b"\n\nbefore\n..two\n.x\n.\nafter\n")
+    assert r.returncode == 0, r.stderr
+    # stored as given: no dot-stuffing in the Maildir
+    assert body_of(delivered(srv, "bob", marker)) == body
+
+
+def test_lone_dot_with_crlf_ends_input(srv, link):
+    r = sendmail(link, srv, f"bob@{DOMAIN}",
+                 stdin=b"Subject: dotcrlf\r\n\r\nin\r\n.\r\nout\r\n")
+    assert r.returncode == 0, r.stderr
+    assert body_of(delivered(srv, "bob", b"Subject: dotcrlf")) == b"in\r\n"
+
+
+def test_text_without_header_gets_its_empty_line(srv, link):
+    r = sendmail(link, srv, f"bob@{DOMAIN}", stdin="no header here\nmore\n")
+    assert r.returncode == 0, r.stderr
+    raw = delivered(srv, "bob", b"no header here")
+    assert body_of(raw) == b"no header here\r\nmore\r\n"
+    assert b"From: <" in raw.split(b"\r\n\r\n", 1)[0]
+
+
+def test_message_over_size_limit_is_ex_dataerr(srv, link):
+    from conftest import set_in_group
+    conf = srv.conf.with_name("small.conf")  # paths are relative to it
+    conf.write_text(set_in_group(srv.conf.read_text(), "smtp",
+                                 "max_message_size", "2000"))
+    before = len(inbox(srv, "bob"))
+    for data in (b"Subject: big\n\n" + b"x" * 3000 + b"\n",  # one line
+                 b"Subject: big\n\n" + b"y\n" * 1500):        # many
+        r = sendmail(link, srv, "-C", str(conf), f"bob@{DOMAIN}",
+                     stdin=data)
+        assert r.returncode == EX_DATAERR, r
+        assert b"max_message_size" in r.stderr
+    r = sendmail(link, srv, "-C", str(conf), f"bob@{DOMAIN}",
+                 stdin=b"Subject: small\n\n" + b"z" * 1000 + b"\n")
+    assert r.returncode == 0, r.stderr
+    delivered(srv, "bob", b"Subject: small")
+    assert len(inbox(srv, "bob")) == before + 1
