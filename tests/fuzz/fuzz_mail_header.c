@@ -8,7 +8,8 @@
  * its own exact-size allocation, so ASan catches a read past it. The
  * results must also keep the header's promises: the header ends in the
  * empty line's CRLF, and every From: address is "local@domain" with no
- * control character and no "@" in the domain.
+ * control character and no "@" in the domain. The Received: counter of
+ * mail/received runs on the same bytes, whole and one octet at a time.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "mail/header.h"
+#include "mail/received.h"
 
 #define HEADER 4
 #define LIST_MAX 8192
@@ -130,6 +132,21 @@ static void same(const struct run *a, const struct run *b)
 	CHECK(a->limit_error == b->limit_error);
 }
 
+/* Whole or octet by octet, the hop counter gives one answer. */
+static void hops(const char *in, size_t len)
+{
+	struct received_hops whole = {0}, bytes = {0};
+	size_t lines = 1;
+
+	received_hops_feed(&whole, in, len);
+	for (size_t i = 0; i < len; i++) {
+		received_hops_feed(&bytes, in + i, 1);
+		lines += in[i] == '\n';
+	}
+	CHECK(whole.count == bytes.count && whole.done == bytes.done);
+	CHECK(whole.count <= lines);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct header_limits small = {.field_max = 64,
@@ -151,6 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	scan(lim, NULL, 0, in, len, &whole);
 	same(&chunked, &whole);
 	same(&single, &whole);
+	hops(in, len);
 
 	CHECK(whole.consumed <= len);
 	if (whole.ret == 1)
