@@ -332,7 +332,8 @@ def open_session(server, name, ctx=None):
     implicit = LISTENERS[name][2] == "implicit"
     if implicit and ctx is None:
         ctx = client_context(server)
-    conn = LineConn.connect(server.port(name), ctx if implicit else None)
+    conn = LineConn.connect(server.port(name), ctx if implicit else None,
+                            host=getattr(server, "host", HOST))
     try:
         proto = protocol_of(name)
         if proto == "smtp":
@@ -401,8 +402,15 @@ def probe_all(server):
 
 
 class Server:
-    def __init__(self, root, workers=None, limits=None):
+    """host: the loopback address every listener binds (127.0.0.2, ...
+    make several hosts on one machine); hostname: its name in greetings
+    and in the certificate."""
+
+    def __init__(self, root, workers=None, limits=None, host=HOST,
+                 hostname=HOSTNAME):
         self.root = pathlib.Path(root)
+        self.host = host
+        self.hostname = hostname
         self.root.mkdir(parents=True, exist_ok=True)
         self.conf = self.root / "postern.conf"
         self.cert = self.root / "tls" / "cert.pem"
@@ -431,7 +439,8 @@ class Server:
         self.base = base
         self.make_traversable()
         self.init_result = run_postern("init", self.root, "--hostname",
-                                       HOSTNAME, "--port-base", base)
+                                       self.hostname, "--port-base", base,
+                                       "--listen", self.host)
         assert self.init_result.returncode == 0, self.init_result
         text = self.conf.read_text()
         if self.workers is not None:
@@ -447,7 +456,7 @@ class Server:
             stdin=subprocess.DEVNULL, stdout=self._logf, stderr=self._logf,
             cwd=self.root, start_new_session=True)
         for name in LISTENERS:
-            wait_port(self.port(name), proc=self.proc)
+            wait_port(self.port(name), self.host, proc=self.proc)
         # ports accept as soon as the master binds; wait for a worker
         conn, _ = open_session(self, "smtp")
         conn.close()
