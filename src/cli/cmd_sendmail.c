@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +30,20 @@
 #include "queue/spool.h"
 #include "server/config.h"
 
+/* RFC 3461 4.4: ENVID is at most 100 characters (of xtext). */
+#define SMTP_ENVID_XTEXT_MAX 100
+
 struct sendmail {
 	struct config *cfg;
 	bool use_headers; /* -t */
 	bool dot_ends;	  /* a "." line ends the input (not with -i) */
 	const char *sender;
 	const char *full_name; /* -F: the From: display name, or NULL */
+	unsigned notify;       /* -N: SPOOL_NOTIFY_* bits, 0 if not given */
+	enum spool_ret ret;    /* -R */
+	enum spool_body body;  /* -B, SPOOL_BODY_DEFAULT if not given */
+	char envid[SMTP_ENVID_XTEXT_MAX + 1]; /* -V, as xtext */
+	bool verbose;			      /* -v */
 	char **rcpts;
 	size_t nrcpts;
 	struct buf msg; /* the message with CRLF line ends */
@@ -45,14 +54,35 @@ struct sendmail {
 static void sendmail_usage(FILE *fp)
 {
 	fprintf(fp,
-		"usage: postern sendmail [-t] [-i] [-f SENDER] [-c FILE] "
-		"[--] [RECIPIENT...]\n\n"
-		"Read a message from stdin and queue it, as sendmail(8) does. "
-		"-t also takes\nthe recipients from To:, Cc: and Bcc: (Bcc: is "
-		"removed); -i (or -oi) does not\nend the message at a line "
-		"with a single dot; -f sets the envelope sender.\n"
-		"Other sendmail options (-o..., -B, -v, -N...) are accepted "
-		"and ignored.\n\n"
+		"usage: postern sendmail [-t] [-i] [-f SENDER] [-F NAME] "
+		"[-N DSN] [-R RET] [-V ENVID]\n"
+		"                        [-B BODY] [-v] [-c FILE] [--] "
+		"[RECIPIENT...]\n"
+		"       postern sendmail -bp | -q\n\n"
+		"Read a message from stdin and queue it, as sendmail(8) does.\n"
+		"  -t          take recipients from To:, Cc: and Bcc: too "
+		"(Bcc: is always removed)\n"
+		"  -i, -oi     a line with a single dot does not end the "
+		"message\n"
+		"  -f, -r ADDR envelope sender (default: the invoking user)\n"
+		"  -F NAME     display name of the From: added when there is "
+		"none\n"
+		"  -N DSN      never, or success,delay,failure (RFC 3461 "
+		"NOTIFY)\n"
+		"  -R RET      full or hdrs: what a bounce returns\n"
+		"  -V ENVID    envelope id for DSNs\n"
+		"  -B BODY     7BIT or 8BITMIME (default: 8BITMIME when the "
+		"message has 8-bit octets)\n"
+		"  -v          say the queue id\n"
+		"  -c, -C FILE the configuration\n"
+		"  -bp         list the queue (mailq); -bm (default) queue a "
+		"message;\n"
+		"              -bi, -I do nothing (aliases are in the "
+		"database)\n"
+		"  -q          try every queued message now\n"
+		"Accepted and ignored: -oX (-odi, -odb, -oem...), -OX=Y, -G, "
+		"-U, -n, -m, -s, -8,\n"
+		"-A X, -L X, -X X, -d X, -e X, -h N, -p X.\n\n"
 		"Exit status (sysexits.h, as sendmail(8)):\n"
 		"  0   queued\n"
 		"  64  EX_USAGE     bad option, or no recipients\n"
@@ -490,10 +520,15 @@ static int sendmail_queue(struct sendmail *sm)
 		goto out;
 	}
 	env.sender = xstrdup(sm->sender);
-	env.envid = xstrdup("");
+	env.envid = xstrdup(sm->envid);
 	env.auth = xstrdup("");
+	env.ret = sm->ret;
+	/* RFC 6152 2: 8-bit octets are sent with BODY=8BITMIME. */
+	env.body = sm->body != SPOOL_BODY_DEFAULT ? sm->body
+		   : sm->eight_bit		  ? SPOOL_BODY_8BITMIME
+						  : SPOOL_BODY_DEFAULT;
 	for (size_t i = 0; i < sm->nrcpts; i++)
-		spool_envelope_add_rcpt(&env, sm->rcpts[i], "", 0);
+		spool_envelope_add_rcpt(&env, sm->rcpts[i], "", sm->notify);
 	m = sendmail_spool_new(sm, &ret);
 	if (m == NULL)
 		goto out;
@@ -510,6 +545,8 @@ static int sendmail_queue(struct sendmail *sm)
 		fprintf(stderr, "postern sendmail: cannot queue: %s\n", error);
 		goto out;
 	}
+	if (sm->verbose)
+		fprintf(stderr, "postern sendmail: queued as %s\n", env.id);
 	ret = EX_OK;
 out:
 	spool_msg_free(&m);
@@ -528,44 +565,253 @@ static char *sendmail_default_sender(const struct sendmail *sm)
 			 sm->cfg->hostname);
 }
 
-/* sendmail's options: most are accepted and ignored, as Postfix does. */
+/* What the command line asks for besides queueing a message. */
+enum sendmail_mode {
+	SENDMAIL_QUEUE, /* -bm, the default */
+	SENDMAIL_HELP,
+	SENDMAIL_MAILQ, /* -bp */
+	SENDMAIL_FLUSH, /* -q */
+	SENDMAIL_NOOP,	/* -bi, -I: newaliases */
+};
+
+struct sendmail_args {
+	enum sendmail_mode mode;
+	const char *config;
+	const char *sender;
+	int first; /* argv index of the first recipient */
+};
+
+/* Flags taking no value; accepted, and for most ignored, as Postfix. */
+#define SENDMAIL_FLAGS "8GIUimnstv"
+/* Options with a value, attached ("-fSENDER") or the next word. */
+#define SENDMAIL_VALUED "ABCFLNORVXbcdefhopr"
+
+static int sendmail_bad(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* Print "postern sendmail: ..." for a bad command line; returns -1. */
+static int sendmail_bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "postern sendmail: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return -1;
+}
+
+/* RFC 3461 4.1: NOTIFY=NEVER, or a list of SUCCESS, FAILURE, DELAY. */
+static int sendmail_notify(struct sendmail *sm, const char *v)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} words[] = {{"never", SPOOL_NOTIFY_NEVER},
+		     {"success", SPOOL_NOTIFY_SUCCESS},
+		     {"failure", SPOOL_NOTIFY_FAILURE},
+		     {"delay", SPOOL_NOTIFY_DELAY}};
+	unsigned bits = 0;
+
+	for (const char *p = v; *p != '\0';) {
+		size_t n = strcspn(p, ","), k = 0;
+
+		while (k < 4 && (strlen(words[k].name) != n ||
+				 strncasecmp(p, words[k].name, n) != 0))
+			k++;
+		if (k == 4)
+			return sendmail_bad("-N %s: not never or a list of "
+					    "success,delay,failure",
+					    v);
+		bits |= words[k].bit;
+		p += n + (p[n] == ',');
+	}
+	if (bits == 0 ||
+	    ((bits & SPOOL_NOTIFY_NEVER) != 0 && bits != SPOOL_NOTIFY_NEVER))
+		return sendmail_bad("-N %s: never goes alone", v);
+	sm->notify = bits;
+	return 0;
+}
+
+/* RFC 3461 4: xtext, every octet outside "!".."~", "+" and "=" as +XX. */
+static int sendmail_envid(struct sendmail *sm, const char *v)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)v; *p != '\0';
+	     p++) {
+		bool plain = *p >= '!' && *p <= '~' && *p != '+' && *p != '=';
+
+		if (o + (plain ? 1 : 3) > SMTP_ENVID_XTEXT_MAX)
+			return sendmail_bad("-V: the envelope id is longer "
+					    "than 100 characters of xtext "
+					    "(RFC 3461 4.4)");
+		if (plain)
+			sm->envid[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(sm->envid + o, 4, "+%02X", *p);
+	}
+	sm->envid[o] = '\0';
+	return 0;
+}
+
+/* -b MODE: only what makes sense without a daemon of sendmail's own. */
+static int sendmail_mode(struct sendmail_args *a, const char *v)
+{
+	if (strcmp(v, "m") == 0)
+		a->mode = SENDMAIL_QUEUE;
+	else if (strcmp(v, "p") == 0)
+		a->mode = SENDMAIL_MAILQ;
+	else if (strcmp(v, "i") == 0)
+		a->mode = SENDMAIL_NOOP;
+	else
+		return sendmail_bad("-b%s is not supported (postern serve "
+				    "is the daemon; -bm, -bp and -bi are "
+				    "known)",
+				    v);
+	return 0;
+}
+
+static int sendmail_valued(struct sendmail *sm, struct sendmail_args *a,
+			   char opt, const char *v)
+{
+	switch (opt) {
+	case 'f':
+	case 'r':
+		a->sender = v;
+		return 0;
+	case 'F':
+		sm->full_name = v;
+		return 0;
+	case 'c':
+	case 'C':
+		a->config = v;
+		return 0;
+	case 'o':
+		if (strcmp(v, "i") == 0)
+			sm->dot_ends = false;
+		return 0; /* -oem, -odi...: delivery is the server's */
+	case 'b':
+		return sendmail_mode(a, v);
+	case 'N':
+		return sendmail_notify(sm, v);
+	case 'R':
+		if (strcasecmp(v, "full") != 0 && strcasecmp(v, "hdrs") != 0)
+			return sendmail_bad("-R %s: not full or hdrs", v);
+		sm->ret = strcasecmp(v, "full") == 0 ? SPOOL_RET_FULL
+						     : SPOOL_RET_HDRS;
+		return 0;
+	case 'V':
+		return sendmail_envid(sm, v);
+	case 'B':
+		if (strcasecmp(v, "7bit") != 0 &&
+		    strcasecmp(v, "8bitmime") != 0)
+			return sendmail_bad("-B %s: not 7BIT or 8BITMIME", v);
+		sm->body = strcasecmp(v, "7bit") == 0 ? SPOOL_BODY_7BIT
+						      : SPOOL_BODY_8BITMIME;
+		return 0;
+	default: /* -A -L -O -X -d -e -h -p: nothing to do here */
+		return 0;
+	}
+}
+
+static void sendmail_flag(struct sendmail *sm, struct sendmail_args *a,
+			  char opt)
+{
+	if (opt == 't')
+		sm->use_headers = true;
+	else if (opt == 'i')
+		sm->dot_ends = false;
+	else if (opt == 'v')
+		sm->verbose = true;
+	else if (opt == 'I')
+		a->mode = SENDMAIL_NOOP;
+}
+
+/* One word of options: flags may be grouped ("-ti"), as getopt does. */
+static int sendmail_word(struct sendmail *sm, struct sendmail_args *a, int argc,
+			 char **argv, int *ip)
+{
+	const char *w = argv[*ip];
+
+	for (size_t j = 1; w[j] != '\0'; j++) {
+		char opt[3] = {'-', w[j], '\0'};
+		const char *v = w + j + 1;
+
+		if (strchr(SENDMAIL_FLAGS, w[j]) != NULL) {
+			sendmail_flag(sm, a, w[j]);
+			continue;
+		}
+		if (w[j] == 'q') {
+			if (*v != '\0')
+				return sendmail_bad("-q%s: periodic queue "
+						    "runs are the server's",
+						    v);
+			a->mode = SENDMAIL_FLUSH;
+			continue;
+		}
+		if (strchr(SENDMAIL_VALUED, w[j]) == NULL)
+			return sendmail_bad("unknown option '%s'", opt);
+		if (*v == '\0' && *ip + 1 < argc)
+			v = argv[++*ip];
+		else if (*v == '\0' && w[j] == 'h' && argc == 2) {
+			a->mode = SENDMAIL_HELP; /* -h N is a hop count */
+			return 0;
+		} else if (*v == '\0')
+			return sendmail_bad("option '%s' needs a value", opt);
+		return sendmail_valued(sm, a, w[j], v);
+	}
+	return 0;
+}
+
+/*
+ * sendmail's command line: options, then recipients. Returns 0 with a
+ * filled, or -1 after printing why (EX_USAGE).
+ */
 static int sendmail_options(int argc, char **argv, struct sendmail *sm,
-			    const char **config_r, const char **sender_r)
+			    struct sendmail_args *a)
 {
 	int i = 1;
 
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-		const char *o = argv[i];
-
-		if (strcmp(o, "--") == 0)
-			return i + 1;
-		if (strcmp(o, "-t") == 0)
-			sm->use_headers = true;
-		else if (strcmp(o, "-i") == 0 || strcmp(o, "-oi") == 0)
-			sm->dot_ends = false;
-		else if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0)
-			return -2;
-		else if ((strcmp(o, "-f") == 0 || strcmp(o, "-c") == 0 ||
-			  strcmp(o, "-C") == 0 || strcmp(o, "-F") == 0) &&
-			 i + 1 < argc) {
-			if (o[1] == 'f')
-				*sender_r = argv[i + 1];
-			else if (o[1] == 'c' || o[1] == 'C')
-				*config_r = argv[i + 1];
-			else
-				sm->full_name = argv[i + 1];
+		if (strcmp(argv[i], "--") == 0) {
 			i++;
-		} else if (strncmp(o, "-f", 2) == 0) {
-			*sender_r = o + 2;
-		} else if (strncmp(o, "-F", 2) == 0) {
-			sm->full_name = o + 2;
-		} else if (strchr("oBvNRVFbq", o[1]) == NULL) {
-			fprintf(stderr,
-				"postern sendmail: unknown option '%s'\n", o);
-			return -1;
+			break;
 		}
+		if (strcmp(argv[i], "--help") == 0) {
+			a->mode = SENDMAIL_HELP;
+			return 0;
+		}
+		if (sendmail_word(sm, a, argc, argv, &i) < 0)
+			return -1;
+		if (a->mode == SENDMAIL_HELP)
+			return 0;
 	}
-	return i;
+	a->first = i;
+	return 0;
+}
+
+/* -bp: the queue as mailq shows it. */
+static int sendmail_mailq(const struct sendmail_args *a)
+{
+	char *args[] = {"mailq", "-c", (char *)a->config, NULL};
+
+	return cmd_mailq(a->config != NULL ? 3 : 1, args);
+}
+
+/* -q: every queued message is due now (postern queue flush). */
+static int sendmail_flush(const struct config *cfg)
+{
+	const char *error;
+	size_t n;
+
+	if (spool_flush(cfg->data_dir, NULL, &n, &error) < 0) {
+		fprintf(stderr, "postern sendmail: -q: %s\n", error);
+		return EX_IOERR;
+	}
+	printf("%zu message%s to try now\n", n, n == 1 ? "" : "s");
+	return EX_OK;
 }
 
 /* -f SENDER: "" and "<>" are the null sender; NULL after an error. */
@@ -581,25 +827,40 @@ static char *sendmail_sender(const struct sendmail *sm, const char *sender)
 int cmd_sendmail(int argc, char **argv)
 {
 	struct sendmail sm = {.dot_ends = true};
-	const char *config = NULL, *sender = NULL;
-	int first = sendmail_options(argc, argv, &sm, &config, &sender);
+	struct sendmail_args a = {.mode = SENDMAIL_QUEUE};
 	char *owned;
 	int ret = EX_OK;
 
-	if (first < 0) {
-		sendmail_usage(first == -2 ? stdout : stderr);
-		return first == -2 ? EX_OK : EX_USAGE;
+	if (sendmail_options(argc, argv, &sm, &a) < 0) {
+		fprintf(stderr, "Try 'postern sendmail --help'.\n");
+		return EX_USAGE;
 	}
-	sm.cfg = cli_config_load("sendmail", cli_config_path(config));
+	if (a.mode == SENDMAIL_HELP) {
+		sendmail_usage(stdout);
+		return EX_OK;
+	}
+	if (a.mode == SENDMAIL_MAILQ)
+		return sendmail_mailq(&a);
+	if (a.mode == SENDMAIL_NOOP) {
+		fprintf(stderr, "postern sendmail: aliases live in the "
+				"database (postern alias); nothing to do\n");
+		return EX_OK;
+	}
+	sm.cfg = cli_config_load("sendmail", cli_config_path(a.config));
 	if (sm.cfg == NULL)
 		return EX_CONFIG;
+	if (a.mode == SENDMAIL_FLUSH) {
+		ret = sendmail_flush(sm.cfg);
+		config_free(&sm.cfg);
+		return ret;
+	}
 	buf_init(&sm.msg, (size_t)sm.cfg->smtp.max_message_size);
 	buf_init(&sm.bcc, HEADER_BLOCK_MAX);
-	owned = sendmail_sender(&sm, sender);
+	owned = sendmail_sender(&sm, a.sender);
 	sm.sender = owned;
 	if (owned == NULL)
 		ret = EX_DATAERR;
-	for (int i = first; i < argc && ret == EX_OK; i++)
+	for (int i = a.first; i < argc && ret == EX_OK; i++)
 		if (sendmail_add_rcpt(&sm, argv[i]) < 0)
 			ret = EX_DATAERR;
 	if (ret == EX_OK)

@@ -11,8 +11,8 @@ import subprocess
 
 import pytest
 
-from conftest import finish_server, postern_bin, wait_for
-from test_submission import DOMAIN, inbox, make_server
+from conftest import HOSTNAME, finish_server, postern_bin, wait_for
+from test_submission import DOMAIN, PASSWORD, cli, inbox, make_server
 
 EX_USAGE, EX_DATAERR, EX_CONFIG = 64, 65, 78
 
@@ -20,8 +20,16 @@ EX_USAGE, EX_DATAERR, EX_CONFIG = 64, 65, 78
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
     s = make_server(tmp_path_factory.mktemp("sendmail"))
-    yield s
-    finish_server(s)
+    try:
+        # carol for Bcc:; the host name's domain for bare names (cron)
+        assert cli(s, "domain", "add", HOSTNAME).returncode == 0
+        for user in (f"carol@{DOMAIN}", f"bob@{HOSTNAME}"):
+            r = cli(s, "user", "add", user, "--password-stdin",
+                    stdin=PASSWORD + "\n")
+            assert r.returncode == 0, r
+        yield s
+    finally:
+        finish_server(s)
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +52,14 @@ def sendmail(link, srv, *args, stdin, config=True):
                           capture_output=True, timeout=20, env=env)
 
 
-def delivered(srv, user, marker):
+def maildir(srv, user, domain):
+    d = srv.root / "data" / "mail" / domain / user / "new"
+    return sorted(d.iterdir()) if d.is_dir() else []
+
+
+def delivered(srv, user, marker, domain=DOMAIN):
     """The one message of user's Maildir holding marker (bytes)."""
-    files = wait_for(lambda: [f for f in inbox(srv, user)
+    files = wait_for(lambda: [f for f in maildir(srv, user, domain)
                               if marker in f.read_bytes()], 15,
                      what=f"delivery of {marker!r} to {user}")
     assert len(files) == 1, files
@@ -219,3 +232,110 @@ def test_message_over_size_limit_is_ex_dataerr(srv, link):
     assert r.returncode == 0, r.stderr
     delivered(srv, "bob", b"Subject: small")
     assert len(inbox(srv, "bob")) == before + 1
+
+
+def test_t_takes_to_cc_bcc_and_removes_bcc(srv, link):
+    r = sendmail(link, srv, "-t", "-i", "-f", f"alice@{DOMAIN}", stdin=(
+        f"To: Alice <alice@{DOMAIN}>\nCc: bob@{DOMAIN}\n"
+        f"Bcc: Hidden\n <carol@{DOMAIN}>\nSubject: three\n\nbody\n"))
+    assert r.returncode == 0, r.stderr
+    for user in ("alice", "bob", "carol"):
+        raw = delivered(srv, user, b"Subject: three")
+        assert b"Bcc:" not in raw and b"Hidden" not in raw
+        assert b"\r\nTo: Alice <alice@example.test>\r\n" in raw
+        assert body_of(raw) == b"body\r\n"
+
+
+def test_bcc_removed_without_t(srv, link):
+    r = sendmail(link, srv, "-i", f"bob@{DOMAIN}",
+                 stdin=f"Bcc: carol@{DOMAIN}\nSubject: nobcc\n\nx\n")
+    assert r.returncode == 0, r.stderr
+    assert b"Bcc:" not in delivered(srv, "bob", b"Subject: nobcc")
+    assert not [f for f in inbox(srv, "carol")
+                if b"Subject: nobcc" in f.read_bytes()]
+
+
+# What real callers run (their source: cron's do_command.c, cronie's
+# do_command.c, PHP's mail.c sendmail_path default, git-send-email.perl,
+# mutt's sendlib.c).
+@pytest.mark.parametrize("caller, args, to", [
+    ("debian-cron", ["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "bob"],
+     None),
+    ("cronie", ["-FCronDaemon", "-i", "-odi", "-oem", "-oi", "-t", "-f",
+                "root"], f"bob@{DOMAIN}"),
+    ("php", ["-t", "-i"], f"bob@{DOMAIN}"),
+    ("git", ["-i", f"-falice@{DOMAIN}", f"bob@{DOMAIN}"], None),
+    ("mutt", ["-oem", "-oi", "-N", "success,delay", "-R", "hdrs", "-V",
+              "env-1", "-B8BITMIME", "--", f"bob@{DOMAIN}"], None),
+    ("grouped", ["-ti", "-v", "-odb", "-G", "-U", "-bm"], f"bob@{DOMAIN}"),
+    ("-r", ["-oi", "-r", f"alice@{DOMAIN}", "-odq", f"bob@{DOMAIN}"], None),
+])
+def test_real_callers(srv, link, caller, args, to):
+    marker = f"Subject: caller {caller}"
+    head = f"To: {to}\n" if to else ""
+    r = sendmail(link, srv, *args,
+                 stdin=f"{head}{marker}\n\ncaf\u00e9\n.\n")
+    assert r.returncode == 0, r.stderr
+    domain = HOSTNAME if "bob" in args else DOMAIN
+    raw = delivered(srv, "bob", marker.encode(), domain)
+    assert body_of(raw) == "caf\u00e9\r\n.\r\n".encode()
+    if caller.endswith("cron"):
+        assert b"\r\nFrom: CronDaemon <" in raw
+    if caller in ("git", "-r"):
+        assert raw.startswith(b"Return-Path: <alice@example.test>\r\n")
+    if caller == "grouped":
+        assert b"queued as " in r.stderr
+
+
+def spool_record(srv, queue_id):
+    return (srv.root / "data" / "queue" / "env" / queue_id).read_text()
+
+
+def test_dsn_options_reach_the_envelope(srv, link):
+    """Mail for a remote domain stays queued here (no DNS): its record
+    shows what -N, -R, -V and -B asked for."""
+    r = sendmail(link, srv, "-v", "-i", "-N", "success,delay", "-R", "hdrs",
+                 "-V", "id+1 x", "-B", "8BITMIME", "far@remote.example",
+                 stdin="Subject: dsn\n\nx\n")
+    assert r.returncode == 0, r.stderr
+    qid = r.stderr.decode().split("queued as ")[1].split()[0]
+    try:
+        rec = spool_record(srv, qid)
+        assert "\nret hdrs\n" in rec and "\nbody 8bitmime\n" in rec
+        assert "\nenvid 10:id+2B1+20x\n" in rec
+        assert "\nnotify success,delay\n" in rec
+        # -bp is mailq: the message is listed
+        r = sendmail(link, srv, "-bp", stdin="")
+        assert r.returncode == 0 and qid.encode() in r.stdout, r
+        # -q: try everything now
+        r = sendmail(link, srv, "-q", stdin="")
+        assert r.returncode == 0 and b"to try now" in r.stdout, r
+    finally:
+        cli(srv, "queue", "delete", qid)
+    # no -B: 8-bit text is sent as 8BITMIME (RFC 6152)
+    r = sendmail(link, srv, "-v", "-i", "far@remote.example",
+                 stdin="Subject: 8\n\n\u00e9t\u00e9\n")
+    qid = r.stderr.decode().split("queued as ")[1].split()[0]
+    try:
+        assert "\nbody 8bitmime\n" in spool_record(srv, qid)
+    finally:
+        cli(srv, "queue", "delete", qid)
+
+
+@pytest.mark.parametrize("args", [
+    ["-bs"], ["-bd"], ["-q1h"], ["-N", "never,success"], ["-N", "sometimes"],
+    ["-R", "body"], ["-B", "BINARYMIME"], ["-V", "x" * 101], ["-f"],
+    ["-t", "-Z"], ["-tZ"],
+])
+def test_bad_options_are_ex_usage(srv, link, args):
+    r = sendmail(link, srv, *args, f"bob@{DOMAIN}", stdin="x\n") \
+        if args != ["-f"] else sendmail(link, srv, "-f", stdin="x\n")
+    assert r.returncode == EX_USAGE, r
+    assert r.stderr.startswith(b"postern sendmail: "), r.stderr
+
+
+def test_newaliases_mode_does_nothing(srv, link):
+    r = sendmail(link, srv, "-bi", stdin="")
+    assert r.returncode == 0, r
+    r = sendmail(link, srv, "-I", stdin="")
+    assert r.returncode == 0, r
