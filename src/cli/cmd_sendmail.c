@@ -337,9 +337,12 @@ static char *sendmail_clean_name(const char *name, bool *ascii_r, bool *atoms_r)
 			*ascii_r = *atoms_r = false;
 			continue;
 		}
-		out[o] = p[i] >= 0x80		       ? '?'
-			 : p[i] < 0x20 || p[i] == 0x7f ? ' '
-						       : (char)p[i];
+		if (p[i] >= 0x80)
+			out[o] = '?';
+		else if (p[i] < 0x20 || p[i] == 0x7f)
+			out[o] = ' ';
+		else
+			out[o] = (char)p[i];
 		if (out[o] != ' ' && !sendmail_atext((unsigned char)out[o]))
 			*atoms_r = false;
 		if (out[o] != ' ' || o > 0)
