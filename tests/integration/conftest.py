@@ -15,6 +15,8 @@ import random
 import re
 import signal
 import socket
+import contextlib
+import shutil
 import ssl
 import subprocess
 import time
@@ -104,6 +106,61 @@ def wait_port(port, host=HOST, timeout=READY_TIMEOUT, proc=None):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"port {port} never accepted")
             time.sleep(0.05)
+
+
+def free_udp_tcp_port(host=HOST):
+    """A port free for both UDP and TCP on host (a DNS server needs both)."""
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            u.bind((host, 0))
+            port = u.getsockname()[1]
+            t.bind((host, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+            t.close()
+    raise RuntimeError("no free port")
+
+
+@contextlib.contextmanager
+def unbound_server(directory, records):
+    """A real DNS server for the test zones: unbound on 127.0.0.1 serving
+    records, a list of (zone, [resource records]) pairs; every other
+    name of a zone is NXDOMAIN. Yields "127.0.0.1@PORT" for dns.forward."""
+    exe = shutil.which("unbound") or "/usr/sbin/unbound"
+    assert os.access(exe, os.X_OK), "unbound missing (scripts/deps.sh)"
+    d = pathlib.Path(directory)
+    port = free_udp_tcp_port()
+    zones = "".join(f'  local-zone: "{zone}." static\n' +
+                    "".join(f'  local-data: "{rr}"\n' for rr in rrs)
+                    for zone, rrs in records)
+    (d / "unbound.conf").write_text(f"""server:
+  interface: 127.0.0.1@{port}
+  port: {port}
+  do-daemonize: no
+  chroot: ""
+  username: ""
+  directory: "{d}"
+  pidfile: ""
+  use-syslog: no
+  logfile: "{d}/unbound.log"
+  access-control: 127.0.0.0/8 allow
+  do-ip6: no
+  module-config: "iterator"
+{zones}""")
+    proc = subprocess.Popen([exe, "-d", "-c", str(d / "unbound.conf")],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, timeout=10, proc=proc)
+        yield f"127.0.0.1@{port}"
+    finally:
+        proc.terminate()
+        proc.wait(5)
 
 
 # --------------------------------------------------------------------------

@@ -26,74 +26,25 @@ import pytest
 
 from conftest import (HOST, HOSTNAME, LISTENERS, Server, find_port_base,
                       finish_server, postern_bin, set_in_group,
-                      start_or_kill, wait_port)
+                      start_or_kill, unbound_server, wait_port)
 
 DOMAIN = "example.test"
 PASSWORD = "correct horse"
 TIMEOUT = 2  # --timeout: every silent step costs this much
 
 
-def free_udp_tcp_port():
-    for _ in range(50):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free port")
-
-
 @pytest.fixture(scope="module")
 def dns(tmp_path_factory):
     """unbound on 127.0.0.1: mail.test, a mail domain, NXDOMAIN for the
     rest of .test."""
-    exe = shutil.which("unbound") or "/usr/sbin/unbound"
-    assert os.access(exe, os.X_OK), "unbound missing (scripts/deps.sh)"
-    d = tmp_path_factory.mktemp("dns")
-    port = free_udp_tcp_port()
-    conf = d / "unbound.conf"
-    conf.write_text(f"""server:
-  interface: 127.0.0.1@{port}
-  port: {port}
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "{d}"
-  pidfile: ""
-  use-syslog: no
-  logfile: "{d}/unbound.log"
-  access-control: 127.0.0.0/8 allow
-  do-ip6: no
-  module-config: "iterator"
-  local-zone: "test." static
-  local-data: "{HOSTNAME}. IN A 127.0.0.1"
-  local-data: "{DOMAIN}. IN MX 10 mx.{DOMAIN}."
-  local-data: "mx.{DOMAIN}. IN A 127.0.0.1"
-  local-data: "smtp.{DOMAIN}. IN A 127.0.0.1"
-  local-data: "imap.{DOMAIN}. IN A 127.0.0.1"
-  local-data: "pop.{DOMAIN}. IN A 127.0.0.1"
-""")
-    proc = subprocess.Popen([exe, "-d", "-c", str(conf)],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"127.0.0.1@{port}"
-    finally:
-        proc.terminate()
-        proc.wait(5)
+    with unbound_server(tmp_path_factory.mktemp("dns"), [("test", [
+            f"{HOSTNAME}. IN A 127.0.0.1",
+            f"{DOMAIN}. IN MX 10 mx.{DOMAIN}.",
+            f"mx.{DOMAIN}. IN A 127.0.0.1",
+            f"smtp.{DOMAIN}. IN A 127.0.0.1",
+            f"imap.{DOMAIN}. IN A 127.0.0.1",
+            f"pop.{DOMAIN}. IN A 127.0.0.1"])]) as addr:
+        yield addr
 
 
 def cli(srv, *args, stdin=""):

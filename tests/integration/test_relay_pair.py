@@ -9,18 +9,15 @@ to a DSN-free failure comes back as a bounce across the pair.
 
 import email
 import email.policy
-import os
-import shutil
 import smtplib
 import socket
 import subprocess
-import time
 
 import pytest
 
 from conftest import (LISTENERS, Server, client_context, finish_server,
-                      port_is_free, postern_bin, set_in_group, start_or_kill,
-                      wait_for)
+                      port_is_free, postern_bin, start_or_kill,
+                      unbound_server, wait_for)
 
 PASSWORD = "pair secret"
 HOSTS = {"a": ("127.0.0.2", "a.test"), "b": ("127.0.0.3", "b.test")}
@@ -45,46 +42,10 @@ def common_port_base(tries=300):
 
 @pytest.fixture(scope="module")
 def dns(tmp_path_factory):
-    exe = shutil.which("unbound") or "/usr/sbin/unbound"
-    assert os.access(exe, os.X_OK), "unbound missing (scripts/deps.sh)"
-    d = tmp_path_factory.mktemp("dns")
-    port = free_port("127.0.0.1")
-    zones = "".join(
-        f'  local-zone: "{dom}." static\n'
-        f'  local-data: "{dom}. IN MX 10 mx.{dom}."\n'
-        f'  local-data: "mx.{dom}. IN A {ip}"\n'
-        for ip, dom in HOSTS.values())
-    (d / "unbound.conf").write_text(f"""server:
-  interface: 127.0.0.1@{port}
-  port: {port}
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "{d}"
-  pidfile: ""
-  use-syslog: no
-  logfile: "{d}/unbound.log"
-  access-control: 127.0.0.0/8 allow
-  do-ip6: no
-  module-config: "iterator"
-{zones}""")
-    proc = subprocess.Popen([exe, "-d", "-c", str(d / "unbound.conf")],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: _accepts("127.0.0.1", port), 10, what="unbound")
-        yield f"127.0.0.1@{port}"
-    finally:
-        proc.terminate()
-        proc.wait(5)
-
-
-def _accepts(host, port):
-    try:
-        socket.create_connection((host, port), 0.2).close()
-        return True
-    except OSError:
-        return False
+    with unbound_server(tmp_path_factory.mktemp("dns"), [
+            (dom, [f"{dom}. IN MX 10 mx.{dom}.", f"mx.{dom}. IN A {ip}"])
+            for ip, dom in HOSTS.values()]) as addr:
+        yield addr
 
 
 def cli(srv, *args, stdin=""):
