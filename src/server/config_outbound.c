@@ -159,6 +159,47 @@ static void parse_tls_policy(struct config_loader *ld, config_setting_t *q)
 	}
 }
 
+/*
+ * queue.lifetime: seconds as an integer (60 and up: anything shorter is
+ * a mistake in production), or a string with its unit, "5d", "12h",
+ * "30m", "90s", which may go down to one second (tests of expiry).
+ */
+static void parse_lifetime(struct config_loader *ld, config_setting_t *q)
+{
+	static const struct {
+		char unit;
+		long long seconds;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	config_setting_t *s = config_setting_get_member(q, "lifetime");
+	const long long max = 30 * 86400;
+	const char *text, *p;
+	long long v = 0;
+
+	if (s == NULL || config_setting_type(s) != CONFIG_TYPE_STRING) {
+		(void)config_get_int(ld, q, "queue", "lifetime", 60, max,
+				     &ld->cfg->queue.lifetime);
+		return;
+	}
+	text = config_setting_get_string(s);
+	for (p = text; *p >= '0' && *p <= '9' && v <= max; p++)
+		v = v * 10 + (*p - '0');
+	for (size_t i = 0;
+	     p > text && p[0] != '\0' && p[1] == '\0' && i < COUNT(units);
+	     i++) {
+		if (*p == units[i].unit && v <= max) {
+			v *= units[i].seconds;
+			if (v >= 1 && v <= max) {
+				ld->cfg->queue.lifetime = (int)v;
+				return;
+			}
+		}
+	}
+	config_report(ld, s, "queue", "lifetime",
+		      "must be 60..%lld seconds, or a number with its unit "
+		      "s, m, h or d up to 30d (got \"%s\")",
+		      max, text);
+}
+
 static void parse_queue(struct config_loader *ld, config_setting_t *root)
 {
 	config_setting_t *q = config_get_group(ld, root, "queue");
@@ -167,8 +208,7 @@ static void parse_queue(struct config_loader *ld, config_setting_t *root)
 	if (q == NULL)
 		return;
 	config_check_keys(ld, q, "queue", queue_keys, COUNT(queue_keys));
-	(void)config_get_int(ld, q, "queue", "lifetime", 60, 30 * 86400,
-			     &cfg->queue.lifetime);
+	parse_lifetime(ld, q);
 	(void)config_get_int(ld, q, "queue", "warn_after", 0, 30 * 86400,
 			     &cfg->queue.warn_after);
 	(void)config_get_int(ld, q, "queue", "concurrency", 1, 10000,

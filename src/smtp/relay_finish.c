@@ -53,6 +53,29 @@ void relay_rcpt_result(struct relay_job *j, size_t i, int code,
 		 log_qs(q, sizeof(q), reply));
 }
 
+/*
+ * RFC 5321 4.5.4.1: give up on recipient i, and say so. The last reply
+ * (the remote server's, or why no server answered) stays: it is the cause
+ * the DSN reports, with its own 4.x.x status. Only a recipient that never
+ * got one gets 4.4.7 (RFC 3463 3.5: delivery time expired).
+ */
+static void relay_rcpt_expire(struct relay_job *j, size_t i)
+{
+	struct spool_rcpt *r = &j->env.rcpts[i];
+	const char *at = strrchr(r->address, '@');
+	char q[600];
+
+	if (r->last_reply == NULL || r->last_reply[0] == '\0') {
+		free(r->last_reply);
+		r->last_reply = xstrdup("4.4.7 message expired in the queue");
+	}
+	r->state = SPOOL_RCPT_FAILED;
+	r->updated = time(NULL);
+	log_info(j->id, "delivery", "to=%s domain=%s result=expired reply=%s",
+		 log_qs((char[300]){0}, 300, r->address),
+		 at != NULL ? at + 1 : "", log_qs(q, sizeof(q), r->last_reply));
+}
+
 /* Copy the queued message into one delivery. */
 static int relay_copy(struct relay_job *j, struct maildir_delivery *d,
 		      const char **error_r)
@@ -163,17 +186,24 @@ static void relay_queue_dsn(struct relay_job *j, const char *text, size_t len)
 			 log_qs((char[300]){0}, 300, j->env.sender));
 }
 
-/* "550 5.1.1 text" -> "5.1.1" in buf (RFC 3463); "" when there is none. */
+/*
+ * "550 5.1.1 text" (a server's reply) or "4.4.1 text" (the relay's own
+ * verdict) -> "5.1.1" or "4.4.1" in buf (RFC 3463); "" when there is none.
+ */
 static const char *relay_reply_status(const char *reply, char *buf, size_t size)
 {
-	const char *p = strchr(reply, ' ');
+	const char *p = reply;
 	size_t n = 0;
 
 	buf[0] = '\0';
-	if (p == NULL || (p[1] != '2' && p[1] != '4' && p[1] != '5') ||
-	    p[2] != '.')
+	if (p[0] < '2' || p[0] > '5' || p[1] != '.') {
+		p = strchr(reply, ' ');
+		if (p == NULL)
+			return buf;
+		p++;
+	}
+	if ((p[0] != '2' && p[0] != '4' && p[0] != '5') || p[1] != '.')
 		return buf;
-	p++;
 	while (p[n] != '\0' && p[n] != ' ' && n + 1 < size)
 		n++;
 	memcpy(buf, p, n);
@@ -331,11 +361,8 @@ static time_t relay_settle(struct relay_job *j, time_t now)
 		struct spool_rcpt *r = &env->rcpts[i];
 
 		if (expired && (r->state == SPOOL_RCPT_PENDING ||
-				r->state == SPOOL_RCPT_DEFERRED)) {
-			/* RFC 5321 4.5.4.1: give up, and say so. */
-			relay_rcpt_result(j, i, 550, "4.4.7",
-					  "message expired in the queue");
-		}
+				r->state == SPOOL_RCPT_DEFERRED))
+			relay_rcpt_expire(j, i);
 		open |= r->state == SPOOL_RCPT_PENDING ||
 			r->state == SPOOL_RCPT_DEFERRED;
 	}

@@ -1024,3 +1024,72 @@ def test_tls_policy_encrypt_defers_without_starttls(tmp_path, dns):
         if a:
             finish_server(a)
         stop_sink(sink)
+
+
+class AlwaysLater(CountingSink):
+    """Answers every RCPT with 451: a destination that never takes it."""
+
+    def handle(self):
+        self.wfile.write(b"220 later.test ESMTP\r\n")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                self.wfile.write(b"250-later.test\r\n250 8BITMIME\r\n")
+            elif verb == b"RCPT":
+                self.server.rcpts += 1
+                self.wfile.write(b"451 4.7.1 still greylisted\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+def delivery_status(raw):
+    """The parsed DSN: (report, per-message fields, per-recipient list)."""
+    import email
+    import email.policy
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert msg.get_content_type() == "multipart/report"
+    assert msg.get_param("report-type") == "delivery-status"
+    parts = [p for p in msg.walk()
+             if p.get_content_type() == "message/delivery-status"]
+    assert len(parts) == 1, [p.get_content_type() for p in msg.walk()]
+    groups = parts[0].get_payload()
+    return msg, groups[0], groups[1:]
+
+
+def test_lifetime_expiry_bounces_with_the_last_reply(tmp_path, dns):
+    """A destination that always answers 451 and a 3 s lifetime: the
+    sender gets a DSN that says the delivery failed, with the server's
+    last reply (not a made-up "expired") as its cause."""
+    sink = start_sink(AlwaysLater)
+    sink.rcpts = 0
+    a = None
+    try:
+        a = make_sender(tmp_path, dns,
+                        f"mx_port = {sink.server_address[1]}; "
+                        'lifetime = "3s"; retry = [1];')
+        with login(a) as s:
+            s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], MSG.encode())
+        raw = dsn_in(a)
+        msg, per_msg, rcpts = delivery_status(raw)
+        assert f"alice@{DOMAIN}" in msg["To"]
+        assert per_msg["Reporting-MTA"] == "dns; mail.test"
+        assert len(rcpts) == 1
+        r = rcpts[0]
+        assert r["Final-Recipient"] == f"rfc822; bob@{REMOTE}"
+        assert r["Action"] == "failed"
+        assert r["Status"] == "4.7.1"  # the last reply's, RFC 3463
+        assert r["Diagnostic-Code"] == "smtp; 451 4.7.1 still greylisted"
+        assert r["Remote-MTA"] == f"dns; mx.{REMOTE}"
+        assert sink.rcpts >= 2  # retried before it expired
+        wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+        assert "result=expired" in a.log_text()
+    finally:
+        if a:
+            finish_server(a)
+        stop_sink(sink)

@@ -210,6 +210,7 @@ static void test_outbound_values(void **state)
 		      "etrn_domains = [\"a.example\"]; mx_auth = true; "
 		      "etrn_networks = [\"198.51.100.7\"]; };\n"
 		      "queue = { retry = [60, 120]; mx_port = 2525; "
+		      "lifetime = \"2h\"; "
 		      "max_connections = 7; max_per_destination = 3;\n"
 		      "  tls_policy = ( { domain = \"Example.ORG\"; "
 		      "tls = \"encrypt\"; },\n"
@@ -231,6 +232,7 @@ static void test_outbound_values(void **state)
 	assert_true(cidr_match(&cfg->smtp.etrn_networks[0], "198.51.100.7"));
 	assert_false(cidr_match(&cfg->smtp.etrn_networks[0], "198.51.100.8"));
 	assert_true(cfg->smtp.mx_auth);
+	assert_int_equal(cfg->queue.lifetime, 2 * 3600);
 	assert_int_equal(cfg->queue.retry_count, 2);
 	assert_int_equal(cfg->queue.retry[1], 120);
 	assert_int_equal(cfg->queue.mx_port, 2525);
@@ -256,6 +258,68 @@ static void test_outbound_values(void **state)
 	assert_int_equal(cfg->queue.tls_policy[1].line, 6);
 	config_free(&cfg);
 	config_errors_fini(&errors);
+}
+
+/* queue.lifetime: seconds from 60, or with a unit from one second. */
+static void test_lifetime(void **state)
+{
+	static const struct {
+		const char *value;
+		int seconds;
+	} rows[] = {
+		{"60", 60},	      {"2592000", 30 * 86400},
+		{"\"1s\"", 1},	      {"\"3s\"", 3},
+		{"\"90s\"", 90},      {"\"30m\"", 1800},
+		{"\"12h\"", 43200},   {"\"5d\"", 432000},
+		{"\"30d\"", 2592000},
+	};
+	static const char *const bad[] = {
+		"59",
+		"0",
+		"2592001",
+		"\"0s\"",
+		"\"31d\"",
+		"\"10\"",
+		"\"s\"",
+		"\"5 s\"",
+		"\"5sec\"",
+		"\"-5s\"",
+		"\"99999999999s\"",
+		"\"5w\"",
+		"5.5",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct config_errors errors = {0};
+		char *text = xasprintf(DATA_DIR SMTP_LISTENER
+				       "queue = { lifetime = %s; };\n",
+				       rows[i].value);
+		struct config *cfg = parse(text, &errors);
+
+		print_errors(&errors);
+		if (cfg == NULL)
+			fail_msg("%s refused", rows[i].value);
+		assert_int_equal(cfg->queue.lifetime, rows[i].seconds);
+		config_free(&cfg);
+		config_errors_fini(&errors);
+		free(text);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct config_errors errors = {0};
+		char *text = xasprintf(DATA_DIR SMTP_LISTENER
+				       "queue = { lifetime = %s; };\n",
+				       bad[i]);
+		struct config *cfg = parse(text, &errors);
+
+		if (cfg != NULL)
+			fail_msg("%s accepted", bad[i]);
+		assert_int_equal(errors.count, 1);
+		assert_non_null(strstr(errors.msgs[0],
+				       "test.conf:3: queue.lifetime: must be"));
+		config_errors_fini(&errors);
+		free(text);
+	}
 }
 
 /* Explicit values that equal a default, and the edges of each range. */
@@ -951,6 +1015,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_outbound_values),
+		cmocka_unit_test(test_lifetime),
 		cmocka_unit_test(test_valid_edges),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_errors_appended),
