@@ -116,7 +116,7 @@ struct smtp_client_rcpt {
 struct smtp_client_msg {
 	const char *sender; /* without <>; "" for the null reverse-path */
 	bool smtputf8;	    /* needs SMTPUTF8 (RFC 6531 3.4) */
-	bool body_8bit;	    /* BODY=8BITMIME when the server has it */
+	bool body_8bit;	    /* BODY=8BITMIME: needs the server's 8BITMIME */
 	uint64_t size;	    /* SIZE= value (RFC 1870); 0: unknown */
 	const char *envid;  /* ENVID xtext, or NULL */
 	enum smtp_ret ret;  /* RET= (smtp/parse.h) */
@@ -185,7 +185,9 @@ struct smtp_client *smtp_client_new(struct event_base *base, struct conn *conn,
  * With PIPELINING, [RSET] MAIL, RCPTs and DATA go as one group (RFC 2920
  * 3.1); else one by one, and DATA only when a RCPT was accepted. RSET
  * comes first only when the previous transaction did not end. A message
- * that needs SMTPUTF8 the server lacks (5.6.7), is over its SIZE limit
+ * that needs SMTPUTF8 the server lacks (5.6.7), has 8-bit data (declared
+ * with body_8bit, or any octet above 127 in the file) for a server
+ * without 8BITMIME (5.6.3, RFC 6152 3), is over its SIZE limit
  * (5.3.4) or has a control character in an envelope string (5.5.2) is
  * refused without sending anything: sent() still reports it. Returns 0,
  * or -1 when the client is not idle or m has no recipient or more

@@ -165,6 +165,31 @@ static bool txn_bad_string(const char *s, bool space_ok, bool *utf8)
 	return false;
 }
 
+/*
+ * Does the message file hold an octet above 127? Read only for a server
+ * without 8BITMIME, so the common case costs nothing. A read error says
+ * no: the body pump meets it again and reports it.
+ */
+static bool txn_file_8bit(int fd)
+{
+	unsigned char buf[16384];
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return false;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] >= 0x80)
+				return true;
+		}
+		off += n;
+	}
+	return false;
+}
+
 /* Refuse what cannot be sent here. Returns 0, or -1 with t->result. */
 static int txn_check(struct smtp_client *c, const struct smtp_client_msg *m)
 {
@@ -187,6 +212,18 @@ static int txn_check(struct smtp_client *c, const struct smtp_client_msg *m)
 		smtp_client_result_set(&t->result, SMTP_STAGE_MAIL, "5.6.7",
 				       "the message needs SMTPUTF8, which "
 				       "the server does not offer");
+		return -1;
+	}
+	/*
+	 * RFC 6152 3: 8-bit data only to a server that offers 8BITMIME.
+	 * Declared (BODY=8BITMIME) or found in the file, it is not sent as
+	 * is, and there is no conversion to 7 bits here: a permanent
+	 * failure, as Postfix gives when it cannot convert.
+	 */
+	if (!c->ehlo.eightbitmime && (m->body_8bit || txn_file_8bit(m->fd))) {
+		smtp_client_result_set(&t->result, SMTP_STAGE_MAIL, "5.6.3",
+				       "the message has 8-bit data and the "
+				       "server does not offer 8BITMIME");
 		return -1;
 	}
 	if (c->ehlo.size && c->ehlo.size_max > 0 &&

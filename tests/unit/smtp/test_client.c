@@ -103,13 +103,81 @@ static void test_helo_fallback(void **state)
 		C("QUIT\r\n"),
 		END,
 	};
+	/* RFC 6152 3: after HELO there is no 8BITMIME, so a message
+	 * declared 8-bit is refused before MAIL, not sent as is. */
+	static const struct step eight[] = {
+		GREET,
+		EHLO,
+		S("502 5.5.1 what?\r\n"),
+		C("HELO client.test\r\n"),
+		S("250 mx.test\r\n"),
+		QUIT,
+		END,
+	};
 	struct tmsg t;
 
 	(void)state;
 	tmsg_init(&t, BODY, strlen(BODY), "b@y.test", NULL);
-	t.m.body_8bit = true;
 	run1(&plain, steps, &t, "ready;sent:250:2.0.0:250/2.0.0;closed;");
+	t.m.body_8bit = true;
+	run1(&plain, eight, &t, "ready;sent:0:5.6.3:0/5.6.3;closed;");
 	run(&plain, refused, NULL, 0, "failed:EHLO:550:5.7.1;closed;", false);
+	tmsg_fini(&t);
+}
+
+/* RFC 6152 3: 8-bit data, declared or not, needs the server's 8BITMIME. */
+static void test_8bitmime(void **state)
+{
+	static const char body8[] = "Subject: t\r\n\r\nd\xc3\xa9j\xc3\xa0\r\n";
+	static const struct step without[] = {
+		GREET, EHLO, S("250-mx.test\r\n250 PIPELINING\r\n"), QUIT, END,
+	};
+	/* The same server, a 7-bit body: it goes as is. */
+	static const struct step seven[] = {
+		GREET,
+		EHLO,
+		S("250-mx.test\r\n250 PIPELINING\r\n"),
+		C("MAIL FROM:<a@x.test>\r\nRCPT TO:<b@y.test>\r\n"
+		  "RCPT TO:<c@y.test>\r\nDATA\r\n"),
+		S("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n"),
+		C(BODY_WIRE),
+		S("250 2.0.0 queued\r\n"),
+		QUIT,
+		END,
+	};
+	static const struct step with[] = {
+		GREET,
+		EHLO,
+		S("250-mx.test\r\n250 8BITMIME\r\n"),
+		C("MAIL FROM:<a@x.test> BODY=8BITMIME\r\n"),
+		S("250 ok\r\n"),
+		C("RCPT TO:<b@y.test>\r\n"),
+		S("250 ok\r\n"),
+		C("RCPT TO:<c@y.test>\r\n"),
+		S("250 ok\r\n"),
+		C("DATA\r\n"),
+		S("354 go\r\n"),
+		C("Subject: t\r\n\r\nd\xc3\xa9j\xc3\xa0\r\n.\r\n"),
+		S("250 queued\r\n"),
+		QUIT,
+		END,
+	};
+	struct tmsg t;
+
+	(void)state;
+	/* Not declared, but found in the file: refused for both. */
+	tmsg_init(&t, body8, strlen(body8), "b@y.test", "c@y.test");
+	run1(&plain, without, &t, "ready;sent:0:5.6.3:0/5.6.3:0/5.6.3;closed;");
+	t.m.body_8bit = true;
+	run1(&plain, without, &t, "ready;sent:0:5.6.3:0/5.6.3:0/5.6.3;closed;");
+	run1(&plain, with, &t,
+	     "ready;sent:250:2.0.0:250/2.0.0:250/2.0.0;closed;");
+	tmsg_fini(&t);
+	tmsg_init(&t, BODY, strlen(BODY), "b@y.test", "c@y.test");
+	run1(&plain, seven, &t,
+	     "ready;sent:250:2.0.0:250/2.0.0:250/2.0.0;closed;");
+	t.m.body_8bit = true; /* declared: refused though the body is 7-bit */
+	run1(&plain, without, &t, "ready;sent:0:5.6.3:0/5.6.3:0/5.6.3;closed;");
 	tmsg_fini(&t);
 }
 
@@ -593,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_dsn),
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_smtputf8),
+		cmocka_unit_test(test_8bitmime),
 		cmocka_unit_test(test_dot_stuffing),
 		cmocka_unit_test(test_two_messages),
 		cmocka_unit_test(test_greeting),
