@@ -69,8 +69,7 @@ static bool relay_next_batch(struct relay_job *j)
 void relay_batch_result(struct relay_job *j, bool permanent, const char *text)
 {
 	for (size_t k = 0; k < j->nbatch; k++)
-		relay_rcpt_result(j, j->batch[k], permanent ? 550 : 451, NULL,
-				  text);
+		relay_rcpt_verdict(j, j->batch[k], permanent, text);
 	j->batch_done = true;
 }
 
@@ -179,10 +178,16 @@ static void relay_client_failed(struct smtp_client *c,
 	struct relay_conn *rc = arg;
 
 	(void)c;
-	if (rc->owner != NULL && !rc->stale)
+	if (rc->owner == NULL || rc->stale)
+		return;
+	/* Code 0: the client's own verdict, "status text" alone. */
+	if (r->code != 0)
 		relay_error(rc->owner,
 			    r->permanent && r->stage == SMTP_STAGE_GREETING,
 			    "%d %s %s (%s)", r->code, r->status, r->text,
+			    smtp_client_stage_name(r->stage));
+	else
+		relay_error(rc->owner, false, "%s %s (%s)", r->status, r->text,
 			    smtp_client_stage_name(r->stage));
 }
 

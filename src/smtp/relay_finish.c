@@ -24,26 +24,16 @@
 /* Largest original returned whole in a DSN; past it only the header. */
 #define RELAY_DSN_RETURN_MAX (1024 * 1024)
 
-void relay_rcpt_result(struct relay_job *j, size_t i, int code,
-		       const char *status, const char *text)
+/* Recipient i is now in state, because of reply (kept for the DSN). */
+static void relay_rcpt_store(struct relay_job *j, size_t i,
+			     enum spool_rcpt_state state, const char *reply)
 {
 	struct spool_rcpt *r = &j->env.rcpts[i];
-	char reply[SMTP_REPLY_TEXT_MAX + 64];
 	char q[600];
-	int cls;
 
-	snprintf(reply, sizeof(reply), "%d%s%s %s", code,
-		 status != NULL && *status != '\0' ? " " : "",
-		 status != NULL ? status : "", text != NULL ? text : "");
 	free(r->last_reply);
 	r->last_reply = xstrdup(reply);
-	/* The client's own verdicts have no code, only a status. */
-	cls = code != 0				  ? code / 100
-	      : status != NULL && *status != '\0' ? status[0] - '0'
-						  : 4;
-	r->state = cls == 2   ? SPOOL_RCPT_DELIVERED
-		   : cls == 5 ? SPOOL_RCPT_FAILED
-			      : SPOOL_RCPT_DEFERRED;
+	r->state = state;
 	r->updated = time(NULL);
 	log_info(j->id, "delivery", "to=%s domain=%s result=%s reply=%s",
 		 log_qs((char[300]){0}, 300, r->address), j->domain,
@@ -51,6 +41,42 @@ void relay_rcpt_result(struct relay_job *j, size_t i, int code,
 		 : r->state == SPOOL_RCPT_FAILED  ? "bounced"
 						  : "deferred",
 		 log_qs(q, sizeof(q), reply));
+}
+
+void relay_rcpt_result(struct relay_job *j, size_t i, int code,
+		       const char *status, const char *text)
+{
+	char reply[SMTP_REPLY_TEXT_MAX + 64];
+	bool has_status = status != NULL && *status != '\0';
+	int cls;
+
+	/*
+	 * A server's reply is "code status text" (RFC 5321 4.2, RFC 3463);
+	 * the client's own verdicts have no code, and a made-up "0" would
+	 * read as one in the DSN's Diagnostic-Code: "status text" only.
+	 */
+	if (code != 0)
+		snprintf(reply, sizeof(reply), "%d%s%s %s", code,
+			 has_status ? " " : "", has_status ? status : "",
+			 text != NULL ? text : "");
+	else
+		snprintf(reply, sizeof(reply), "%s%s%s",
+			 has_status ? status : "4.0.0", text != NULL ? " " : "",
+			 text != NULL ? text : "");
+	cls = code != 0 ? code / 100 : has_status ? status[0] - '0' : 4;
+	relay_rcpt_store(j, i,
+			 cls == 2   ? SPOOL_RCPT_DELIVERED
+			 : cls == 5 ? SPOOL_RCPT_FAILED
+				    : SPOOL_RCPT_DEFERRED,
+			 reply);
+}
+
+void relay_rcpt_verdict(struct relay_job *j, size_t i, bool permanent,
+			const char *reply)
+{
+	relay_rcpt_store(j, i,
+			 permanent ? SPOOL_RCPT_FAILED : SPOOL_RCPT_DEFERRED,
+			 reply);
 }
 
 /*
@@ -277,12 +303,16 @@ static void relay_dsn(struct relay_job *j, bool final, bool warn)
 		if (action < 0)
 			continue;
 		failed |= action == DSN_FAILED;
+		relay_reply_status(r->last_reply, status[n], sizeof(status[n]));
+		/* RFC 3464 2.3.4: a delay is a transient condition (a 5xx
+		 * that only deferred, such as a refused EHLO). */
+		if (action == DSN_DELAYED && status[n][0] == '5')
+			status[n][0] = '4';
 		dr[n] = (struct dsn_rcpt){
 			.address = r->address,
 			.orcpt = r->orcpt,
 			.action = (enum dsn_action)action,
-			.status = relay_reply_status(r->last_reply, status[n],
-						     sizeof(status[n])),
+			.status = status[n],
 			.diagnostic = r->last_reply,
 			.remote_mta = j->remote[i],
 			.last_attempt = r->updated,

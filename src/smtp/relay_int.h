@@ -76,6 +76,12 @@ struct relay_job {
 /* Record the outcome of env recipient i (code/status/text of a reply). */
 void relay_rcpt_result(struct relay_job *j, size_t i, int code,
 		       const char *status, const char *text);
+/*
+ * Recipient i failed (permanent) or waits, for reply: a server's reply
+ * "421 4.3.2 text (STAGE)" or the relay's own "4.4.1 text", stored as is.
+ */
+void relay_rcpt_verdict(struct relay_job *j, size_t i, bool permanent,
+			const char *reply);
 /* The whole batch gets one outcome. */
 void relay_batch_result(struct relay_job *j, bool permanent, const char *text);
 /* Deliver the batch of a local domain to its Maildirs. */

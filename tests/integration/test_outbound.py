@@ -1084,11 +1084,69 @@ def test_lifetime_expiry_bounces_with_the_last_reply(tmp_path, dns):
         assert r["Final-Recipient"] == f"rfc822; bob@{REMOTE}"
         assert r["Action"] == "failed"
         assert r["Status"] == "4.7.1"  # the last reply's, RFC 3463
-        assert r["Diagnostic-Code"] == "smtp; 451 4.7.1 still greylisted"
+        assert " ".join(r["Diagnostic-Code"].split()) == \
+            "smtp; 451 4.7.1 still greylisted"
         assert r["Remote-MTA"] == f"dns; mx.{REMOTE}"
         assert sink.rcpts >= 2  # retried before it expired
         wait_for(lambda: spool(a) == [], 10, what="spool emptied")
         assert "result=expired" in a.log_text()
+    finally:
+        if a:
+            finish_server(a)
+        stop_sink(sink)
+
+
+class SevenBitSink(socketserver.StreamRequestHandler):
+    """A peer that offers no extension at all (no 8BITMIME)."""
+
+    def handle(self):
+        self.wfile.write(b"220 seven.test ESMTP\r\n")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                self.wfile.write(b"354 go\r\n")
+                while self.rfile.readline() not in (b".\r\n", b""):
+                    pass
+                self.server.messages += 1
+                self.wfile.write(b"250 2.0.0 ok\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 seven.test\r\n")
+
+
+def test_8bit_to_a_server_without_8bitmime_bounces(tmp_path, dns):
+    """RFC 6152: an 8-bit message is not sent as is to a server without
+    8BITMIME; the sender gets a 5.6.3 DSN whose Diagnostic-Code is the
+    relay's own verdict (no made-up reply code). A 7-bit one goes."""
+    sink = start_sink(SevenBitSink)
+    a = None
+    try:
+        a = make_sender(tmp_path, dns, f"mx_port = {sink.server_address[1]};")
+        body8 = (f"From: alice@{DOMAIN}\r\nTo: bob@{REMOTE}\r\n"
+                 "Subject: 8bit\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                 "Content-Transfer-Encoding: 8bit\r\n\r\n"
+                 "d\u00e9j\u00e0 vu\r\n").encode()
+        with login(a) as s:
+            s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], body8,
+                       mail_options=["BODY=8BITMIME"])
+        _, _, rcpts = delivery_status(dsn_in(a))
+        r = rcpts[0]
+        assert r["Action"] == "failed"
+        assert r["Status"] == "5.6.3"
+        assert " ".join(r["Diagnostic-Code"].split()) == (
+            "X-Postern; 5.6.3 the message has 8-bit data and the server "
+            "does not offer 8BITMIME")
+        assert sink.messages == 0
+        with login(a) as s:
+            s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], MSG.encode())
+        wait_for(lambda: sink.messages == 1, 15, what="the 7-bit message")
+        wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+        assert "reply=\"0 " not in a.log_text()
     finally:
         if a:
             finish_server(a)
