@@ -6,6 +6,7 @@ service. Failures come back to the sender as DSNs.
 """
 
 import os
+import re
 import signal
 import socketserver
 import threading
@@ -73,6 +74,11 @@ def dns(tmp_path_factory):
   local-zone: "down.test." static
   local-data: "down.test. IN MX 10 mx.down.test."
   local-data: "mx.down.test. IN A 127.0.0.1"
+  local-zone: "multi.test." static
+  local-data: "multi.test. IN MX 10 mx1.multi.test."
+  local-data: "multi.test. IN MX 20 mx2.multi.test."
+  local-data: "mx1.multi.test. IN A 127.0.0.2"
+  local-data: "mx2.multi.test. IN A 127.0.0.3"
 """)
     proc = subprocess.Popen([exe, "-d", "-c", str(conf)],
                             stdout=subprocess.DEVNULL,
@@ -1151,3 +1157,78 @@ def test_8bit_to_a_server_without_8bitmime_bounces(tmp_path, dns):
         if a:
             finish_server(a)
         stop_sink(sink)
+
+
+MULTI = "multi.test"  # MX 10 mx1 (127.0.0.2), MX 20 mx2 (127.0.0.3)
+
+
+def free_port_on(*hosts):
+    """A TCP port free on every one of hosts."""
+    for _ in range(50):
+        port = free_tcp_port()
+        try:
+            for h in hosts:
+                t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                try:
+                    t.bind((h, port))
+                finally:
+                    t.close()
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port")
+
+
+def test_preferred_mx_down_goes_to_the_next(tmp_path, dns):
+    """RFC 5321 5.1: the preferred MX refuses connections; the message
+    goes to the second one in the same, first, attempt."""
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    sink = start_sink(CountingSink, "127.0.0.3", port)
+    a = None
+    try:
+        a = make_sender(tmp_path, dns, f"mx_port = {port}; retry = [3600];")
+        with login(a) as s:
+            s.sendmail(f"alice@{DOMAIN}", [f"bob@{MULTI}"], MSG.encode())
+        wait_for(lambda: sink.messages == 1, 15, what="delivery to mx2")
+        wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+        log = a.log_text()
+        assert "result=deferred" not in log
+        assert "result=sent" in log
+        assert re.findall(r"msg=removed attempts=(\d+)", log) == ["1"], log
+    finally:
+        if a:
+            finish_server(a)
+        stop_sink(sink)
+
+
+def test_all_mx_down_deferred_then_delivered_on_retry(tmp_path, dns):
+    """Both MX hosts down: deferred after trying each. Then the second one
+    comes back, and the scheduled retry (queue.retry, no ETRN, no flush)
+    delivers."""
+    port = free_port_on("127.0.0.2", "127.0.0.3")
+    sink = None
+    a = None
+    try:
+        a = make_sender(tmp_path, dns, f"mx_port = {port}; retry = [2];")
+        with login(a) as s:
+            s.sendmail(f"alice@{DOMAIN}", [f"bob@{MULTI}"], MSG.encode())
+        wait_for(lambda: b"state deferred" in envelope_text(a), 15,
+                 what="a deferred recipient")
+        text = envelope_text(a)
+        # the last host tried was the second one; no made-up reply code
+        assert b"4.4.1 cannot connect to mx2.multi.test" in text, text
+        assert b"451 4.4.1" not in text
+        log = a.log_text()
+        assert "result=deferred" in log
+        sink = start_sink(CountingSink, "127.0.0.3", port)
+        wait_for(lambda: sink.messages == 1, 20, what="the retried delivery")
+        wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+        log = a.log_text()
+        assert "result=sent" in log and "ETRN" not in log
+        attempts = re.findall(r"msg=removed attempts=(\d+)", log)
+        assert len(attempts) == 1 and int(attempts[0]) >= 2, log
+    finally:
+        if a:
+            finish_server(a)
+        if sink:
+            stop_sink(sink)
