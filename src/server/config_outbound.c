@@ -171,7 +171,7 @@ static void parse_lifetime(struct config_loader *ld, config_setting_t *q)
 		long long seconds;
 	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
 	config_setting_t *s = config_setting_get_member(q, "lifetime");
-	const long long max = 30 * 86400;
+	const long long max = 30LL * 86400;
 	const char *text, *p;
 	long long v = 0;
 
