@@ -40,6 +40,7 @@ run: build
 		$(RUN_DIR)/postern.conf
 	@echo "postern: demo account: user demo@localhost, password demo"
 	@echo "postern: try: swaks --server 127.0.0.1:10025 --to demo@localhost"
+	@echo "postern: read: curl -k 'imaps://127.0.0.1:10993/INBOX;UID=1' -u demo@localhost:demo"
 	exec ./$(BUILD)/postern serve -c $(RUN_DIR)/postern.conf
 
 test: build unit integration
