@@ -57,9 +57,13 @@ static SSL_CTX *tls_base_ctx(const SSL_METHOD *method, int min_version)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 					 SSL_OP_NO_RENEGOTIATION |
 					 SSL_OP_CIPHER_SERVER_PREFERENCE);
-	/* conn.c writes from a buffer that may move between partial writes. */
+	/* conn.c writes from a buffer that may move between partial writes.
+	 * RELEASE_BUFFERS: the ~17 KiB read and write record buffers are
+	 * freed whenever they are empty, not kept for the connection's life;
+	 * 10,000 sessions in IMAP IDLE would otherwise hold ~330 MiB. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				      SSL_MODE_RELEASE_BUFFERS);
 	return ctx;
 }
 
