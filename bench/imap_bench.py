@@ -7,10 +7,16 @@
   imap_bench.py idle PORT N ROOTPID   N logged-in sessions in IDLE; memory of
                                       ROOTPID and its descendants
 
-Connections use implicit TLS (IMAPS). Users are u0..u{USERS-1}@bench.test with password "x". Sessions of one run
-are spread over the users. Environment: CONC (sessions, default 20),
-SECONDS (per command, default 5), USERS (default 4).
-Everything talks to 127.0.0.1 only.
+Connections use implicit TLS (IMAPS). Users are u0..u{USERS-1}@bench.test
+with password "x". Sessions of one run are spread over the users.
+Environment: CONC (sessions, default 20), SECONDS (per command, default 5),
+USERS (default 4).
+idle: IDLE_USERS sessions are spread over i0..i{IDLE_USERS-1}@bench.test
+instead (when set); IDLE_TLS=starttls connects in clear text to PORT and
+sends STARTTLS first (default: implicit TLS); IDLE_SOURCES=K spreads the
+clients over the source addresses 127.0.0.2..127.0.0.{K+1}; IDLE_LIMIT_MIB
+prints PASS or FAIL for the total Pss; IDLE_LABEL names the server.
+Everything talks to 127.0.0.0/8 only.
 """
 
 import asyncio
@@ -61,6 +67,20 @@ def cmd_fill(args):
     return 0
 
 
+_TLS_CTX = None
+
+
+def tls_ctx():
+    """One client context for every connection: a context per connection
+    costs the client ~1 MiB and a CA store load each."""
+    global _TLS_CTX
+    if _TLS_CTX is None:
+        _TLS_CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        _TLS_CTX.check_hostname = False
+        _TLS_CTX.verify_mode = ssl.CERT_NONE  # self-signed, loopback only
+    return _TLS_CTX
+
+
 class Imap:
     """A minimal IMAP client: one command at a time, literals skipped."""
 
@@ -68,14 +88,17 @@ class Imap:
         self.r, self.w, self.n = reader, writer, 0
 
     @classmethod
-    async def connect(cls, port, user):
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE  # self-signed, loopback only
-        r, w = await asyncio.open_connection(HOST, port, limit=1 << 24,
-                                             ssl=ctx)
+    async def connect(cls, port, user, starttls=False, source=None):
+        local = (source, 0) if source else None
+        r, w = await asyncio.open_connection(
+            HOST, port, limit=1 << 24, local_addr=local,
+            ssl=None if starttls else tls_ctx())
         c = cls(r, w)
         await c.r.readline()
+        if starttls:
+            # RFC 3501 6.2.1; the server then drops anything buffered.
+            await c.cmd("STARTTLS")
+            await w.start_tls(tls_ctx())
         await c.cmd(f'LOGIN {user} x')
         return c
 
@@ -213,16 +236,19 @@ def cmd_ops(args):
 
 
 def mem_kib(pids):
-    rss = 0
+    """(Rss, Pss) in KiB summed over pids, from smaps_rollup."""
+    rss = pss = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 for line in f:
                     if line.startswith("Rss:"):
                         rss += int(line.split()[1])
-        except FileNotFoundError:
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
             pass
-    return rss
+    return rss, pss
 
 
 def descendants(root):
@@ -243,56 +269,116 @@ def descendants(root):
     return out
 
 
-async def open_idle(port, n):
+def idle_user(k):
+    users = int(os.environ.get("IDLE_USERS", "0"))
+    if users > 0:
+        return f"i{k % users}@bench.test"
+    return f"u{k % USERS}@bench.test"
+
+
+def idle_source(k):
+    n = int(os.environ.get("IDLE_SOURCES", "0"))
+    return f"127.0.0.{2 + k % n}" if n > 0 else None
+
+
+async def start_idle(c):
+    c.n += 1
+    c.w.write(f"a{c.n} IDLE\r\n".encode())
+    await c.w.drain()
+    line = await asyncio.wait_for(c.r.readline(), 30)
+    if not line.startswith(b"+"):
+        raise RuntimeError(line.decode(errors="replace"))
+
+
+async def open_idle(port, n, starttls):
     sem = asyncio.Semaphore(64)
-    conns, bad = [], []
+    conns, bad = {}, []
 
     async def one(k):
         async with sem:
             try:
-                c = await Imap.connect(port, f"u{k % USERS}@bench.test")
+                c = await asyncio.wait_for(
+                    Imap.connect(port, idle_user(k), starttls,
+                                 idle_source(k)), 60)
                 await c.cmd("SELECT INBOX")
-                c.n += 1
-                c.w.write(f"a{c.n} IDLE\r\n".encode())
-                await c.w.drain()
-                line = await asyncio.wait_for(c.r.readline(), 10)
-                if not line.startswith(b"+"):
-                    raise RuntimeError(line.decode(errors="replace"))
-                conns.append(c)
+                await start_idle(c)
+                conns[k] = c
             except (OSError, RuntimeError, ConnectionError,
                     asyncio.TimeoutError) as e:
-                bad.append(str(e)[:100])
+                bad.append(f"{type(e).__name__}: {str(e)[:100]}")
 
     await asyncio.gather(*(one(k) for k in range(n)))
     return conns, bad
 
 
+async def idle_wake_check(port, conns, starttls):
+    """APPEND to the first session's user: its IDLE sessions must say
+    EXISTS (RFC 2177) within 5 s, so they are live, not just open."""
+    user = idle_user(0)
+    same = [c for k, c in conns.items() if idle_user(k) == user]
+    a = await Imap.connect(port, user, starttls, idle_source(0))
+    await a.cmd("APPEND INBOX", message(999999))
+    await a.close()
+    woken = 0
+    for c in same:
+        try:
+            line = await asyncio.wait_for(c.r.readline(), 5)
+            woken += b"EXISTS" in line
+        except asyncio.TimeoutError:
+            pass
+    return woken, len(same)
+
+
 def cmd_idle(args):
     port, n, root = int(args[0]), int(args[1]), int(args[2])
     label = os.environ.get("IDLE_LABEL", "server")
+    starttls = os.environ.get("IDLE_TLS", "imaps") == "starttls"
+    limit = float(os.environ.get("IDLE_LIMIT_MIB", "0"))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < n + 256:
         resource.setrlimit(resource.RLIMIT_NOFILE,
                            (min(n + 256, hard), hard))
+    users = int(os.environ.get("IDLE_USERS", "0")) or USERS
 
     async def run():
-        rss0 = mem_kib(descendants(root))
+        rss0, pss0 = mem_kib(descendants(root))
         t0 = time.monotonic()
-        conns, bad = await open_idle(port, n)
+        conns, bad = await open_idle(port, n, starttls)
         t_open = time.monotonic() - t0
-        await asyncio.sleep(2)
+        await asyncio.sleep(3)  # past the store's 1 s idle release
         pids = descendants(root)
-        rss1 = mem_kib(pids)
+        rss1, pss1 = mem_kib(pids)
         k = len(conns)
-        print(f"{label}: {k}/{n} sessions in IDLE (opened in {t_open:.1f} s);"
-              f" {len(pids)} processes; total Rss {rss1 / 1024:.1f} MiB "
-              f"(before: {rss0 / 1024:.1f} MiB; "
-              f"{(rss1 - rss0) / max(k, 1):.1f} KiB per session)")
+        print(f"{label}: {k}/{n} sessions in IDLE over "
+              f"{min(users, n)} users, "
+              f"{'STARTTLS' if starttls else 'IMAPS'} (opened in "
+              f"{t_open:.1f} s); {len(pids)} processes")
+        print(f"{label}: total Pss {pss1 / 1024:.1f} MiB (before: "
+              f"{pss0 / 1024:.1f} MiB; {(pss1 - pss0) / max(k, 1):.1f} KiB "
+              f"per session); total Rss {rss1 / 1024:.1f} MiB (before: "
+              f"{rss0 / 1024:.1f} MiB)")
         for b in bad[:3]:
             print(f"{label}: PROBLEM: {b}")
-        for c in conns:
+        status = 0 if k == n else 3
+        if k:
+            try:
+                woken, same = await idle_wake_check(port, conns, starttls)
+            except (OSError, RuntimeError, ConnectionError) as e:
+                print(f"{label}: PROBLEM: wake check: {e}")
+                woken, same = 0, 1
+            print(f"{label}: a new message woke {woken}/{same} IDLE "
+                  f"sessions of {idle_user(0)}")
+            if woken != same:
+                status = 3
+        if limit:
+            ok = k == n and pss1 / 1024 <= limit
+            print(f"{label}: {'PASS' if ok else 'FAIL'}: {k} IDLE sessions "
+                  f"in {pss1 / 1024:.1f} MiB, target {limit:g} MiB")
+            if not ok:
+                status = 4
+        for c in conns.values():
             c.w.close()
-        return 0 if k == n else 3
+        return status
 
     return asyncio.run(run())
 

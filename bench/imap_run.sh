@@ -7,8 +7,13 @@
 # Environment: POSTERN=path (skip `make build`), MSGS (messages per INBOX,
 # default 1000), CONC (sessions, default 20), SECONDS (per command, 5),
 # USERS (4), IDLE (postern IDLE sessions, default 10000), IDLE_DOVECOT
-# (Dovecot IDLE sessions, default 500: one process each), KEEP=1.
-# Both servers are reached over implicit TLS (postern refuses LOGIN in
+# (Dovecot IDLE sessions, default 500: one process each), IDLE_USERS
+# (users i0.. the IDLE sessions are spread over, default 1000), IDLE_MSGS
+# (messages in each of their INBOXes, default 200, hard links of one
+# seed), IDLE_TLS (imaps or starttls, default starttls), IDLE_SOURCES
+# (client source addresses 127.0.0.2.., default 49), IDLE_LIMIT_MIB (300),
+# PHASES ("ops idle"), KEEP=1.
+# The operations are measured over implicit TLS (postern refuses LOGIN in
 # clear text, as it should). Needs root.
 set -eu
 
@@ -21,6 +26,20 @@ USERS=${USERS:-4}
 export USERS
 IDLE=${IDLE:-10000}
 IDLE_DOVECOT=${IDLE_DOVECOT:-500}
+IDLE_USERS=${IDLE_USERS:-1000}
+IDLE_MSGS=${IDLE_MSGS:-200}
+IDLE_TLS=${IDLE_TLS:-starttls}
+IDLE_SOURCES=${IDLE_SOURCES:-49}
+IDLE_LIMIT_MIB=${IDLE_LIMIT_MIB:-300}
+PHASES=${PHASES:-ops idle}
+export IDLE_USERS IDLE_TLS IDLE_SOURCES
+# Both servers and the client hold one descriptor per IDLE session (the
+# hard limit is what it is: raising it needs CAP_SYS_RESOURCE).
+ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -gt $((IDLE + 500)) ] || {
+	echo "bench: open files limit $(ulimit -n) too low for IDLE=$IDLE" >&2
+	exit 1
+}
 
 sh bench/deps.sh
 if [ -z "${POSTERN:-}" ]; then
@@ -52,9 +71,22 @@ POSTERN=$W/postern-bin
 BASE=$($PY bench/bench.py portbase)
 PT_PORT=$((BASE + 993))
 DC_PORT=$((BASE + 994))
+PT_PORT143=$((BASE + 143))
+DC_PORT143=$((BASE + 144))
+if [ "$IDLE_TLS" = starttls ]; then
+	PT_IDLE_PORT=$PT_PORT143 DC_IDLE_PORT=$DC_PORT143
+else
+	PT_IDLE_PORT=$PT_PORT DC_IDLE_PORT=$DC_PORT
+fi
 
 # The same messages for both: one filled Maildir, copied per user.
 $IB fill "$W/seed" "$MSGS"
+# The IDLE users' INBOXes: hard links of one smaller seed (no disk cost).
+$IB fill "$W/seed-idle" "$IDLE_MSGS"
+# The password hash of "x" for the IDLE users: SHA-512-crypt at its
+# default 5000 rounds (postern's default yescrypt would make 10,000 logins
+# a CPU benchmark of its own; the memory held is the same).
+IDLE_HASH=$(openssl passwd -6 -salt benchidle x)
 
 # --- postern ------------------------------------------------------------
 "$POSTERN" init "$W/postern" --port-base "$BASE" --hostname bench.test \
@@ -71,6 +103,13 @@ while [ $u -lt "$USERS" ]; do
 	cp -r "$W/seed" "$W/postern/data/mail/bench.test/u$u"
 	u=$((u + 1))
 done
+u=0
+while [ $u -lt "$IDLE_USERS" ]; do
+	"$POSTERN" user add "i$u@bench.test" --hash "$IDLE_HASH" \
+		-c "$CONF" >/dev/null
+	cp -al "$W/seed-idle" "$W/postern/data/mail/bench.test/i$u"
+	u=$((u + 1))
+done
 chown -R nobody:nogroup "$W/postern/data/mail"
 "$POSTERN" serve -c "$CONF" 2>"$W/postern.log" &
 PT_PID=$!
@@ -84,6 +123,12 @@ u=0
 while [ $u -lt "$USERS" ]; do
 	echo "u$u@bench.test:{PLAIN}x" >>"$DC/passwd"
 	cp -r "$W/seed" "$DC/mail/bench.test/u$u"
+	u=$((u + 1))
+done
+u=0
+while [ $u -lt "$IDLE_USERS" ]; do
+	echo "i$u@bench.test:{SHA512-CRYPT}$IDLE_HASH" >>"$DC/passwd"
+	cp -al "$W/seed-idle" "$DC/mail/bench.test/i$u"
 	u=$((u + 1))
 done
 chown -R nobody:nogroup "$DC/mail"
@@ -110,23 +155,32 @@ mail_location = maildir:~
 mail_fsync = always
 service imap-login {
   inet_listener imap {
-    port = 0
+    address = 127.0.0.1
+    port = $DC_PORT143
   }
   inet_listener imaps {
     port = $DC_PORT
   }
+  # High-performance mode: with the default service_count = 1 every TLS
+  # session keeps its own imap-login process (it proxies the TLS), so
+  # process_limit would cap the sessions at 100.
+  service_count = 0
+  process_min_avail = 2
   process_limit = 100
   client_limit = 1000
 }
 service imap {
   process_limit = 20000
 }
+# Every benchmark session comes from 127.0.0.x; postern has no such limit
+# per user.
+mail_max_userip_connections = 20000
 default_process_limit = 20000
 default_client_limit = 20000
 EOF
 dovecot -c "$DC/dovecot.conf"
 
-$PY - "$PT_PORT" "$DC_PORT" <<'EOF'
+$PY - "$PT_PORT" "$DC_PORT" "$PT_PORT143" "$DC_PORT143" <<'EOF'
 import socket, sys, time
 for port in map(int, sys.argv[1:]):
     for _ in range(100):
@@ -146,13 +200,20 @@ echo "postern $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 status=0
-echo "== IMAP operations per second (IMAPS, same data)"
-$IB ops "$MSGS" "postern=$PT_PORT" "dovecot=$DC_PORT" || status=1
+case " $PHASES " in *" ops "*)
+	echo "== IMAP operations per second (IMAPS, same data)"
+	$IB ops "$MSGS" "postern=$PT_PORT" "dovecot=$DC_PORT" || status=1
+	;;
+esac
 
-echo "== sessions in IDLE: total resident memory of the server's processes"
-IDLE_LABEL=postern $IB idle "$PT_PORT" "$IDLE" "$PT_PID" || status=1
-IDLE_LABEL=dovecot $IB idle "$DC_PORT" "$IDLE_DOVECOT" \
-	"$(cat "$DC/run/master.pid")" || status=1
+case " $PHASES " in *" idle "*)
+	echo "== sessions in IDLE: total resident memory of the server's processes"
+	IDLE_LABEL=postern IDLE_LIMIT_MIB=$IDLE_LIMIT_MIB \
+		$IB idle "$PT_IDLE_PORT" "$IDLE" "$PT_PID" || status=1
+	IDLE_LABEL=dovecot $IB idle "$DC_IDLE_PORT" "$IDLE_DOVECOT" \
+		"$(cat "$DC/run/master.pid")" || status=1
+	;;
+esac
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if grep -E 'level=(error|crit|fatal)|crash|signal' "$W/postern.log" |
