@@ -1,11 +1,14 @@
 #include "auth/throttle.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
-#include "lib/mem.h"
+#include "lib/log.h"
 
 /* Entries per table; the oldest is evicted when one is full. */
 #define THROTTLE_SLOTS 4096
@@ -22,6 +25,7 @@ struct throttle_table {
 };
 
 struct throttle {
+	pthread_mutex_t lock;	    /* process-shared, robust */
 	struct throttle_table ip;   /* failures per address */
 	struct throttle_table user; /* failures per user */
 	struct throttle_table good; /* (user, address) that logged in */
@@ -84,12 +88,47 @@ static unsigned throttle_count(struct throttle_entry *e, time_t now)
 
 struct throttle *throttle_new(void)
 {
-	return xcalloc(1, sizeof(struct throttle));
+	pthread_mutexattr_t attr;
+	struct throttle *t;
+
+	/* Anonymous memory is zeroed: every table starts empty. */
+	t = mmap(NULL, sizeof(*t), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t == MAP_FAILED)
+		fatal("throttle: cannot map %zu octets: %s", sizeof(*t),
+		      strerror(errno));
+	if (pthread_mutexattr_init(&attr) != 0 ||
+	    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) != 0 ||
+	    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) != 0 ||
+	    pthread_mutex_init(&t->lock, &attr) != 0)
+		fatal("throttle: cannot make a shared lock");
+	pthread_mutexattr_destroy(&attr);
+	return t;
 }
 
 void throttle_free(struct throttle **tp)
 {
-	xfree(tp);
+	if (*tp == NULL)
+		return;
+	pthread_mutex_destroy(&(*tp)->lock);
+	munmap(*tp, sizeof(**tp));
+	*tp = NULL;
+}
+
+static void throttle_lock(struct throttle *t)
+{
+	int r = pthread_mutex_lock(&t->lock);
+
+	/* Its last holder died mid-update: an entry may be off, no more. */
+	if (r == EOWNERDEAD)
+		r = pthread_mutex_consistent(&t->lock);
+	if (r != 0)
+		panic("throttle: lock failed: %s", strerror(r));
+}
+
+static void throttle_unlock(struct throttle *t)
+{
+	pthread_mutex_unlock(&t->lock);
 }
 
 static bool throttle_good(struct throttle *t, const char *ip, const char *user,
@@ -101,8 +140,8 @@ static bool throttle_good(struct throttle *t, const char *ip, const char *user,
 	return g != NULL && now - g->last < THROTTLE_GOOD_TTL;
 }
 
-int throttle_check(struct throttle *t, const char *ip, const char *user,
-		   time_t now)
+static int check_locked(struct throttle *t, const char *ip, const char *user,
+			time_t now)
 {
 	struct throttle_entry *e =
 		throttle_find(&t->ip, throttle_key(ip, NULL), false);
@@ -131,8 +170,8 @@ static unsigned throttle_bump(struct throttle_table *tb, uint64_t key,
 	return ++e->count;
 }
 
-int throttle_fail(struct throttle *t, const char *ip, const char *user,
-		  time_t now)
+static int fail_locked(struct throttle *t, const char *ip, const char *user,
+		       time_t now)
 {
 	unsigned n = throttle_bump(&t->ip, throttle_key(ip, NULL), now);
 	int ms = 1000;
@@ -144,8 +183,8 @@ int throttle_fail(struct throttle *t, const char *ip, const char *user,
 	return ms < THROTTLE_MAX_DELAY_MS ? ms : THROTTLE_MAX_DELAY_MS;
 }
 
-void throttle_success(struct throttle *t, const char *ip, const char *user,
-		      time_t now)
+static void success_locked(struct throttle *t, const char *ip, const char *user,
+			   time_t now)
 {
 	struct throttle_entry *e =
 		throttle_find(&t->ip, throttle_key(ip, NULL), false);
@@ -155,4 +194,34 @@ void throttle_success(struct throttle *t, const char *ip, const char *user,
 	e = throttle_find(&t->good, throttle_key(user, ip), true);
 	e->last = now;
 	e->first = now;
+}
+
+int throttle_check(struct throttle *t, const char *ip, const char *user,
+		   time_t now)
+{
+	int r;
+
+	throttle_lock(t);
+	r = check_locked(t, ip, user, now);
+	throttle_unlock(t);
+	return r;
+}
+
+int throttle_fail(struct throttle *t, const char *ip, const char *user,
+		  time_t now)
+{
+	int r;
+
+	throttle_lock(t);
+	r = fail_locked(t, ip, user, now);
+	throttle_unlock(t);
+	return r;
+}
+
+void throttle_success(struct throttle *t, const char *ip, const char *user,
+		      time_t now)
+{
+	throttle_lock(t);
+	success_locked(t, ip, user, now);
+	throttle_unlock(t);
 }

@@ -11,8 +11,11 @@
  * real user out of their usual places.
  *
  * Memory is bounded: fixed tables keyed by a hash, oldest entry evicted.
- * The state lives in one worker process; with N workers an attacker gets
- * at most N times the budget.
+ * The tables live in one shared anonymous mapping made by the master
+ * before it forks, so every worker counts against the same budget (an
+ * attacker gains nothing from landing on several workers). A process-
+ * shared robust mutex guards them; a worker that dies holding it costs
+ * at most one half-written entry, never a lock-up.
  */
 #ifndef AUTH_THROTTLE_H
 #define AUTH_THROTTLE_H
@@ -28,7 +31,10 @@
 
 struct throttle;
 
-/* The caller owns the result and frees it with throttle_free(). */
+/*
+ * The caller owns the result and frees it with throttle_free(); children
+ * forked after this share it. Aborts when the mapping cannot be made.
+ */
 struct throttle *throttle_new(void);
 void throttle_free(struct throttle **tp);
 

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "auth/scram.h"
+#include "auth/throttle.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "net/listener.h"
@@ -38,6 +39,7 @@ struct master {
 	char *config_path;
 	struct config *cfg;
 	struct tls_ctx *tls;
+	struct throttle *throttle; /* shared by every generation of workers */
 	struct privdrop priv;
 	struct event_base *base;
 
@@ -110,7 +112,8 @@ static void master_spawn(struct master *m, size_t slot)
 			status = queue_worker_run(m->cfg);
 		} else {
 			log_set_process("worker");
-			status = worker_run(m->cfg, m->tls, fds, (int)slot);
+			status = worker_run(m->cfg, m->tls, m->throttle, fds,
+					    (int)slot);
 		}
 		free(fds);
 		_exit(status);
@@ -418,6 +421,7 @@ static void master_reload(struct master *m)
 	m->socks = socks;
 	m->nsocks = cfg->listener_count;
 	tls_ctx_free(&m->tls);
+	throttle_free(&m->throttle);
 	config_free(&m->cfg);
 	privdrop_fini(&m->priv);
 	m->cfg = cfg;
@@ -491,6 +495,7 @@ int master_run(const char *config_path)
 		return 1;
 	}
 	m.nsocks = m.cfg->listener_count;
+	m.throttle = throttle_new();
 	/* One SCRAM secret for all workers: made-up salts stay consistent. */
 	if (scram_init(&error) < 0) {
 		fprintf(stderr, "postern: %s\n", error);

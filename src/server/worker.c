@@ -292,8 +292,8 @@ static struct userdb *worker_open_userdb(const struct config *cfg)
 	return db;
 }
 
-int worker_run(const struct config *cfg, struct tls_ctx *tls, const int *fds,
-	       int index)
+int worker_run(const struct config *cfg, struct tls_ctx *tls,
+	       struct throttle *throttle, const int *fds, int index)
 {
 	static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT};
 	struct event *sev[3];
@@ -307,7 +307,7 @@ int worker_run(const struct config *cfg, struct tls_ctx *tls, const int *fds,
 	w.tls = tls;
 	conn_set_init(&w.conns);
 	w.userdb = worker_open_userdb(cfg);
-	w.throttle = throttle_new();
+	w.throttle = throttle;
 	w.nls = cfg->listener_count;
 	w.ls = xcalloc(w.nls, sizeof(*w.ls));
 	for (size_t i = 0; i < w.nls; i++)
@@ -334,7 +334,6 @@ int worker_run(const struct config *cfg, struct tls_ctx *tls, const int *fds,
 		event_free(w.ev_poll);
 	free(w.ls);
 	userdb_free(&w.userdb);
-	throttle_free(&w.throttle);
 	event_base_free(w.base);
 	return 0;
 }

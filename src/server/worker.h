@@ -15,13 +15,15 @@
 #include <stddef.h>
 
 struct config;
+struct throttle;
 struct tls_ctx;
 
 /*
  * Serve cfg's listeners; fds[i] is the bound socket of cfg->listeners[i].
- * tls may be NULL when no listener uses TLS. Returns the exit status.
+ * tls may be NULL when no listener uses TLS. throttle is the failed-login
+ * state all workers share (the master's). Returns the exit status.
  */
-int worker_run(const struct config *cfg, struct tls_ctx *tls, const int *fds,
-	       int index);
+int worker_run(const struct config *cfg, struct tls_ctx *tls,
+	       struct throttle *throttle, const int *fds, int index);
 
 #endif

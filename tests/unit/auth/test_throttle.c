@@ -7,6 +7,8 @@
 #include <stdio.h>
 
 #include <cmocka.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "auth/throttle.h"
 
@@ -88,6 +90,29 @@ static void test_bounded_memory(void **state)
 	throttle_free(&t);
 }
 
+/* Workers are forked processes: failures in one count in all. */
+static void test_shared_across_processes(void **state)
+{
+	struct throttle *t = throttle_new();
+	int status = -1;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (int i = 0; i < THROTTLE_IP_REFUSE; i++)
+			(void)throttle_fail(t, "192.0.2.7", "a@x", 100);
+		_exit(throttle_check(t, "192.0.2.7", NULL, 100) > 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(throttle_check(t, "192.0.2.7", NULL, 101) > 0);
+	/* The parent's own failure continues the child's count. */
+	assert_int_equal(throttle_fail(t, "192.0.2.7", NULL, 101),
+			 THROTTLE_MAX_DELAY_MS);
+	throttle_free(&t);
+	assert_null(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -96,6 +121,7 @@ int main(void)
 		cmocka_unit_test(test_success_resets_address),
 		cmocka_unit_test(test_user_lock_spares_known_addresses),
 		cmocka_unit_test(test_bounded_memory),
+		cmocka_unit_test(test_shared_across_processes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
