@@ -22,11 +22,11 @@
 
 #include <time.h>
 
-#define THROTTLE_WINDOW (15 * 60)      /* seconds failures are remembered */
-#define THROTTLE_IP_REFUSE 10	       /* failures per address, then refuse */
-#define THROTTLE_USER_REFUSE 30	       /* failures per user, then refuse */
-#define THROTTLE_USER_LOCK (5 * 60)    /* seconds a user stays refused */
-#define THROTTLE_GOOD_TTL (30 * 86400) /* a successful address is trusted */
+#define THROTTLE_WINDOW ((time_t)15 * 60) /* seconds failures are kept */
+#define THROTTLE_IP_REFUSE 10	/* failures per address, then refuse */
+#define THROTTLE_USER_REFUSE 30 /* failures per user, then refuse */
+#define THROTTLE_USER_LOCK ((time_t)5 * 60)    /* seconds a user is refused */
+#define THROTTLE_GOOD_TTL ((time_t)30 * 86400) /* a good address is trusted */
 #define THROTTLE_MAX_DELAY_MS 8000
 
 struct throttle;

@@ -285,10 +285,10 @@ size_t received_return_path(char *buf, size_t size, const char *sender)
 
 void received_hops_feed(struct received_hops *h, const char *p, size_t n)
 {
-	static const char name[] = "received:";
+	static const char lower[] = "received:", upper[] = "RECEIVED:";
 
 	for (size_t i = 0; i < n && !h->done; i++) {
-		char c = p[i] >= 'A' && p[i] <= 'Z' ? (char)(p[i] + 32) : p[i];
+		char c = p[i];
 
 		if (c == '\n') {
 			/* An empty line (CRLF alone) ends the header block. */
@@ -301,11 +301,11 @@ void received_hops_feed(struct received_hops *h, const char *p, size_t n)
 		h->mid_line = true;
 		if (h->mismatch)
 			continue;
-		if (c != name[h->matched]) {
+		if (c != lower[h->matched] && c != upper[h->matched]) {
 			h->mismatch = true;
 			continue;
 		}
-		if (++h->matched == sizeof(name) - 1) {
+		if (++h->matched == sizeof(lower) - 1) {
 			h->count++;
 			h->mismatch = true; /* the rest is the field's value */
 		}
