@@ -55,13 +55,41 @@ static void net_connect_on_event(evutil_socket_t fd, short what, void *arg)
 	cb(cb_arg, result, error);
 }
 
+/* Bind c->fd to source (same family as the destination, length len). */
+static int net_connect_bind(struct net_connect *c,
+			    const struct sockaddr_storage *source,
+			    sa_family_t family, socklen_t len)
+{
+	struct sockaddr_storage src = *source;
+	int one = 1;
+
+	if (src.ss_family != family)
+		return EAFNOSUPPORT;
+	if (family == AF_INET)
+		((struct sockaddr_in *)&src)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&src)->sin6_port = 0;
+#ifdef IP_BIND_ADDRESS_NO_PORT
+	/* Choose the port at connect() time, per destination: bind() with
+	 * port 0 would reserve one for good, and run out sooner. */
+	if (setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		       sizeof(one)) != 0)
+		log_debug(NULL, "IP_BIND_ADDRESS_NO_PORT refused", "error=%d",
+			  errno);
+#else
+	(void)one;
+#endif
+	return bind(c->fd, (struct sockaddr *)&src, len) == 0 ? 0 : errno;
+}
+
 /* A socket for addr, with the connect started. Returns 0 or an errno. */
 static int net_connect_socket(struct net_connect *c,
-			      const struct sockaddr_storage *addr, int port)
+			      const struct sockaddr_storage *addr,
+			      const struct sockaddr_storage *source, int port)
 {
 	struct sockaddr_storage sa = *addr;
 	socklen_t len;
-	int one = 1;
+	int one = 1, error;
 
 	if (sa.ss_family == AF_INET) {
 		((struct sockaddr_in *)&sa)->sin_port = htons((uint16_t)port);
@@ -79,6 +107,9 @@ static int net_connect_socket(struct net_connect *c,
 	/* Commands are small and each waits for its reply. */
 	if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
 		log_debug(NULL, "TCP_NODELAY refused", "error=%d", errno);
+	if (source != NULL &&
+	    (error = net_connect_bind(c, source, sa.ss_family, len)) != 0)
+		return error;
 	if (connect(c->fd, (struct sockaddr *)&sa, len) == 0)
 		return 0; /* at once (loopback): still reported from the loop */
 	return errno == EINPROGRESS ? 0 : errno;
@@ -86,6 +117,7 @@ static int net_connect_socket(struct net_connect *c,
 
 struct net_connect *net_connect_start(struct event_base *base,
 				      const struct sockaddr_storage *addr,
+				      const struct sockaddr_storage *source,
 				      int port, int timeout_ms,
 				      net_connect_cb *cb, void *arg)
 {
@@ -98,7 +130,7 @@ struct net_connect *net_connect_start(struct event_base *base,
 	c->cb = cb;
 	c->arg = arg;
 	c->fd = -1;
-	c->error = net_connect_socket(c, addr, port);
+	c->error = net_connect_socket(c, addr, source, port);
 	if (c->error != 0) {
 		if (c->fd >= 0)
 			close(c->fd);

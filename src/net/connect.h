@@ -24,12 +24,19 @@ typedef void net_connect_cb(void *arg, int fd, int error);
 
 /*
  * Connect to addr (AF_INET or AF_INET6; its own port is ignored) on port,
- * giving up after timeout_ms (> 0). Returns a handle owned by the
- * attempt until cb runs or net_connect_cancel() is called; never NULL
- * (a failure to create the socket is reported through cb as well).
+ * giving up after timeout_ms (> 0). source, when not NULL, is the local
+ * address to send from (Postfix's smtp_bind_address): the socket is
+ * bound to it (its port ignored, the kernel picks one) before connect().
+ * It must be of addr's family (else EAFNOSUPPORT); a bind() failure
+ * (EADDRNOTAVAIL: not an address of this host) comes through cb with its
+ * errno like any other failure. NULL: whatever address the kernel picks.
+ * Returns a handle owned by the attempt until cb runs or
+ * net_connect_cancel() is called; never NULL (a failure to create the
+ * socket is reported through cb as well).
  */
 struct net_connect *net_connect_start(struct event_base *base,
 				      const struct sockaddr_storage *addr,
+				      const struct sockaddr_storage *source,
 				      int port, int timeout_ms,
 				      net_connect_cb *cb, void *arg);
 

@@ -110,9 +110,9 @@ static void job_connect(struct probe_job *j)
 	struct probe_target *t = j->t;
 
 	job_set_ip(t, j->addr_i);
-	j->connect =
-		net_connect_start(j->ctx->base, &t->addrs[j->addr_i], t->port,
-				  j->ctx->timeout_ms, job_connected, j);
+	j->connect = net_connect_start(j->ctx->base, &t->addrs[j->addr_i], NULL,
+				       t->port, j->ctx->timeout_ms,
+				       job_connected, j);
 }
 
 void probe_job_start(struct probe_ctx *ctx, struct probe_target *t)

@@ -96,6 +96,11 @@ struct config {
 		int mx_port;	 /* port of MX hosts: 25 (tests change it) */
 		int max_connections;	 /* outbound SMTP connections */
 		int max_per_destination; /* ... to one domain (smart host) */
+		/* Source address of outbound SMTP connections to IPv4 / IPv6
+		 * servers (MX and smart host), numeric as written; NULL: the
+		 * kernel's choice (Postfix's smtp_bind_address(6)). */
+		char *bind_address;
+		char *bind_address6;
 		/* Waits between attempts, the last repeating; none: the
 		 * defaults of queue/schedule.h. */
 		int retry[16];

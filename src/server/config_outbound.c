@@ -1,10 +1,13 @@
 /*
- * The outbound part of the configuration: queue timing and concurrency,
- * the DNS resolver, the optional smart host.
+ * The outbound part of the configuration: queue timing, concurrency and
+ * source addresses, the DNS resolver, the optional smart host.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "dns/rdata.h"
 #include "lib/limits.h"
@@ -12,8 +15,9 @@
 #include "server/config_get.h"
 
 static const char *const queue_keys[] = {
-	"lifetime", "warn_after",      "concurrency",	      "mx_port",
-	"retry",    "max_connections", "max_per_destination", "tls_policy",
+	"lifetime",	"warn_after",	   "concurrency",	  "mx_port",
+	"retry",	"max_connections", "max_per_destination", "tls_policy",
+	"bind_address", "bind_address6",
 };
 static const char *const tls_policy_keys[] = {"domain", "tls"};
 /* queue.tls_policy words, in enum config_out_tls order. */
@@ -39,6 +43,8 @@ void config_outbound_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->queue.tls_policy_count; i++)
 		free(cfg->queue.tls_policy[i].domain);
 	free(cfg->queue.tls_policy);
+	free(cfg->queue.bind_address);
+	free(cfg->queue.bind_address6);
 	free(cfg->dns.forward);
 	free(cfg->dns.trust_anchor);
 	free(cfg->relay.host);
@@ -200,6 +206,29 @@ static void parse_lifetime(struct config_loader *ld, config_setting_t *q)
 		      max, text);
 }
 
+/*
+ * queue.bind_address (IPv4) and queue.bind_address6 (IPv6): one numeric
+ * address of the right family each. Whether it is this host's own shows
+ * only when a connection binds it (and fails, EADDRNOTAVAIL): the file
+ * may be checked on another machine.
+ */
+static void parse_bind_address(struct config_loader *ld, config_setting_t *q,
+			       const char *key, int family, char **value_r)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	const char *v;
+
+	if (config_get_text(ld, q, "queue", key, &v) != 1)
+		return;
+	if (inet_pton(family, v, bin) != 1) {
+		config_report(ld, config_setting_get_member(q, key), "queue",
+			      key, "must be a numeric %s address (got \"%s\")",
+			      family == AF_INET ? "IPv4" : "IPv6", v);
+		return;
+	}
+	*value_r = xstrdup(v);
+}
+
 static void parse_queue(struct config_loader *ld, config_setting_t *root)
 {
 	config_setting_t *q = config_get_group(ld, root, "queue");
@@ -221,6 +250,10 @@ static void parse_queue(struct config_loader *ld, config_setting_t *root)
 			     &cfg->queue.max_per_destination);
 	parse_retry(ld, q);
 	parse_tls_policy(ld, q);
+	parse_bind_address(ld, q, "bind_address", AF_INET,
+			   &cfg->queue.bind_address);
+	parse_bind_address(ld, q, "bind_address6", AF_INET6,
+			   &cfg->queue.bind_address6);
 }
 
 /* A non-empty string setting copied into *value_r. */

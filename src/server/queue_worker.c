@@ -1,7 +1,9 @@
 #include "server/queue_worker.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -49,6 +51,7 @@ struct queue_worker {
 	char *password; /* smart host password, read at start */
 	struct relay_port auto_ports[RELAY_AUTO_MAX]; /* relay.auto_ports */
 	struct relay_tls_policy *tls_policy;	      /* queue.tls_policy */
+	struct sockaddr_storage bind4, bind6; /* queue.bind_address(6) */
 };
 
 static struct queue_item *queue_find(struct queue_worker *q, const char *id)
@@ -262,6 +265,23 @@ static char *queue_read_password(const char *path)
 	return xstrdup(buf);
 }
 
+/* queue.bind_address(6), checked at load, into *ss; NULL when unset. */
+static const struct sockaddr_storage *
+queue_bind_address(const char *text, int family, struct sockaddr_storage *ss)
+{
+	void *bin = family == AF_INET
+			    ? (void *)&((struct sockaddr_in *)ss)->sin_addr
+			    : (void *)&((struct sockaddr_in6 *)ss)->sin6_addr;
+
+	if (text == NULL)
+		return NULL;
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)family;
+	if (inet_pton(family, text, bin) != 1)
+		panic("queue bind address %s not checked at load", text);
+	return ss;
+}
+
 static void queue_setup_relay(struct queue_worker *q, const char *db_path)
 {
 	const struct config *cfg = q->cfg;
@@ -284,6 +304,10 @@ static void queue_setup_relay(struct queue_worker *q, const char *db_path)
 	r->pool = relay_pool_new(q->base, cfg->queue.max_connections,
 				 cfg->queue.max_per_destination);
 	r->mx_port = cfg->queue.mx_port;
+	r->bind4 =
+		queue_bind_address(cfg->queue.bind_address, AF_INET, &q->bind4);
+	r->bind6 = queue_bind_address(cfg->queue.bind_address6, AF_INET6,
+				      &q->bind6);
 	r->smarthost = cfg->relay.host;
 	r->smarthost_port = cfg->relay.port;
 	r->smarthost_user = cfg->relay.user;
@@ -382,9 +406,14 @@ int queue_worker_run(const struct config *cfg)
 		event_add(sev[i], NULL);
 	}
 	log_info(NULL, "queue worker started",
-		 "concurrency=%d max_connections=%d max_per_destination=%d",
+		 "concurrency=%d max_connections=%d max_per_destination=%d "
+		 "bind_address=%s bind_address6=%s",
 		 cfg->queue.concurrency, cfg->queue.max_connections,
-		 cfg->queue.max_per_destination);
+		 cfg->queue.max_per_destination,
+		 cfg->queue.bind_address != NULL ? cfg->queue.bind_address
+						 : "any",
+		 cfg->queue.bind_address6 != NULL ? cfg->queue.bind_address6
+						  : "any");
 	queue_scan(&q);
 	event_base_dispatch(q.base);
 	log_info(NULL, "queue worker stopped", "active=%zu", q.active);

@@ -271,12 +271,18 @@ static void relay_connected(void *arg, int fd, int error)
 /* The next address of the current host, else the next host. */
 static void relay_try_addr(struct relay_job *j)
 {
+	const struct sockaddr_storage *to, *from;
+
 	if (j->addr_i >= j->naddrs) {
 		relay_try_host(j);
 		return;
 	}
-	j->connecting = net_connect_start(j->ctx->base, &j->addrs[j->addr_i++],
-					  j->port, 30000, relay_connected, j);
+	to = &j->addrs[j->addr_i++];
+	/* The source address of the destination's family, if configured
+	 * (the one the MX and SPF records name for us). */
+	from = to->ss_family == AF_INET6 ? j->ctx->bind6 : j->ctx->bind4;
+	j->connecting = net_connect_start(j->ctx->base, to, from, j->port,
+					  30000, relay_connected, j);
 }
 
 static void relay_addrs(void *arg, enum dns_status st,

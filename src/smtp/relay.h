@@ -14,6 +14,7 @@
 #define SMTP_RELAY_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "smtp/client.h"
@@ -54,6 +55,11 @@ struct relay_ctx {
 	struct userdb *userdb;
 	struct relay_pool *pool; /* from relay_pool_new() */
 	int mx_port;		 /* 25 */
+	/* queue.bind_address(6): the source address of outbound connections
+	 * (MX and smart host) to an IPv4 / IPv6 server; NULL: the kernel's
+	 * choice. Its port is ignored. */
+	const struct sockaddr_storage *bind4;
+	const struct sockaddr_storage *bind6;
 	/* MX delivery: TLS per domain; others (and no "*"): MAY. */
 	const struct relay_tls_policy *tls_policy;
 	size_t tls_policy_count;

@@ -3,7 +3,8 @@ Two postern hosts on one machine, as on the Internet: A is 127.0.0.2 and
 the MX of a.test, B is 127.0.0.3 and the MX of b.test, both listening on
 the same port numbers. Each one's users send to the other's over
 submission; the queue worker finds the other by MX in a real DNS server
-(unbound) and delivers over STARTTLS. Mail flows both ways, and a reply
+(unbound) and delivers over STARTTLS, from its own address
+(queue.bind_address). Mail flows both ways, and a reply
 to a DSN-free failure comes back as a bounce across the pair.
 """
 
@@ -66,9 +67,10 @@ def hosts(tmp_path_factory, dns):
                          limits={"shutdown_timeout": 3})
             srv.init(base)
             text = srv.conf.read_text()
+            # Each host sends from its own address, as its MX names it.
             text += (f'\ndns = {{ forward = "{dns}"; }};\n'
                      f"queue = {{ mx_port = {srv.port('smtp')}; "
-                     f"retry = [1]; }};\n")
+                     f'retry = [1]; bind_address = "{ip}"; }};\n')
             srv.conf.write_text(text)
             # init made the host name's parent domain a local one
             assert dom in cli(srv, "domain", "list").stdout.split()
@@ -117,12 +119,13 @@ def test_mail_flows_both_ways(hosts):
     submit(b, "b", "auser@a.test", "b to a")
     at_b = find(b, "b", "a to b")
     at_a = find(a, "a", "b to a")
-    # Each hop's Received: names the sending host and TLS.
+    # Each hop's Received: names the sending host, the address it sent
+    # from (its queue.bind_address, not the kernel's 127.0.0.1) and TLS.
     recv_b = at_b.get_all("Received")
-    assert recv_b[0].startswith("from mx.a.test ")
+    assert recv_b[0].startswith("from mx.a.test ([127.0.0.2])"), recv_b
     assert "by mx.b.test" in recv_b[0] and "ESMTPS" in recv_b[0], recv_b
     recv_a = at_a.get_all("Received")
-    assert recv_a[0].startswith("from mx.b.test ")
+    assert recv_a[0].startswith("from mx.b.test ([127.0.0.3])"), recv_a
     assert "by mx.a.test" in recv_a[0] and "ESMTPS" in recv_a[0], recv_a
 
 

@@ -1,6 +1,7 @@
 /*
  * net/connect: outbound connects on loopback: success, refusal, the
- * deadline, cancel, and that the result never comes synchronously.
+ * deadline, cancel, a source address, and that the result never comes
+ * synchronously.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 
 struct result {
 	struct event_base *base;
+	const struct sockaddr_storage *source;
 	bool called;
 	int fd;
 	int error;
@@ -72,21 +74,54 @@ static struct sockaddr_storage loopback4(void)
 	return ss;
 }
 
-/* Start, check nothing came synchronously, run the loop. */
-static void run(struct result *r, const struct sockaddr_storage *ss, int port,
-		int timeout_ms)
+/* Start (from source, NULL: any), check nothing came synchronously, run
+ * the loop. */
+static void run_from(struct result *r, const struct sockaddr_storage *ss,
+		     const struct sockaddr_storage *source, int port,
+		     int timeout_ms)
 {
 	struct net_connect *c;
 
 	memset(r, 0, sizeof(*r));
+	r->source = source;
 	r->base = event_base_new();
 	assert_non_null(r->base);
-	c = net_connect_start(r->base, ss, port, timeout_ms, on_connect, r);
+	c = net_connect_start(r->base, ss, r->source, port, timeout_ms,
+			      on_connect, r);
 	assert_non_null(c);
 	assert_false(r->called);
 	event_base_dispatch(r->base);
 	assert_true(r->called);
 	event_base_free(r->base);
+}
+
+static void run(struct result *r, const struct sockaddr_storage *ss, int port,
+		int timeout_ms)
+{
+	run_from(r, ss, NULL, port, timeout_ms);
+}
+
+static struct sockaddr_storage ipv4(const char *text, int port)
+{
+	struct sockaddr_storage ss = loopback4();
+	struct sockaddr_in *sa = (struct sockaddr_in *)&ss;
+
+	assert_int_equal(inet_pton(AF_INET, text, &sa->sin_addr), 1);
+	sa->sin_port = htons((uint16_t)port);
+	return ss;
+}
+
+/* Address text and port of fd's own end (local) or the peer's. */
+static int endpoint(int fd, bool local, char *buf, size_t size)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	assert_int_equal(local ? getsockname(fd, (struct sockaddr *)&sa, &len)
+			       : getpeername(fd, (struct sockaddr *)&sa, &len),
+			 0);
+	assert_non_null(inet_ntop(AF_INET, &sa.sin_addr, buf, (socklen_t)size));
+	return ntohs(sa.sin_port);
 }
 
 static void test_connect_ok(void **state)
@@ -187,7 +222,7 @@ static void test_connect_cancel(void **state)
 
 	(void)state;
 	r.base = event_base_new();
-	c = net_connect_start(r.base, &ss, port, 1000, on_connect, &r);
+	c = net_connect_start(r.base, &ss, NULL, port, 1000, on_connect, &r);
 	net_connect_cancel(&c);
 	assert_null(c);
 	net_connect_cancel(&c);
@@ -223,6 +258,91 @@ static void test_connect_ipv6(void **state)
 	run(&r, &ss, ntohs(sa->sin6_port), 1000);
 	assert_int_equal(r.error, 0);
 	close(r.fd);
+	/* From ::1 as the source, too (its port is ignored). */
+	run_from(&r, &ss, &ss, ntohs(sa->sin6_port), 1000);
+	assert_int_equal(r.error, 0);
+	close(r.fd);
+	close(lfd);
+}
+
+/* A source address: the server sees it (all of 127/8 is this host's). */
+static void test_connect_source(void **state)
+{
+	struct sockaddr_storage ss = loopback4();
+	/* Its port is not ours to pick: the kernel chooses one. */
+	struct sockaddr_storage src = ipv4("127.0.0.2", 9);
+	struct result r;
+	int port, lfd = listener(8, &port), afd, peer_port;
+	char text[INET_ADDRSTRLEN];
+
+	(void)state;
+	run_from(&r, &ss, &src, port, 1000);
+	assert_int_equal(r.error, 0);
+	assert_true(r.fd >= 0);
+	afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	peer_port = endpoint(afd, false, text, sizeof(text));
+	assert_string_equal(text, "127.0.0.2");
+	assert_int_not_equal(peer_port, 9);
+	assert_int_equal(endpoint(r.fd, true, text, sizeof(text)), peer_port);
+	assert_string_equal(text, "127.0.0.2");
+	close(afd);
+	close(r.fd);
+	close(lfd);
+}
+
+/* Without a source the kernel picks 127.0.0.1 for 127.0.0.1: the test
+ * above can tell the two apart. */
+static void test_connect_no_source(void **state)
+{
+	struct sockaddr_storage ss = loopback4();
+	struct result r;
+	int port, lfd = listener(8, &port), afd;
+	char text[INET_ADDRSTRLEN];
+
+	(void)state;
+	run(&r, &ss, port, 1000);
+	assert_int_equal(r.error, 0);
+	afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	(void)endpoint(afd, false, text, sizeof(text));
+	assert_string_equal(text, "127.0.0.1");
+	close(afd);
+	close(r.fd);
+	close(lfd);
+}
+
+/* Not an address of this host (TEST-NET-1, RFC 5737): bind() fails, and
+ * the errno comes through the callback, from the loop. */
+static void test_connect_source_unavailable(void **state)
+{
+	struct sockaddr_storage ss = loopback4();
+	struct sockaddr_storage src = ipv4("192.0.2.1", 0);
+	struct result r;
+	int port, lfd = listener(8, &port);
+
+	(void)state;
+	run_from(&r, &ss, &src, port, 1000);
+	assert_int_equal(r.fd, -1);
+	assert_int_equal(r.error, EADDRNOTAVAIL);
+	close(lfd);
+}
+
+/* A source of the other family is the caller's mistake: EAFNOSUPPORT. */
+static void test_connect_source_family(void **state)
+{
+	struct sockaddr_storage ss = loopback4(), src;
+	struct sockaddr_in6 *sa = (struct sockaddr_in6 *)&src;
+	struct result r;
+	int port, lfd = listener(8, &port);
+
+	(void)state;
+	memset(&src, 0, sizeof(src));
+	sa->sin6_family = AF_INET6;
+	sa->sin6_addr = in6addr_loopback;
+	run_from(&r, &ss, &src, port, 1000);
+	assert_int_equal(r.fd, -1);
+	assert_int_equal(r.error, EAFNOSUPPORT);
 	close(lfd);
 }
 
@@ -235,6 +355,10 @@ int main(void)
 		cmocka_unit_test(test_connect_family),
 		cmocka_unit_test(test_connect_cancel),
 		cmocka_unit_test(test_connect_ipv6),
+		cmocka_unit_test(test_connect_source),
+		cmocka_unit_test(test_connect_no_source),
+		cmocka_unit_test(test_connect_source_unavailable),
+		cmocka_unit_test(test_connect_source_family),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

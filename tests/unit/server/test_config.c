@@ -194,6 +194,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->relay.auto_count, 0);
 	assert_int_equal(cfg->queue.tls_policy_count, 0);
 	assert_null(cfg->queue.tls_policy);
+	assert_null(cfg->queue.bind_address);
+	assert_null(cfg->queue.bind_address6);
 	assert_null(cfg->dns.forward);
 	assert_null(cfg->relay.host);
 	config_free(&cfg);
@@ -212,6 +214,8 @@ static void test_outbound_values(void **state)
 		      "queue = { retry = [60, 120]; mx_port = 2525; "
 		      "lifetime = \"2h\"; "
 		      "max_connections = 7; max_per_destination = 3;\n"
+		      "  bind_address = \"192.0.2.25\"; "
+		      "bind_address6 = \"2001:db8::25\";\n"
 		      "  tls_policy = ( { domain = \"Example.ORG\"; "
 		      "tls = \"encrypt\"; },\n"
 		      "    { domain = \"*\"; tls = \"none\"; } ); };\n"
@@ -252,10 +256,12 @@ static void test_outbound_values(void **state)
 	assert_int_equal(cfg->queue.tls_policy_count, 2);
 	assert_string_equal(cfg->queue.tls_policy[0].domain, "Example.ORG");
 	assert_int_equal(cfg->queue.tls_policy[0].tls, CONFIG_OUT_TLS_ENCRYPT);
-	assert_int_equal(cfg->queue.tls_policy[0].line, 5);
+	assert_int_equal(cfg->queue.tls_policy[0].line, 6);
 	assert_string_equal(cfg->queue.tls_policy[1].domain, "*");
 	assert_int_equal(cfg->queue.tls_policy[1].tls, CONFIG_OUT_TLS_NONE);
-	assert_int_equal(cfg->queue.tls_policy[1].line, 6);
+	assert_int_equal(cfg->queue.tls_policy[1].line, 7);
+	assert_string_equal(cfg->queue.bind_address, "192.0.2.25");
+	assert_string_equal(cfg->queue.bind_address6, "2001:db8::25");
 	config_free(&cfg);
 	config_errors_fini(&errors);
 }
@@ -347,6 +353,11 @@ static void test_valid_edges(void **state)
 				       "sni = (); };\n",
 		DATA_DIR SMTP_LISTENER "hostname = \"localhost\";\n",
 		DATA_DIR SMTP_LISTENER "user = \"mail\"; workers = 1L;\n",
+		DATA_DIR SMTP_LISTENER
+		"queue = { bind_address = \"127.0.0.2\"; "
+		"bind_address6 = \"::1\"; };\n",
+		DATA_DIR SMTP_LISTENER "queue = { bind_address6 = "
+				       "\"2001:DB8:0:0:0:0:0:1\"; };\n",
 	};
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		struct config_errors errors = {0};
@@ -420,6 +431,35 @@ static const struct error_case error_cases[] = {
 	  "missing",
 	  "test.conf:8: queue.tls_policy.[4].tls: required setting is "
 	  "missing"}},
+	{"queue.bind_address(6): each of its own family",
+	 DATA_DIR SMTP_LISTENER
+	 "queue = { bind_address = \"::1\"; bind_address6 = \"127.0.0.1\"; "
+	 "};\n",
+	 {"test.conf:3: queue.bind_address: must be a numeric IPv4 address "
+	  "(got \"::1\")",
+	  "test.conf:3: queue.bind_address6: must be a numeric IPv6 address "
+	  "(got \"127.0.0.1\")"}},
+	{"queue.bind_address(6): numeric addresses only",
+	 DATA_DIR SMTP_LISTENER "queue = {\n"
+				"  bind_address = \"mx.example\";\n"
+				"  bind_address6 = \"fe80::1%lo\"; };\n",
+	 {"test.conf:4: queue.bind_address: must be a numeric IPv4 address "
+	  "(got \"mx.example\")",
+	  "test.conf:5: queue.bind_address6: must be a numeric IPv6 address "
+	  "(got \"fe80::1%lo\")"}},
+	{"queue.bind_address(6): malformed",
+	 DATA_DIR SMTP_LISTENER "queue = { bind_address = \"127.0.0.256\"; "
+				"bind_address6 = \"[::1]\"; };\n",
+	 {"test.conf:3: queue.bind_address: must be a numeric IPv4 address "
+	  "(got \"127.0.0.256\")",
+	  "test.conf:3: queue.bind_address6: must be a numeric IPv6 address "
+	  "(got \"[::1]\")"}},
+	{"queue.bind_address(6): empty or not a string",
+	 DATA_DIR SMTP_LISTENER
+	 "queue = { bind_address = \"\"; bind_address6 = 6; };\n",
+	 {"test.conf:3: queue.bind_address: must not be empty",
+	  "test.conf:3: queue.bind_address6: must be a string (got an "
+	  "integer)"}},
 	{"queue.tls_policy not a list of groups",
 	 DATA_DIR SMTP_LISTENER "queue = { tls_policy = \"encrypt\"; };\n",
 	 {"test.conf:3: queue.tls_policy: must be a list of groups ( { ... "
