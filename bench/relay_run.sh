@@ -9,7 +9,8 @@
 #
 # Environment: POSTERN=path (skip `make build`), CONCS="1 10 50",
 # COUNT=N (messages per run), PER_SESSION=20, SIZE=2048, REPEAT=3 (best
-# of N), KEEP=1 (keep the work directory). Needs root (Postfix, Dovecot).
+# of N), KEEP=1 (keep the work directory), POSTERN_WORKERS=N (experiment;
+# default one per CPU). Needs root (Postfix, Dovecot).
 # Everything listens on 127.0.0.1 and 127.0.0.2 private ports only.
 set -eu
 
@@ -104,6 +105,11 @@ grep -q 'max_connections_per_ip = 5000;' "$W/postern/postern.conf"
 # The smart host: the sink, STARTTLS when offered (it is not), like
 # Postfix's smtp_tls_security_level = may. Queue limits: the defaults
 # (20 per destination, as Postfix's default_destination_concurrency_limit).
+if [ -n "${POSTERN_WORKERS:-}" ]; then
+	sed -i "s/^workers = [0-9]*;/workers = $POSTERN_WORKERS;/" \
+		"$W/postern/postern.conf"
+	grep -q "^workers = $POSTERN_WORKERS;" "$W/postern/postern.conf"
+fi
 cat >>"$W/postern/postern.conf" <<EOF
 
 dns = { forward = "127.0.0.1@$DNS_PORT"; };
@@ -235,7 +241,8 @@ PF_MASTER=$(tr -d ' ' <"$PF/spool/pid/master.pid")
 echo "== machine"
 echo "nproc: $(nproc); CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo "postern $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')," \
-	"binary of $BUILT; Postfix $(postconf -c "$PF/etc" -h mail_version)," \
+	"binary of $BUILT (workers = ${POSTERN_WORKERS:-0}, 0 = one per CPU);" \
+	"Postfix $(postconf -c "$PF/etc" -h mail_version)," \
 	"Dovecot $(dovecot --version | cut -d' ' -f1) (auth only)"
 $BENCH fsyncprobe "$W/probe"
 rm -rf "$W/probe"
