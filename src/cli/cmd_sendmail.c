@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/sendmail.h"
 #include "lib/base64.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
@@ -29,27 +30,6 @@
 #include "mail/received.h"
 #include "queue/spool.h"
 #include "server/config.h"
-
-/* RFC 3461 4.4: ENVID is at most 100 characters (of xtext). */
-#define SMTP_ENVID_XTEXT_MAX 100
-
-struct sendmail {
-	struct config *cfg;
-	bool use_headers; /* -t */
-	bool dot_ends;	  /* a "." line ends the input (not with -i) */
-	const char *sender;
-	const char *full_name; /* -F: the From: display name, or NULL */
-	unsigned notify;       /* -N: SPOOL_NOTIFY_* bits, 0 if not given */
-	enum spool_ret ret;    /* -R */
-	enum spool_body body;  /* -B, SPOOL_BODY_DEFAULT if not given */
-	char envid[SMTP_ENVID_XTEXT_MAX + 1]; /* -V, as xtext */
-	bool verbose;			      /* -v */
-	char **rcpts;
-	size_t nrcpts;
-	struct buf msg; /* the message with CRLF line ends */
-	struct buf bcc; /* the Bcc: fields taken out of it */
-	bool eight_bit; /* an octet >= 0x80 was read */
-};
 
 static void sendmail_usage(FILE *fp)
 {
@@ -94,7 +74,6 @@ static void sendmail_usage(FILE *fp)
 		"  74  EX_IOERR     reading stdin or writing the spool failed\n"
 		"  75  EX_TEMPFAIL  temporary failure (spool full...); try "
 		"again later\n"
-		"  77  EX_NOPERM    no permission to write the spool\n"
 		"  78  EX_CONFIG    the configuration is missing or not "
 		"usable\n");
 }
@@ -149,26 +128,44 @@ static char *sendmail_address(const struct sendmail *sm, const char *a,
 	return full;
 }
 
-static int sendmail_add_rcpt(struct sendmail *sm, const char *a)
+int sendmail_add_rcpt(struct sendmail *sm, const char *a, const char *orcpt,
+		      unsigned notify)
 {
 	char *full = sendmail_address(sm, a, "recipient");
+	struct sendmail_rcpt *r;
 
 	if (full == NULL)
 		return -1;
-	sm->rcpts = xrealloc(sm->rcpts, (sm->nrcpts + 1) * sizeof(char *));
-	sm->rcpts[sm->nrcpts++] = full;
+	sm->rcpts = xrealloc(sm->rcpts, (sm->nrcpts + 1) * sizeof(*r));
+	r = &sm->rcpts[sm->nrcpts++];
+	r->address = full;
+	r->orcpt = xstrdup(orcpt != NULL ? orcpt : "");
+	r->notify = notify;
 	return 0;
+}
+
+void sendmail_msg_reset(struct sendmail *sm)
+{
+	for (size_t i = 0; i < sm->nrcpts; i++) {
+		free(sm->rcpts[i].address);
+		free(sm->rcpts[i].orcpt);
+	}
+	free(sm->rcpts);
+	sm->rcpts = NULL;
+	sm->nrcpts = 0;
+	buf_reset(&sm->msg);
+	buf_reset(&sm->bcc);
+	sm->eight_bit = false;
+	sm->in_header = true;
+	sm->field_seen = sm->in_bcc = false;
 }
 
 /* Octets read from stdin at a time. */
 #define SENDMAIL_READ_CHUNK ((size_t)64 * 1024)
 
-/* Where the reader is in the message. */
+/* Where the stdin reader is. */
 struct sendmail_in {
 	struct buf line; /* a line cut by a read, without its LF */
-	bool in_header;
-	bool field_seen; /* a fold has a field to continue */
-	bool in_bcc;	 /* the current field is Bcc: */
 	bool done;	 /* the lone dot was read */
 };
 
@@ -199,38 +196,26 @@ static int sendmail_too_big(const struct sendmail *sm, const char *what)
 	return EX_DATAERR;
 }
 
-/*
- * One line of input, l[0..n) without its LF: stored with CRLF, in the
- * message or, for a Bcc: field, in sm->bcc. Returns EX_OK or EX_DATAERR.
- */
-static int sendmail_line(struct sendmail *sm, struct sendmail_in *in,
-			 const char *l, size_t n)
+int sendmail_msg_line(struct sendmail *sm, const char *l, size_t n)
 {
 	struct buf *dst = &sm->msg;
 	size_t name;
 
-	if (n > 0 && l[n - 1] == '\r')
-		n--; /* CRLF as well as LF ends a line */
-	/* sendmail(8): without -i, a line of one dot ends the message. */
-	if (sm->dot_ends && n == 1 && l[0] == '.') {
-		in->done = true;
-		return EX_OK;
-	}
-	if (in->in_header && n == 0) {
-		in->in_header = false;
-	} else if (in->in_header && (l[0] == ' ' || l[0] == '\t') &&
-		   in->field_seen) {
-		dst = in->in_bcc ? &sm->bcc : &sm->msg; /* a fold */
-	} else if (in->in_header && sendmail_field_start(l, n, &name)) {
-		in->field_seen = true;
+	if (sm->in_header && n == 0) {
+		sm->in_header = false;
+	} else if (sm->in_header && (l[0] == ' ' || l[0] == '\t') &&
+		   sm->field_seen) {
+		dst = sm->in_bcc ? &sm->bcc : &sm->msg; /* a fold */
+	} else if (sm->in_header && sendmail_field_start(l, n, &name)) {
+		sm->field_seen = true;
 		/* RFC 5322 3.6.3: Bcc: names recipients that others do
 		 * not see; it never reaches them (as Postfix does). */
-		in->in_bcc = name == 3 && strncasecmp(l, "Bcc", 3) == 0;
-		dst = in->in_bcc ? &sm->bcc : &sm->msg;
-	} else if (in->in_header) {
+		sm->in_bcc = name == 3 && strncasecmp(l, "Bcc", 3) == 0;
+		dst = sm->in_bcc ? &sm->bcc : &sm->msg;
+	} else if (sm->in_header) {
 		/* RFC 5322 2.1: a line that is no field starts the body:
 		 * the empty line before it was left out. */
-		in->in_header = false;
+		sm->in_header = false;
 		if (buf_append(&sm->msg, "\r\n", 2) < 0)
 			return sendmail_too_big(sm, "the message");
 	}
@@ -240,6 +225,23 @@ static int sendmail_line(struct sendmail *sm, struct sendmail_in *in,
 		return sendmail_too_big(sm, dst == &sm->bcc ? "the Bcc: header"
 							    : "the message");
 	return EX_OK;
+}
+
+/*
+ * One line of stdin, l[0..n) without its LF, into the message. Returns
+ * EX_OK or EX_DATAERR.
+ */
+static int sendmail_line(struct sendmail *sm, struct sendmail_in *in,
+			 const char *l, size_t n)
+{
+	if (n > 0 && l[n - 1] == '\r')
+		n--; /* CRLF as well as LF ends a line */
+	/* sendmail(8): without -i, a line of one dot ends the message. */
+	if (sm->dot_ends && n == 1 && l[0] == '.') {
+		in->done = true;
+		return EX_OK;
+	}
+	return sendmail_msg_line(sm, l, n);
 }
 
 /*
@@ -282,7 +284,7 @@ static int sendmail_chunk(struct sendmail *sm, struct sendmail_in *in,
  */
 static int sendmail_read(struct sendmail *sm)
 {
-	struct sendmail_in in = {.in_header = true};
+	struct sendmail_in in = {.done = false};
 	char *chunk = xmalloc(SENDMAIL_READ_CHUNK);
 	int ret = EX_OK;
 	size_t n;
@@ -461,9 +463,12 @@ static struct header_scan *sendmail_scan_block(struct sendmail *sm,
 			fprintf(stderr, "postern sendmail: warning: a "
 					"malformed To:/Cc:/Bcc: field was "
 					"ignored\n");
-		/* Already valid addr-specs (header_scan_rcpt). */
+		/* Already valid addr-specs (header_scan_rcpt); one that
+		 * is not anyway is printed and left out. */
 		for (size_t i = 0; i < header_scan_rcpt_count(h); i++)
-			(void)sendmail_add_rcpt(sm, header_scan_rcpt(h, i));
+			if (sendmail_add_rcpt(sm, header_scan_rcpt(h, i), "",
+					      sm->notify) < 0)
+				continue;
 	}
 	return h;
 }
@@ -496,7 +501,7 @@ static struct spool_msg *sendmail_spool_new(const struct sendmail *sm,
 	return m;
 }
 
-static int sendmail_queue(struct sendmail *sm)
+int sendmail_queue(struct sendmail *sm, char id_r[SPOOL_ID_SIZE])
 {
 	struct header_scan *h = sendmail_scan(sm);
 	struct spool_envelope env;
@@ -531,7 +536,9 @@ static int sendmail_queue(struct sendmail *sm)
 		   : sm->eight_bit		  ? SPOOL_BODY_8BITMIME
 						  : SPOOL_BODY_DEFAULT;
 	for (size_t i = 0; i < sm->nrcpts; i++)
-		spool_envelope_add_rcpt(&env, sm->rcpts[i], "", sm->notify);
+		spool_envelope_add_rcpt(&env, sm->rcpts[i].address,
+					sm->rcpts[i].orcpt,
+					sm->rcpts[i].notify);
 	m = sendmail_spool_new(sm, &ret);
 	if (m == NULL)
 		goto out;
@@ -550,6 +557,7 @@ static int sendmail_queue(struct sendmail *sm)
 	}
 	if (sm->verbose)
 		fprintf(stderr, "postern sendmail: queued as %s\n", env.id);
+	memcpy(id_r, env.id, SPOOL_ID_SIZE);
 	ret = EX_OK;
 out:
 	spool_msg_free(&m);
@@ -646,7 +654,7 @@ static int sendmail_envid(struct sendmail *sm, const char *v)
 	     p++) {
 		bool plain = *p >= '!' && *p <= '~' && *p != '+' && *p != '=';
 
-		if (o + (plain ? 1 : 3) > SMTP_ENVID_XTEXT_MAX)
+		if (o + (plain ? 1 : 3) > SMTP_ENVID_MAX)
 			return sendmail_bad("-V: the envelope id is longer "
 					    "than 100 characters of xtext "
 					    "(RFC 3461 4.4)");
@@ -827,11 +835,31 @@ static char *sendmail_sender(const struct sendmail *sm, const char *sender)
 	return sendmail_address(sm, sender, "sender");
 }
 
+/* -bm: the message on stdin, for the command line's recipients. */
+static int sendmail_message(struct sendmail *sm, const struct sendmail_args *a,
+			    int argc, char **argv)
+{
+	char id[SPOOL_ID_SIZE];
+	char *owned = sendmail_sender(sm, a->sender);
+	int ret = owned != NULL ? EX_OK : EX_DATAERR;
+
+	sm->sender = owned;
+	for (int i = a->first; i < argc && ret == EX_OK; i++)
+		if (sendmail_add_rcpt(sm, argv[i], "", sm->notify) < 0)
+			ret = EX_DATAERR;
+	if (ret == EX_OK)
+		ret = sendmail_read(sm);
+	if (ret == EX_OK)
+		ret = sendmail_queue(sm, id);
+	sm->sender = NULL;
+	free(owned);
+	return ret;
+}
+
 int cmd_sendmail(int argc, char **argv)
 {
-	struct sendmail sm = {.dot_ends = true};
+	struct sendmail sm = {.dot_ends = true, .in_header = true};
 	struct sendmail_args a = {.mode = SENDMAIL_QUEUE};
-	char *owned;
 	int ret = EX_OK;
 
 	if (sendmail_options(argc, argv, &sm, &a) < 0) {
@@ -859,21 +887,8 @@ int cmd_sendmail(int argc, char **argv)
 	}
 	buf_init(&sm.msg, (size_t)sm.cfg->smtp.max_message_size);
 	buf_init(&sm.bcc, HEADER_BLOCK_MAX);
-	owned = sendmail_sender(&sm, a.sender);
-	sm.sender = owned;
-	if (owned == NULL)
-		ret = EX_DATAERR;
-	for (int i = a.first; i < argc && ret == EX_OK; i++)
-		if (sendmail_add_rcpt(&sm, argv[i]) < 0)
-			ret = EX_DATAERR;
-	if (ret == EX_OK)
-		ret = sendmail_read(&sm);
-	if (ret == EX_OK)
-		ret = sendmail_queue(&sm);
-	for (size_t i = 0; i < sm.nrcpts; i++)
-		free(sm.rcpts[i]);
-	free(sm.rcpts);
-	free(owned);
+	ret = sendmail_message(&sm, &a, argc, argv);
+	sendmail_msg_reset(&sm);
 	buf_fini(&sm.msg);
 	buf_fini(&sm.bcc);
 	config_free(&sm.cfg);
