@@ -228,10 +228,47 @@ int store_sql_fail(struct store_user *u, const char *what)
 
 /* ---- statements ---- */
 
+/*
+ * The user's sessions are quiet: give SQLite's page cache back, and
+ * shrink it to 2 pages first. SQLite's pcache1 makes a bulk allocation
+ * (~90 KiB) whenever it fetches a page into an empty cache of 3 pages or
+ * more, and the once-a-second IDLE poll (PRAGMA data_version reads page
+ * 1) would make it again at once, for every user, until the end of the
+ * session. Any statement but that poll's gives the cache its full
+ * size back (store_stmt).
+ */
+void store_index_quiet(struct store_user *u)
+{
+	/* The cached statements go too (~3.5 KiB each, 30 KiB for a
+	 * session in IDLE); store_stmt() prepares them again. None is
+	 * running here: store_idle_release() is called between commands. */
+	for (size_t i = 0; i < SST_COUNT; i++) {
+		if (u->stmts[i] != NULL && !sqlite3_stmt_busy(u->stmts[i])) {
+			sqlite3_finalize(u->stmts[i]);
+			u->stmts[i] = NULL;
+		}
+	}
+	if (!u->cache_quiet && sqlite3_exec(u->db, "PRAGMA cache_size = 2",
+					    NULL, NULL, NULL) == SQLITE_OK)
+		u->cache_quiet = true;
+	sqlite3_db_release_memory(u->db);
+}
+
+static void store_index_busy(struct store_user *u)
+{
+	if (u->cache_quiet &&
+	    sqlite3_exec(u->db,
+			 "PRAGMA cache_size = " STORE_STR(STORE_CACHE_PAGES),
+			 NULL, NULL, NULL) == SQLITE_OK)
+		u->cache_quiet = false;
+}
+
 sqlite3_stmt *store_stmt(struct store_user *u, enum store_stmt id)
 {
 	sqlite3_stmt *st = u->stmts[id];
 
+	if (id != SST_DATA_VERSION)
+		store_index_busy(u);
 	if (st != NULL) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);

@@ -109,6 +109,7 @@ struct store_user {
 	uint64_t changes;
 	int64_t total_at_begin; /* sqlite3_total_changes64 at store_begin */
 	int64_t busy_at;	/* last sync that read the index; 0: released */
+	bool cache_quiet;	/* page cache at 2 pages (store_index_quiet) */
 	size_t index_batch;	/* new files indexed per transaction */
 	char host[STORE_HOST_CAP + 1]; /* for unique file names */
 	char error[STORE_ERROR_SIZE];
@@ -300,6 +301,9 @@ void store_mb_follow(struct store_mailbox *mb, const struct store_mbrow *row);
 int64_t store_now_ns(void);
 /* Give the page cache back when the user's sessions have been quiet. */
 void store_idle_release(struct store_user *u);
+/* Release SQLite's page cache and cached statements; the cache stays at
+ * 2 pages until a statement other than the IDLE poll's runs. */
+void store_index_quiet(struct store_user *u);
 /* After a change through mb: reload now, report at the next sync. */
 int store_mb_reload(struct store_mailbox *mb);
 /* Unlink the message files and drop rows; *bytes gets the file sizes. */

@@ -237,7 +237,7 @@ void store_idle_release(struct store_user *u)
 {
 	if (u->busy_at == 0 || store_now_ns() - u->busy_at < STORE_IDLE_NS)
 		return;
-	sqlite3_db_release_memory(u->db);
+	store_index_quiet(u);
 	u->busy_at = 0;
 }
 

@@ -721,6 +721,59 @@ static void test_idle_release(void **state)
 	store_mailbox_free(&mb);
 }
 
+static int64_t cache_size(struct store_user *u)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+
+	assert_int_equal(
+		sqlite3_prepare_v2(u->db, "PRAGMA cache_size", -1, &st, NULL),
+		SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * Released means released for the rest of the quiet time: the IDLE poll
+ * that follows (one cheap sync a second) must not bring SQLite's memory
+ * back. It did: pcache1 makes a ~90 KiB bulk allocation for the first
+ * page fetched into an empty cache of 3 pages or more. Work afterwards
+ * gets the full cache again.
+ */
+static void test_idle_release_stays(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	struct timespec pause = {1, 200000000};
+	int cur = 0, hi = 0;
+	int64_t quiet;
+
+	append(f, "INBOX", MSG, 0, NULL);
+	mb = open_mb(f, "INBOX", false);
+	set_mtime(mpath(f, "new"), time(NULL) - 20);
+	set_mtime(mpath(f, "cur"), time(NULL) - 20);
+	sync_mb(mb);
+	nanosleep(&pause, NULL);
+	assert_int_equal(sync_mb(mb), 0); /* released here */
+	quiet = sqlite3_memory_used();
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sync_mb(mb), 0); /* the polls */
+	assert_true(sqlite3_memory_used() < quiet + 16 * 1024);
+	/* The cached statements went too (the poll's one is left). */
+	assert_int_equal(sqlite3_db_status(f->u->db, SQLITE_DBSTATUS_STMT_USED,
+					   &cur, &hi, 0),
+			 SQLITE_OK);
+	assert_true(cur < 8 * 1024);
+	assert_int_equal(cache_size(f->u), 2);
+	/* A change: the sync does real work with the full cache. */
+	append(f, "INBOX", MSG, 0, NULL);
+	assert_int_equal(sync_mb(mb), 1);
+	assert_int_equal(cache_size(f->u), STORE_CACHE_PAGES);
+	store_mailbox_free(&mb);
+}
+
 static void test_rebuild(void **state)
 {
 	struct fx *f = *state;
@@ -859,6 +912,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sync_cheap, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_idle_release, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_idle_release_stays, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_index, setup,
