@@ -8,6 +8,7 @@
  */
 #include "dns/resolver.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netinet/in.h>
@@ -63,6 +64,8 @@ struct dns_query {
 	bool implicit;	  /* MX: looking up the addresses of the domain */
 	bool mx_secure;	  /* MX: the NODATA answer that led there */
 	bool in_callback; /* detached; the deliverer frees it */
+	bool literal;	  /* ADDR: the name was an address, in addr */
+	struct sockaddr_storage addr;
 	struct event *ev_step;
 	struct event *ev_timeout;
 	union {
@@ -290,14 +293,12 @@ static void query_timeout(evutil_socket_t fd, short what, void *arg)
 
 static void query_step(evutil_socket_t fd, short what, void *arg);
 
-static struct dns_query *query_new(struct dns_resolver *r, enum dns_kind kind,
-				   const char *name, void *arg)
+/* name is checked by the caller. */
+static struct dns_query *query_alloc(struct dns_resolver *r, enum dns_kind kind,
+				     const char *name, void *arg)
 {
-	struct dns_query *q;
+	struct dns_query *q = xcalloc(1, sizeof(*q));
 
-	if (!dns_name_valid(name))
-		return NULL;
-	q = xcalloc(1, sizeof(*q));
 	q->r = r;
 	q->kind = kind;
 	q->arg = arg;
@@ -311,6 +312,12 @@ static struct dns_query *query_new(struct dns_resolver *r, enum dns_kind kind,
 	evtimer_add(q->ev_timeout, &r->timeout);
 	TAILQ_INSERT_TAIL(&r->queries, q, entry);
 	return q;
+}
+
+static struct dns_query *query_new(struct dns_resolver *r, enum dns_kind kind,
+				   const char *name, void *arg)
+{
+	return dns_name_valid(name) ? query_alloc(r, kind, name, arg) : NULL;
 }
 
 void dns_query_cancel(struct dns_query **qp)
@@ -480,19 +487,66 @@ static void addr_deliver(struct dns_query *q)
 		if (sub_status(q->sub[i]) == DNS_OK)
 			n = addr_collect(q->sub[i]->res, addrs, n);
 	}
+	if (q->literal) {
+		addrs[0] = q->addr;
+		n = 1;
+		st = DNS_OK;
+		secure = false;
+	}
 	if (st == DNS_OK && n == 0)
 		st = DNS_NODATA; /* only malformed records */
 	query_deliver(q, st, addrs, n, secure);
 	free(addrs);
 }
 
+/*
+ * "192.0.2.1", "2001:db8::1" or either in brackets (an address literal,
+ * RFC 5321 4.1.3): 1 with *ss set, 0 when host is a name.
+ */
+static int addr_literal(const char *host, struct sockaddr_storage *ss)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	size_t len = strlen(host);
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		host++;
+		len -= 2;
+	}
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, host, len);
+	buf[len] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, buf, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		return 1;
+	}
+	if (inet_pton(AF_INET6, buf, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		return 1;
+	}
+	return 0;
+}
+
 struct dns_query *dns_resolve_addr(struct dns_resolver *r, const char *host,
 				   int family, dns_addr_cb *cb, void *arg)
 {
+	struct sockaddr_storage lit;
 	struct dns_query *q;
 
 	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
 		return NULL;
+	/* A smart host or MX host given as an address asks nobody. */
+	if (addr_literal(host, &lit) == 1) {
+		q = query_alloc(r, DNS_Q_ADDR, host, arg);
+		q->cb.addr = cb;
+		q->literal = family == AF_UNSPEC || family == lit.ss_family;
+		q->addr = lit;
+		event_active(q->ev_step, 0, 0); /* answered from the loop */
+		return q;
+	}
 	q = query_new(r, DNS_Q_ADDR, host, arg);
 	if (q == NULL)
 		return NULL;

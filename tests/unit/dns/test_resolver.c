@@ -393,6 +393,39 @@ static void test_addr(void **state)
 	assert_int_equal(a.st, DNS_TEMPFAIL);
 }
 
+/* An address given as a host name (relay.host = "192.0.2.1") needs no
+ * DNS: the answer is the address itself, still from the event loop. */
+static void test_addr_literal(void **state)
+{
+	static const struct {
+		const char *host;
+		int family;
+		enum dns_status st;
+		const char *want;
+	} rows[] = {
+		{"127.0.0.9", AF_UNSPEC, DNS_OK, "127.0.0.9"},
+		{"[127.0.0.9]", AF_INET, DNS_OK, "127.0.0.9"},
+		{"::9", AF_UNSPEC, DNS_OK, "::9"},
+		{"[::9]", AF_INET6, DNS_OK, "::9"},
+		{"127.0.0.9", AF_INET6, DNS_NODATA, NULL},
+		{"[::9]", AF_INET, DNS_NODATA, NULL},
+	};
+	struct answer a;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		addr(rows[i].host, rows[i].family, &a);
+		assert_int_equal(a.st, rows[i].st);
+		assert_false(a.secure);
+		if (rows[i].want != NULL) {
+			assert_int_equal(a.n, 1);
+			assert_addr(&a.addr[0], rows[i].want);
+		}
+	}
+	/* Half a literal is a name, and not a valid one. */
+	assert_null(
+		dns_resolve_addr(res, "[127.0.0.9", AF_UNSPEC, on_addr, &a));
+}
+
 /* RFC 7208 3.3: the strings of one record are joined. */
 static void test_txt(void **state)
 {
@@ -688,6 +721,7 @@ int main(void)
 		T(test_mx_nxdomain),
 		T(test_mx_refused_tempfail),
 		T(test_addr),
+		T(test_addr_literal),
 		T(test_txt),
 		T(test_tlsa),
 		T(test_ptr),
