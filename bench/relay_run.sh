@@ -41,7 +41,7 @@ fi
 
 W=$(mktemp -d /tmp/postern-relay.XXXXXX)
 chmod 755 "$W"
-PT_PID="" DV_PID="" DNS_PID=""
+PT_PID="" DV_PID=""
 PF="$W/postfix"
 DV="$W/dv"
 # shellcheck disable=SC2317 # called by the trap
@@ -50,7 +50,6 @@ cleanup() {
 	[ -n "$PT_PID" ] && kill "$PT_PID" 2>/dev/null && wait "$PT_PID" 2>/dev/null
 	[ -f "$PF/etc/main.cf" ] && postfix -c "$PF/etc" stop >/dev/null 2>&1
 	[ -n "$DV_PID" ] && kill "$DV_PID" 2>/dev/null && wait "$DV_PID" 2>/dev/null
-	[ -n "$DNS_PID" ] && kill "$DNS_PID" 2>/dev/null && wait "$DNS_PID" 2>/dev/null
 	if [ "${KEEP:-0}" = 1 ]; then
 		echo "relay: kept $W"
 	else
@@ -67,29 +66,6 @@ BASE=$($RB portbase)
 PT_PORT=$((BASE + 587))
 PF_PORT=$((BASE + 26))
 SINK_PORT=$((BASE + 27))
-DNS_PORT=$((BASE + 53))
-
-# --- DNS: postern's relay.host is a name; this unbound answers it -------
-mkdir -p "$W/dns"
-cat >"$W/dns/unbound.conf" <<EOF
-server:
-  interface: 127.0.0.1@$DNS_PORT
-  port: $DNS_PORT
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "$W/dns"
-  pidfile: ""
-  use-syslog: no
-  logfile: "$W/dns/unbound.log"
-  access-control: 127.0.0.0/8 allow
-  do-ip6: no
-  module-config: "iterator"
-  local-zone: "sink.test." static
-  local-data: "sink.test. IN A 127.0.0.2"
-EOF
-unbound -d -c "$W/dns/unbound.conf" >/dev/null 2>&1 &
-DNS_PID=$!
 
 # --- postern -------------------------------------------------------------
 "$POSTERN" init "$W/postern" --port-base "$BASE" --hostname bench.test \
@@ -112,8 +88,7 @@ if [ -n "${POSTERN_WORKERS:-}" ]; then
 fi
 cat >>"$W/postern/postern.conf" <<EOF
 
-dns = { forward = "127.0.0.1@$DNS_PORT"; };
-relay = { host = "sink.test"; port = "auto"; auto_ports = ["$SINK_PORT/may"]; };
+relay = { host = "127.0.0.2"; port = "auto"; auto_ports = ["$SINK_PORT/may"]; };
 EOF
 "$POSTERN" config check -c "$W/postern/postern.conf" >/dev/null
 "$POSTERN" serve -c "$W/postern/postern.conf" 2>"$W/postern.log" &
