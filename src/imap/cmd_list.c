@@ -168,7 +168,11 @@ static void list_reply(struct imap_session *s, const struct list_req *req,
 	bool lsub = req->opts & LO_LSUB;
 
 	imap_printf(s, "* %s (", lsub ? "LSUB" : "LIST");
-	if (!mb->exists)
+	/* RFC 3501 6.3.9: an unsubscribed parent of a subscribed child that
+	 * "%" hides "MUST be flagged with the \Noselect attribute". */
+	if (lsub && childinfo)
+		list_attr(s, &sep, "\\Noselect");
+	else if (!mb->exists)
 		list_attr(s, &sep, lsub ? "\\Noselect" : "\\NonExistent");
 	else if (mb->noselect)
 		list_attr(s, &sep, "\\Noselect");
@@ -186,7 +190,7 @@ static void list_reply(struct imap_session *s, const struct list_req *req,
 	imap_printf(s, ") \"/\" ");
 	imap_write_string(s, mb->name, strlen(mb->name));
 	/* RFC 5258 3.5 */
-	if (childinfo)
+	if (childinfo && !lsub)
 		imap_printf(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	imap_printf(s, "\r\n");
 	if ((req->opts & LO_RET_STATUS) && mb->exists && !mb->noselect) {
@@ -229,7 +233,7 @@ static void list_run(struct imap_session *s, const struct list_req *req,
 		if ((req->opts & LO_SEL_SPECIAL) && mb->special == 0)
 			continue;
 		if (sub && !mb->subscribed) {
-			if (!(req->opts & LO_SEL_RECURSIVE) ||
+			if (!(req->opts & (LO_SEL_RECURSIVE | LO_LSUB)) ||
 			    !has_unmatched_subscribed_child(req, list, n, i))
 				continue;
 			childinfo = true;
