@@ -210,6 +210,136 @@ def test_rename_with_children(srv):
 
 
 # --------------------------------------------------------------------------
+# LIST-EXTENDED (RFC 5258, RFC 6154) and LSUB
+
+
+def list_lines(c, command):
+    """{name: set(attributes)} of a LIST/LSUB, plus the raw lines."""
+    untagged, _ = c.ok(command)
+    out = {}
+    for line in untagged:
+        m = re.match(r'\* (?:LIST|LSUB) \((.*?)\) "/" ("(?:[^"\\]|\\.)*"|\S+)'
+                     r'(.*)$', line)
+        assert m, line
+        name = m.group(2)
+        if name.startswith('"'):
+            name = name[1:-1]
+        out[name] = set(m.group(1).split())
+    return out, untagged
+
+
+@pytest.fixture(scope="module")
+def lst(srv):
+    with Raw(srv, "lst") as c:
+        for name in ("Fruit/Apple", "Veg", "Ghost"):
+            c.ok(f"CREATE {name}")
+        c.ok("SUBSCRIBE Fruit/Apple")
+        c.ok("SUBSCRIBE Veg")
+    return srv
+
+
+def test_list_return_subscribed(lst):
+    with Raw(lst, "lst") as c:
+        names, _ = list_lines(c, 'LIST "" "*" RETURN (SUBSCRIBED)')
+        assert set(names) == {"INBOX", "Drafts", "Sent", "Trash", "Junk",
+                              "Archive", "Fruit", "Fruit/Apple", "Veg",
+                              "Ghost"}, names
+        for name in ("Fruit/Apple", "Veg", "Sent", "Trash"):
+            assert "\\Subscribed" in names[name], names
+        assert "\\Subscribed" not in names["Fruit"], names
+        assert "\\Subscribed" not in names["Ghost"], names
+        # Without the return option no \Subscribed attribute (RFC 5258 3.4
+        # defines it for the SUBSCRIBED options only).
+        names, _ = list_lines(c, 'LIST "" "*"')
+        assert not any("\\Subscribed" in a for a in names.values()), names
+
+
+def test_list_return_special_use(lst):
+    with Raw(lst, "lst") as c:
+        names, _ = list_lines(c, 'LIST "" "*" RETURN (SPECIAL-USE)')
+        for name, attr in (("Drafts", "\\Drafts"), ("Sent", "\\Sent"),
+                           ("Trash", "\\Trash"), ("Junk", "\\Junk"),
+                           ("Archive", "\\Archive")):
+            assert attr in names[name], names
+        special = {"\\Drafts", "\\Sent", "\\Trash", "\\Junk", "\\Archive",
+                   "\\All", "\\Flagged"}
+        for name in ("INBOX", "Fruit", "Veg"):
+            assert not names[name] & special, names
+        # Selection SPECIAL-USE with return SUBSCRIBED: only the special
+        # folders, each with its subscription state.
+        names, _ = list_lines(
+            c, 'LIST (SPECIAL-USE) "" "*" RETURN (SUBSCRIBED)')
+        assert set(names) == {"Drafts", "Sent", "Trash", "Junk",
+                              "Archive"}, names
+        assert all("\\Subscribed" in a for a in names.values()), names
+
+
+def test_list_return_children(lst):
+    with Raw(lst, "lst") as c:
+        names, _ = list_lines(c, 'LIST "" "%" RETURN (CHILDREN)')
+        assert "Fruit/Apple" not in names
+        assert "\\HasChildren" in names["Fruit"], names
+        assert "\\HasNoChildren" in names["Veg"], names
+        assert "\\HasNoChildren" in names["INBOX"], names
+        # RFC 5258 3: return options combine with selection options.
+        names, lines = list_lines(
+            c, 'LIST (SUBSCRIBED) "" "*" RETURN (CHILDREN)')
+        assert "Fruit/Apple" in names and "Veg" in names, lines
+        assert "Fruit" not in names, lines
+        assert {"\\Subscribed", "\\HasNoChildren"} <= names["Fruit/Apple"]
+        names, lines = list_lines(
+            c, 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" '
+            'RETURN (CHILDREN SPECIAL-USE)')
+        # Fruit is not subscribed but has a subscribed child (5258 3.5).
+        fruit = [l for l in lines if ' "/" "Fruit" ' in l]
+        assert len(fruit) == 1, lines
+        assert fruit[0].endswith(' ("CHILDINFO" ("SUBSCRIBED"))'), fruit
+        assert "\\Subscribed" not in names["Fruit"], names
+        assert "\\Sent" in names["Sent"], names
+        # An unknown return option is a syntax error.
+        _, tagged = c.run('LIST "" "*" RETURN (BOGUS)')
+        assert tagged.startswith("BAD"), tagged
+
+
+def test_lsub_and_deleted_subscribed(lst):
+    with Raw(lst, "lst") as c:
+        c.ok("SUBSCRIBE Ghost")
+        names, _ = list_lines(c, 'LSUB "" "*"')
+        assert {"Ghost", "Veg", "Fruit/Apple", "Sent"} <= set(names), names
+        assert "Fruit" not in names, names
+        # LSUB % shows the unsubscribed parent of a subscribed child as
+        # \Noselect (RFC 3501 6.3.9).
+        names, lines = list_lines(c, 'LSUB "" "Fruit%"')
+        assert names == {"Fruit": {"\\Noselect"}}, lines
+
+        c.ok("DELETE Ghost")
+        # RFC 3501 6.3.9: a server MUST NOT unilaterally remove a name
+        # from the subscriptions because the mailbox is gone.
+        names, _ = list_lines(c, 'LSUB "" "*"')
+        assert "Ghost" in names, names
+        # RFC 5258 3.1/5: LIST (SUBSCRIBED) shows it as \NonExistent.
+        names, lines = list_lines(c, 'LIST (SUBSCRIBED) "" "*"')
+        assert names["Ghost"] == {"\\NonExistent", "\\Subscribed"}, lines
+        # Plain LIST, and RETURN (SUBSCRIBED) alone, do not show it.
+        names, _ = list_lines(c, 'LIST "" "*"')
+        assert "Ghost" not in names, names
+        names, _ = list_lines(c, 'LIST "" "*" RETURN (SUBSCRIBED)')
+        assert "Ghost" not in names, names
+
+        c.ok("UNSUBSCRIBE Veg")
+        c.ok("UNSUBSCRIBE Ghost")
+        names, _ = list_lines(c, 'LSUB "" "*"')
+        assert "Veg" not in names and "Ghost" not in names, names
+        names, _ = list_lines(c, 'LIST (SUBSCRIBED) "" "*"')
+        assert "Veg" not in names and "Ghost" not in names, names
+        names, _ = list_lines(c, 'LIST "" "*" RETURN (SUBSCRIBED)')
+        assert "Veg" in names and "\\Subscribed" not in names["Veg"]
+        c.ok("SUBSCRIBE Veg")
+        names, _ = list_lines(c, 'LSUB "" "Veg"')
+        assert names == {"Veg": set()}, names
+
+
+# --------------------------------------------------------------------------
 # Quota (RFC 5530 3: OVERQUOTA)
 
 
