@@ -109,15 +109,19 @@ static void qresync_vanished(struct imap_session *s, struct qresync *q)
 	free(uids);
 }
 
-/* FETCH for messages changed since the client's modseq (3.2.5). */
-static void qresync_changed(struct imap_session *s, uint64_t modseq)
+/* FETCH for messages changed since the client's modseq (3.2.5), only the
+ * known UIDs when the client gave them (3.2.5.1). */
+static void qresync_changed(struct imap_session *s, const struct qresync *q)
 {
 	const struct store_msg *msgs;
 	size_t n;
 
 	store_mailbox_messages(s->mailbox, &msgs, &n);
 	for (size_t i = 0; i < n; i++) {
-		if (msgs[i].modseq <= modseq)
+		if (msgs[i].modseq <= q->modseq)
+			continue;
+		if (q->known.n > 0 &&
+		    !imap_seqset_contains(&q->known, msgs[i].uid, UINT32_MAX))
 			continue;
 		conn_printf(s->conn, "* %zu FETCH (UID %u FLAGS ", i + 1,
 			    msgs[i].uid);
@@ -197,7 +201,7 @@ static enum imap_cmd_result do_select(struct imap_session *s, const char *tag,
 	select_responses(s);
 	if (q.given && q.uidvalidity == store_mailbox_uidvalidity(s->mailbox)) {
 		qresync_vanished(s, &q);
-		qresync_changed(s, q.modseq);
+		qresync_changed(s, &q);
 	}
 	imap_ok(s, tag, "[%s] %s completed",
 		readonly ? "READ-ONLY" : "READ-WRITE",
