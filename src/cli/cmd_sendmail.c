@@ -57,6 +57,8 @@ static void sendmail_usage(FILE *fp)
 		"  -c, -C FILE the configuration\n"
 		"  -bp         list the queue (mailq); -bm (default) queue a "
 		"message;\n"
+		"              -bs speak SMTP on stdin/stdout (Symfony "
+		"Mailer, Laravel);\n"
 		"              -bi, -I do nothing (aliases are in the "
 		"database)\n"
 		"  -q          try every queued message now\n"
@@ -64,7 +66,7 @@ static void sendmail_usage(FILE *fp)
 		"-U, -n, -m, -s, -8,\n"
 		"-A X, -L X, -X X, -d X, -e X, -h N, -p X.\n\n"
 		"Exit status (sysexits.h, as sendmail(8)):\n"
-		"  0   queued\n"
+		"  0   queued (-bs: the session ended and nothing was lost)\n"
 		"  64  EX_USAGE     bad option, or no recipients\n"
 		"  65  EX_DATAERR   malformed message or address, or over "
 		"the size limit\n"
@@ -74,6 +76,8 @@ static void sendmail_usage(FILE *fp)
 		"  74  EX_IOERR     reading stdin or writing the spool failed\n"
 		"  75  EX_TEMPFAIL  temporary failure (spool full...); try "
 		"again later\n"
+		"                   (-bs: a message could not be queued)\n"
+		"  77  EX_NOPERM    no permission to write the spool\n"
 		"  78  EX_CONFIG    the configuration is missing or not "
 		"usable\n");
 }
@@ -583,6 +587,7 @@ enum sendmail_mode {
 	SENDMAIL_MAILQ, /* -bp */
 	SENDMAIL_FLUSH, /* -q */
 	SENDMAIL_NOOP,	/* -bi, -I: newaliases */
+	SENDMAIL_SMTP,	/* -bs: SMTP on stdin/stdout */
 };
 
 struct sendmail_args {
@@ -676,10 +681,12 @@ static int sendmail_mode(struct sendmail_args *a, const char *v)
 		a->mode = SENDMAIL_MAILQ;
 	else if (strcmp(v, "i") == 0)
 		a->mode = SENDMAIL_NOOP;
+	else if (strcmp(v, "s") == 0)
+		a->mode = SENDMAIL_SMTP;
 	else
 		return sendmail_bad("-b%s is not supported (postern serve "
-				    "is the daemon; -bm, -bp and -bi are "
-				    "known)",
+				    "is the daemon; -bm, -bs, -bp and -bi "
+				    "are known)",
 				    v);
 	return 0;
 }
@@ -877,6 +884,11 @@ int cmd_sendmail(int argc, char **argv)
 				"database (postern alias); nothing to do\n");
 		return EX_OK;
 	}
+	if (a.mode == SENDMAIL_SMTP && a.first < argc) {
+		fprintf(stderr, "postern sendmail: -bs takes its recipients "
+				"from RCPT TO, not from the command line\n");
+		return EX_USAGE;
+	}
 	sm.cfg = cli_config_load("sendmail", cli_config_path(a.config));
 	if (sm.cfg == NULL)
 		return EX_CONFIG;
@@ -887,7 +899,12 @@ int cmd_sendmail(int argc, char **argv)
 	}
 	buf_init(&sm.msg, (size_t)sm.cfg->smtp.max_message_size);
 	buf_init(&sm.bcc, HEADER_BLOCK_MAX);
-	ret = sendmail_message(&sm, &a, argc, argv);
+	if (a.mode == SENDMAIL_SMTP) {
+		sm.use_headers = false; /* -t: the envelope is MAIL/RCPT's */
+		ret = sendmail_bs(&sm);
+	} else {
+		ret = sendmail_message(&sm, &a, argc, argv);
+	}
 	sendmail_msg_reset(&sm);
 	buf_fini(&sm.msg);
 	buf_fini(&sm.bcc);

@@ -1,10 +1,10 @@
 /*
- * The parts of postern sendmail that its ways in share (cmd_sendmail.c,
- * and the SMTP dialogue of -bs to come). They build the message line by
- * line with sendmail_msg_line() and queue it with sendmail_queue(), so a
- * message is given the same header fixes (Received:, From:, Date:,
- * Message-ID:, no Bcc:) and is committed to the spool the same way
- * whichever way it came.
+ * The parts of postern sendmail that its two ways in share: a message on
+ * stdin (cmd_sendmail.c) and the SMTP dialogue of -bs (cmd_sendmail_bs.c).
+ * Both build the message line by line with sendmail_msg_line() and queue
+ * it with sendmail_queue(), so a message is given the same header fixes
+ * (Received:, From:, Date:, Message-ID:, no Bcc:) and is committed to the
+ * spool the same way whichever way it came.
  */
 #ifndef CLI_SENDMAIL_H
 #define CLI_SENDMAIL_H
@@ -85,5 +85,16 @@ void sendmail_msg_reset(struct sendmail *sm);
  */
 int sendmail_queue(struct sendmail *sm, char id_r[SPOOL_ID_SIZE])
 	__attribute__((warn_unused_result));
+
+/*
+ * -bs: the SMTP dialogue on stdin/stdout (cmd_sendmail_bs.c), each
+ * accepted message queued with sendmail_queue(). sm is set up as for one
+ * message (cfg, buffers, -F, and -N -R -V -B as defaults for what MAIL
+ * and RCPT do not say). Returns EX_OK when the session ended (QUIT or
+ * EOF) with nothing lost, EX_TEMPFAIL when a message could not be
+ * queued (the client was told 451), EX_IOERR when stdin could not be
+ * read.
+ */
+int sendmail_bs(struct sendmail *sm) __attribute__((warn_unused_result));
 
 #endif
