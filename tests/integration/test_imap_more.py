@@ -384,6 +384,116 @@ def test_copy_over_quota(srv):
 
 
 # --------------------------------------------------------------------------
+# QRESYNC: a client reconnects (RFC 7162 3.2.5)
+
+
+def select_info(untagged):
+    info = {}
+    for line in untagged:
+        m = re.match(r"\* OK \[(UIDVALIDITY|HIGHESTMODSEQ|UIDNEXT) (\d+)\]",
+                     line)
+        if m:
+            info[m.group(1)] = int(m.group(2))
+    return info
+
+
+def uid_set(text):
+    out = set()
+    for part in text.split(","):
+        a, _, b = part.partition(":")
+        lo, hi = sorted((int(a), int(b or a)))
+        out.update(range(lo, hi + 1))
+    return out
+
+
+def fetch_items(line):
+    """UID, flags and modseq of one untagged FETCH line."""
+    uid = re.search(r"\bUID (\d+)", line)
+    flags = re.search(r"\bFLAGS \(([^)]*)\)", line)
+    modseq = re.search(r"\bMODSEQ \((\d+)\)", line)
+    assert uid and flags and modseq, line
+    return (int(uid.group(1)), set(flags.group(1).split()) - {"\\Recent"},
+            int(modseq.group(1)))
+
+
+def test_qresync_reconnect(srv):
+    with Raw(srv, "qr") as c:
+        uids = [append_ok(c, "INBOX", i) for i in range(6)]
+        c.ok("ENABLE QRESYNC")
+        untagged, _ = c.ok("SELECT INBOX")
+        info = select_info(untagged)
+        uv, modseq = info["UIDVALIDITY"], info["HIGHESTMODSEQ"]
+    known = f"{uids[0]}:{uids[-1]}"
+
+    # Meanwhile another client flags two messages and expunges two.
+    with Raw(srv, "qr") as other:
+        other.ok("SELECT INBOX")
+        other.ok(f"UID STORE {uids[1]},{uids[3]} +FLAGS.SILENT (\\Flagged)")
+        other.ok(f"UID STORE {uids[0]},{uids[4]} +FLAGS.SILENT (\\Deleted)")
+        other.ok(f"UID EXPUNGE {uids[0]},{uids[4]}")
+
+    with Raw(srv, "qr") as c:
+        c.ok("ENABLE QRESYNC")
+        untagged, tagged = c.ok(f"SELECT INBOX (QRESYNC ({uv} {modseq} "
+                                f"{known}))")
+        assert tagged.startswith("OK [READ-WRITE]"), tagged
+        info = select_info(untagged)
+        assert info["UIDVALIDITY"] == uv
+        assert info["HIGHESTMODSEQ"] > modseq, info
+        assert "* 4 EXISTS" in untagged, untagged
+        vanished = [l for l in untagged if l.startswith("* VANISHED")]
+        assert len(vanished) == 1, untagged
+        assert vanished[0].startswith("* VANISHED (EARLIER) "), vanished
+        assert uid_set(vanished[0].split()[-1]) == {uids[0], uids[4]}
+        fetches = [l for l in untagged if " FETCH (" in l]
+        got = {}
+        for line in fetches:
+            uid, flags, ms = fetch_items(line)
+            got[uid] = flags
+            assert modseq < ms <= info["HIGHESTMODSEQ"], (line, info)
+        assert got == {uids[1]: {"\\Flagged"}, uids[3]: {"\\Flagged"}}, \
+            fetches
+        # VANISHED (EARLIER) comes before the FETCH responses (3.2.6), and
+        # both after the HIGHESTMODSEQ of the SELECT answer.
+        assert untagged.index(vanished[0]) < untagged.index(fetches[0])
+        hms = [i for i, l in enumerate(untagged) if "[HIGHESTMODSEQ" in l]
+        assert hms and hms[0] < untagged.index(vanished[0]), untagged
+        # Sequence numbers of the FETCH lines are those after the expunge.
+        seqs = sorted(int(l.split()[1]) for l in fetches)
+        assert seqs == [1, 3], fetches
+        newest = info["HIGHESTMODSEQ"]
+
+        # Only the known UIDs are reported (3.2.5.1).
+        untagged, _ = c.ok(f"SELECT INBOX (QRESYNC ({uv} {modseq} "
+                           f"{uids[0]}:{uids[2]}))")
+        vanished = [l for l in untagged if l.startswith("* VANISHED")]
+        assert [uid_set(v.split()[-1]) for v in vanished] == [{uids[0]}], \
+            untagged
+        fetches = [l for l in untagged if " FETCH (" in l]
+        assert [fetch_items(l)[0] for l in fetches] == [uids[1]], untagged
+        assert untagged[0].startswith("* OK [CLOSED]"), untagged
+
+        # Up to date: nothing to report.
+        untagged, _ = c.ok(f"SELECT INBOX (QRESYNC ({uv} {newest} {known}))")
+        assert not [l for l in untagged
+                    if l.startswith("* VANISHED") or " FETCH (" in l], untagged
+
+        # A wrong UIDVALIDITY: the plain SELECT answer, no resync.
+        untagged, tagged = c.ok(f"SELECT INBOX (QRESYNC ({uv + 1} {modseq} "
+                                f"{known}))")
+        assert tagged.startswith("OK [READ-WRITE]"), tagged
+        assert not [l for l in untagged
+                    if l.startswith("* VANISHED") or " FETCH (" in l], untagged
+        assert "* 4 EXISTS" in untagged, untagged
+        assert select_info(untagged)["UIDVALIDITY"] == uv
+
+    # Without ENABLE QRESYNC the parameter is refused (3.2.5).
+    with Raw(srv, "qr") as c:
+        _, tagged = c.run(f"SELECT INBOX (QRESYNC ({uv} {modseq}))")
+        assert tagged.startswith("BAD"), tagged
+
+
+# --------------------------------------------------------------------------
 # STARTTLS on port 143, then real work
 
 
