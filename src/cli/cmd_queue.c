@@ -244,7 +244,8 @@ static int queue_bounce(struct queue_cli *qc, const char *id)
 					"administrator");
 		r->updated = time(NULL);
 	}
-	env.next_attempt = 0;
+	/* Due now: an attempt running meanwhile sees the change. */
+	env.next_attempt = spool_due_now(env.next_attempt);
 	env.held = false; /* returning it is a release too */
 	ret = queue_write(qc, &env) < 0 ? CLI_EXIT_INTERNAL : CLI_EXIT_OK;
 	spool_envelope_fini(&env);
@@ -255,8 +256,9 @@ static int queue_bounce(struct queue_cli *qc, const char *id)
 
 /*
  * hold: the worker stops trying it (an attempt already running ends
- * first). release: due at once. While held a message does not expire;
- * released after queue.lifetime it gets one attempt, then whatever is
+ * first; each verb made during an attempt is honoured when it ends, see
+ * spool_envelope_merge). release: due at once. While held a message does not
+ * expire; released after queue.lifetime it gets one attempt, then whatever is
  * still undelivered is returned to the sender.
  */
 static int queue_hold(struct queue_cli *qc, const char *id, bool hold)
@@ -274,7 +276,7 @@ static int queue_hold(struct queue_cli *qc, const char *id, bool hold)
 	}
 	env.held = hold;
 	if (!hold)
-		env.next_attempt = 0;
+		env.next_attempt = spool_due_now(env.next_attempt);
 	ret = queue_write(qc, &env) < 0 ? CLI_EXIT_INTERNAL : CLI_EXIT_OK;
 	spool_envelope_fini(&env);
 	if (ret == CLI_EXIT_OK)

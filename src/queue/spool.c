@@ -710,6 +710,16 @@ int spool_remove(const char *data_dir, const char *id, const char **error_r)
 	return 0;
 }
 
+bool spool_queued(const char *data_dir, const char *id)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (id_path(path, data_dir, "env", id, spool_error) < 0)
+		return false;
+	return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
 char *spool_msg_path(const char *data_dir, const char *id)
 {
 	if (!spool_id_valid(id))
@@ -847,7 +857,7 @@ static int spool_flush_one(const char *id, void *ctx)
 	if (spool_envelope_read(f->data_dir, id, &env, &error) == 0 &&
 	    !env.held &&
 	    (f->domain == NULL || spool_has_domain(&env, f->domain))) {
-		env.next_attempt = 0;
+		env.next_attempt = spool_due_now(env.next_attempt);
 		if (spool_envelope_update(f->data_dir, &env, &error) < 0)
 			f->status = -1;
 		else

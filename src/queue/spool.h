@@ -29,6 +29,7 @@
 #ifndef QUEUE_SPOOL_H
 #define QUEUE_SPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -119,6 +120,13 @@ int spool_list(const char *data_dir, int (*cb)(const char *id, void *ctx),
 int spool_remove(const char *data_dir, const char *id, const char **error_r)
 	__attribute__((warn_unused_result));
 
+/*
+ * False when id has no envelope in the spool (never queued, removed, or
+ * an invalid id); true otherwise, also when it cannot be told (an I/O
+ * error), so that a doubt never drops a message.
+ */
+bool spool_queued(const char *data_dir, const char *id);
+
 /* "<data_dir>/queue/msg/<id>", which the caller frees; NULL for an
  * invalid id. */
 char *spool_msg_path(const char *data_dir, const char *id)
@@ -138,8 +146,9 @@ int spool_cleanup_orphans(const char *data_dir, time_t older_than,
 /*
  * Make every queued message that is not held (with a recipient in domain,
  * when not NULL; "@domain" means domain and its subdomains) due now: its next
- * attempt is set to 0 and the queue worker, which watches the spool, tries it
- * at once (postern queue flush, ETRN). Returns 0 with *count_r set, or -1 (some
+ * attempt is set to spool_due_now() and the queue worker, which watches the
+ * spool, tries it at once (postern queue flush, ETRN); one whose attempt is
+ * running gets another right after it. Returns 0 with *count_r set, or -1 (some
  * envelope could not be written).
  */
 int spool_flush(const char *data_dir, const char *domain, size_t *count_r,

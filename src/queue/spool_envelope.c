@@ -112,6 +112,56 @@ struct spool_rcpt *spool_envelope_add_rcpt(struct spool_envelope *env,
 	return r;
 }
 
+time_t spool_due_now(time_t next_attempt)
+{
+	return next_attempt != 0 ? 0 : 1;
+}
+
+static bool rcpt_open(const struct spool_rcpt *r)
+{
+	return r->state == SPOOL_RCPT_PENDING ||
+	       r->state == SPOOL_RCPT_DEFERRED;
+}
+
+/*
+ * The rule for requests made during an attempt. The queue worker writes a
+ * message's envelope only when an attempt on it ends; in between only the
+ * operator (postern queue) and ETRN write it. So whatever differs on disk
+ * from what the attempt read was asked meanwhile, and wins where it asks
+ * something; the attempt's own outcomes stand elsewhere:
+ *  - a recipient the attempt left open (pending, deferred) that is final
+ *    on disk was bounced: it takes the disk's state, reply and time. One
+ *    the attempt delivered stays delivered (that mail is gone), and one it
+ *    failed keeps the server's reply (the better reason in the DSN);
+ *  - held is the disk's (hold and release);
+ *  - a next_attempt rewritten on disk (flush, release, bounce: see
+ *    spool_due_now) asks for the next attempt now.
+ * A deleted message has no envelope on disk: the caller leaves it gone.
+ * Recipients are matched by position and address; the operator never
+ * adds or removes one, so a mismatch means a record not to trust.
+ */
+bool spool_envelope_merge(struct spool_envelope *ours,
+			  const struct spool_envelope *disk)
+{
+	for (size_t i = 0; i < ours->nrcpts && ours->nrcpts == disk->nrcpts;
+	     i++) {
+		struct spool_rcpt *r = &ours->rcpts[i];
+		const struct spool_rcpt *d = &disk->rcpts[i];
+
+		if (!rcpt_open(r) || rcpt_open(d) ||
+		    strcmp(r->address != NULL ? r->address : "",
+			   d->address != NULL ? d->address : "") != 0)
+			continue;
+		free(r->last_reply);
+		r->last_reply =
+			xstrdup(d->last_reply != NULL ? d->last_reply : "");
+		r->state = d->state;
+		r->updated = d->updated;
+	}
+	ours->held = disk->held;
+	return disk->next_attempt != ours->next_attempt;
+}
+
 /* ---- parsing ---- */
 
 static int fail(struct cursor *c, const char *error)

@@ -134,6 +134,25 @@ struct spool_rcpt *spool_envelope_add_rcpt(struct spool_envelope *env,
 					   const char *orcpt, unsigned notify);
 
 /*
+ * The next_attempt that makes a message due now, for an operator's
+ * request (postern queue flush, release, bounce) or ETRN: 0 ("as soon as
+ * possible"), or 1 when it is 0 already. Due either way, and never the
+ * value it had, so an attempt running meanwhile sees that it was asked
+ * (spool_envelope_merge).
+ */
+time_t spool_due_now(time_t next_attempt);
+
+/*
+ * A delivery attempt is over: ours is the envelope it read when it
+ * started, with its outcomes, and ours->next_attempt still as read then;
+ * disk is the envelope on disk now. Put into ours what an operator asked
+ * meanwhile (the rule is in the comment of the function). Returns true
+ * when an attempt was asked for now (a flush, a release).
+ */
+bool spool_envelope_merge(struct spool_envelope *ours,
+			  const struct spool_envelope *disk);
+
+/*
  * Parse a whole record of len bytes (not NUL-terminated; must not contain
  * NUL). On success returns 0 and fills *env_r, which the caller releases
  * with spool_envelope_fini(). On error returns -1, *env_r is as after

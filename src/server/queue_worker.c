@@ -83,6 +83,13 @@ static void queue_add(struct queue_worker *q, const char *id)
 	spool_envelope_init(&env);
 	if (spool_envelope_read(q->cfg->data_dir, id, &env, &error) < 0) {
 		spool_envelope_fini(&env);
+		/* postern queue delete: forget it, or it would be tried (and
+		 * fail to read) every few minutes for good. */
+		if (it != NULL && !spool_queued(q->cfg->data_dir, id)) {
+			log_info(id, "gone from the spool", NULL);
+			TAILQ_REMOVE(&q->items, it, entry);
+			free(it);
+		}
 		return; /* removed meanwhile, or not ours */
 	}
 	if (it == NULL) {
@@ -190,7 +197,8 @@ static void queue_on_rescan(evutil_socket_t fd, short what, void *arg)
 	queue_scan(arg);
 }
 
-/* env/ changed: an envelope was committed or rewritten (by the CLI). */
+/* env/ changed: an envelope was committed, rewritten (by the CLI) or
+ * removed. */
 static void queue_on_inotify(evutil_socket_t fd, short what, void *arg)
 {
 	struct queue_worker *q = arg;
@@ -235,9 +243,10 @@ static int queue_watch(struct queue_worker *q)
 	    (mkdir(dir, 0700) < 0 && errno != EEXIST))
 		ret = -1;
 	q->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (ret == 0 && (q->inotify_fd < 0 ||
-			 inotify_add_watch(q->inotify_fd, dir,
-					   IN_MOVED_TO | IN_CLOSE_WRITE) < 0))
+	if (ret == 0 &&
+	    (q->inotify_fd < 0 ||
+	     inotify_add_watch(q->inotify_fd, dir,
+			       IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE) < 0))
 		ret = -1;
 	if (ret < 0)
 		log_error(NULL, "cannot watch the spool", "dir=%s error=%s",

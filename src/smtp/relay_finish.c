@@ -361,21 +361,30 @@ static void relay_report(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * `postern queue hold` may have rewritten the envelope while this attempt
- * ran: keep its hold rather than overwrite it with the copy read at the
- * start (a hold racing the final write can still be lost; it is then
- * simply not held, as if given a moment earlier).
+ * What the operator asked while this attempt ran (postern queue bounce,
+ * flush, hold, release, delete; ETRN), taken from the envelope on disk
+ * now rather than overwritten with the copy read at the start: the rule
+ * is spool_envelope_merge()'s. Returns -1 when the message was deleted,
+ * 1 when the next attempt is asked for now, else 0. A request that races
+ * the final write itself can still be lost; it is then as if given a
+ * moment earlier, to an attempt that ignored it.
  */
-static bool relay_held_now(struct relay_job *j)
+static int relay_requests(struct relay_job *j)
 {
 	struct spool_envelope disk;
 	const char *error;
-	bool held = j->env.held;
+	int ret;
 
-	if (spool_envelope_read(j->ctx->data_dir, j->id, &disk, &error) == 0)
-		held = disk.held;
+	if (spool_envelope_read(j->ctx->data_dir, j->id, &disk, &error) < 0) {
+		if (!spool_queued(j->ctx->data_dir, j->id))
+			return -1;
+		log_warn(j->id, "cannot read the envelope back", "error=%s",
+			 log_qs((char[300]){0}, 300, error));
+		return 0; /* this attempt's copy, as it is */
+	}
+	ret = spool_envelope_merge(&j->env, &disk) ? 1 : 0;
 	spool_envelope_fini(&disk);
-	return held;
+	return ret;
 }
 
 /* Every recipient final: DSN, then out of the spool. Else reschedule. */
@@ -384,7 +393,13 @@ static time_t relay_settle(struct relay_job *j, time_t now)
 	struct spool_envelope *env = &j->env;
 	bool open = false, expired;
 	const char *error;
+	int asked = relay_requests(j);
 
+	if (asked < 0) {
+		/* postern queue delete: no DSN, nothing written back. */
+		log_info(j->id, "deleted during the attempt", NULL);
+		return 0;
+	}
 	env->attempts++;
 	expired = schedule_expired(env->created, now, j->ctx->lifetime);
 	for (size_t i = 0; i < env->nrcpts; i++) {
@@ -412,13 +427,21 @@ static time_t relay_settle(struct relay_job *j, time_t now)
 		  schedule_warn_due(env->created, now, j->ctx->warn_after,
 				    j->last_attempt >=
 					    env->created + j->ctx->warn_after));
-	env->next_attempt = schedule_next(env->attempts, now, env->created,
-					  j->ctx->lifetime, j->ctx->retry,
-					  j->ctx->retry_count);
-	env->held = relay_held_now(j);
-	if (spool_envelope_update(j->ctx->data_dir, env, &error) < 0)
+	/* Asked for now: due at once (0 would tell done() it is gone). */
+	env->next_attempt =
+		asked == 1 ? now
+			   : schedule_next(env->attempts, now, env->created,
+					   j->ctx->lifetime, j->ctx->retry,
+					   j->ctx->retry_count);
+	if (spool_envelope_update(j->ctx->data_dir, env, &error) < 0) {
+		/* Deleted just now: the update brought nothing back. */
+		if (!spool_queued(j->ctx->data_dir, j->id)) {
+			log_info(j->id, "deleted during the attempt", NULL);
+			return 0;
+		}
 		log_error(j->id, "cannot update the envelope", "error=%s",
 			  log_qs((char[300]){0}, 300, error));
+	}
 	return env->next_attempt;
 }
 

@@ -1,16 +1,21 @@
 """
-`postern queue` and `postern mailq` on a spool filled by real submissions.
+`postern queue` and `postern mailq` on a spool filled by real submissions,
+and the verbs given while the queue worker has the message in flight.
 """
 
 import json
 import os
+import socketserver
 import subprocess
+import threading
 import time
 
 import pytest
 
 from conftest import finish_server, postern_bin, wait_for
-from test_submission import DOMAIN, MSG, login, make_server, spool_envelopes
+from test_outbound import REMOTE, dns, make_sender, start_sink, stop_sink  # noqa: F401
+from test_submission import (DOMAIN, MSG, inbox, login, make_server,
+                             spool_envelopes)
 
 
 def queue(srv, *args):
@@ -124,3 +129,108 @@ def test_version1_envelope_still_read(spooled):
     assert r.returncode == 0, r
     new = env_path.read_bytes()
     assert new.startswith(b"postern-envelope 2\n") and b"held 1\n" in new
+
+
+# --------------------------------------------------------------------------
+# A verb given while the queue worker has the message in flight is honoured
+# when the attempt ends, not overwritten by it (spool_envelope_merge).
+
+
+class HeldAtDot(socketserver.StreamRequestHandler):
+    """A peer that takes the message, then holds back its answer to the
+    final dot until the test sets server.go, so the attempt is in flight
+    while a CLI verb runs. Each DATA gets the next of server.replies."""
+
+    def handle(self):
+        srv = self.server
+        self.wfile.write(b"220 slow.test ESMTP\r\n")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                self.wfile.write(b"250-slow.test\r\n250 8BITMIME\r\n")
+            elif verb == b"DATA":
+                self.wfile.write(b"354 go\r\n")
+                while self.rfile.readline() not in (b".\r\n", b""):
+                    pass
+                srv.dots += 1
+                srv.at_dot.set()
+                srv.go.wait(30)
+                self.wfile.write(srv.replies.pop(0))
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 2.0.0 ok\r\n")
+
+
+@pytest.fixture
+def in_flight(tmp_path, dns):
+    """(A, its peer, the id): a message to bob@remote.test whose attempt
+    waits at the peer for the final reply."""
+    sink = start_sink(HeldAtDot)
+    sink.dots, sink.at_dot, sink.go = 0, threading.Event(), threading.Event()
+    sink.replies = [b"451 4.7.1 try later\r\n", b"250 2.0.0 ok\r\n"]
+    a = None
+    try:
+        # retry = [3600]: a second attempt soon is the flush's doing.
+        a = make_sender(tmp_path, dns, f"mx_port = {sink.server_address[1]}; "
+                        "retry = [3600];")
+        with login(a) as s:
+            s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], MSG.encode())
+        assert sink.at_dot.wait(15), "no attempt reached the peer"
+        [env] = spool_envelopes(a)
+        yield a, sink, env.name
+    finally:
+        sink.go.set()
+        if a:
+            finish_server(a)
+        stop_sink(sink)
+
+
+def no_errors(srv, qid):
+    bad = [ln for ln in srv.log_text().splitlines()
+           if qid in ln and "level=error" in ln]
+    assert bad == [], bad
+
+
+def test_bounce_during_attempt_is_honoured(in_flight):
+    a, sink, qid = in_flight
+    r = queue(a, "queue", "bounce", qid)
+    assert r.returncode == 0, r.stderr
+    sink.go.set()  # the peer answers 451: the attempt would defer it
+    dsn = wait_for(lambda: next((f.read_bytes() for f in inbox(a, "alice")
+                                 if b"multipart/report" in f.read_bytes()),
+                                None), 15, what="the bounce")
+    assert b"Action: failed" in dsn and b"administrator" in dsn, dsn
+    wait_for(lambda: all(e.name != qid for e in spool_envelopes(a)), 10,
+             what="the message out of the spool")
+    assert sink.dots == 1
+    no_errors(a, qid)
+
+
+def test_flush_during_attempt_retries_at_once(in_flight):
+    a, sink, qid = in_flight
+    r = queue(a, "queue", "flush")
+    assert r.returncode == 0 and r.stdout.startswith("1 message"), r
+    sink.go.set()  # 451 now; without the flush the next try is in an hour
+    wait_for(lambda: sink.dots == 2, 15, what="a second attempt")
+    # ... which the peer took (250): the message is gone.
+    wait_for(lambda: spool_envelopes(a) == [], 10, what="an empty spool")
+    no_errors(a, qid)
+
+
+def test_delete_during_attempt_stays_deleted(in_flight):
+    a, sink, qid = in_flight
+    r = queue(a, "queue", "delete", qid)
+    assert r.returncode == 0, r.stderr
+    assert spool_envelopes(a) == []
+    sink.go.set()
+    wait_for(lambda: "deleted during the attempt" in a.log_text(), 15,
+             what="the end of the attempt")
+    assert spool_envelopes(a) == []
+    assert not (a.root / "data" / "queue" / "msg" / qid).exists()
+    assert inbox(a, "alice") == []  # no DSN for a deleted message
+    no_errors(a, qid)

@@ -429,7 +429,11 @@ static void test_list_remove(void **state)
 	assert_file(path, f->msg, 1000);
 	free(path);
 
+	assert_true(spool_queued(f->dir, ids[1]));
+	assert_false(spool_queued(f->dir, "0123456789abcdef")); /* invalid */
 	assert_int_equal(spool_remove(f->dir, ids[1], &error), 0);
+	assert_false(spool_queued(f->dir, ids[1]));
+	assert_true(spool_queued(f->dir, ids[0]));
 	assert_int_equal(access(qpath(f, "env", ids[1]), F_OK), -1);
 	assert_int_equal(access(qpath(f, "msg", ids[1]), F_OK), -1);
 	assert_int_equal(spool_remove(f->dir, ids[1], &error), -1);
@@ -560,6 +564,11 @@ static void test_flush_skips_held(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(spool_flush(f->dir, "@NET", &n, &error), 0);
 	assert_int_equal(n, 2);
+	/* Due already (0): still a change, that an attempt running now
+	 * sees (spool_due_now). */
+	assert_int_equal(next_of(f, a), 0);
+	assert_int_equal(spool_flush(f->dir, NULL, &n, &error), 0);
+	assert_int_equal(next_of(f, a), 1);
 }
 
 int main(void)

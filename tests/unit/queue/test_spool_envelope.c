@@ -2,7 +2,8 @@
  * queue/spool_envelope: the record format. Round trips with values chosen
  * to forge fields (newlines, "rcpt 5:" look-alikes, maximum lengths, the
  * null sender), the exact bytes of one record, a table of malformed
- * records, and every record cut at every length, which must never parse.
+ * records, and every record cut at every length, which must never parse;
+ * and the merge of an attempt's outcome with requests made during it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -541,6 +542,160 @@ static void test_id_valid(void **state)
 	assert_false(spool_id_valid("0123456789ABCDE."));
 }
 
+/* ---- requests made during an attempt (spool_envelope_merge) ---- */
+
+#define OURS_REPLY "451 4.7.1 attempt's reply"
+#define DISK_REPLY "550 5.0.0 returned to sender by the administrator"
+
+/* One recipient: its state after the attempt and on disk now, and what
+ * the merge keeps (and whose reply). */
+static const struct merge_row {
+	enum spool_rcpt_state ours, disk, want;
+	bool disk_reply;
+} merge_rows[] = {
+	/* bounced while the attempt deferred it, or did not get to it */
+	{SPOOL_RCPT_DEFERRED, SPOOL_RCPT_FAILED, SPOOL_RCPT_FAILED, true},
+	{SPOOL_RCPT_PENDING, SPOOL_RCPT_FAILED, SPOOL_RCPT_FAILED, true},
+	/* final on disk by any means: the same */
+	{SPOOL_RCPT_DEFERRED, SPOOL_RCPT_DELIVERED, SPOOL_RCPT_DELIVERED, true},
+	/* delivered by the attempt: that mail is gone, it stays delivered */
+	{SPOOL_RCPT_DELIVERED, SPOOL_RCPT_FAILED, SPOOL_RCPT_DELIVERED, false},
+	/* failed by the attempt: the server's reply is the better reason */
+	{SPOOL_RCPT_FAILED, SPOOL_RCPT_FAILED, SPOOL_RCPT_FAILED, false},
+	/* nothing asked: the attempt's outcome */
+	{SPOOL_RCPT_DEFERRED, SPOOL_RCPT_PENDING, SPOOL_RCPT_DEFERRED, false},
+	{SPOOL_RCPT_DELIVERED, SPOOL_RCPT_PENDING, SPOOL_RCPT_DELIVERED, false},
+	{SPOOL_RCPT_FAILED, SPOOL_RCPT_PENDING, SPOOL_RCPT_FAILED, false},
+	{SPOOL_RCPT_DEFERRED, SPOOL_RCPT_DEFERRED, SPOOL_RCPT_DEFERRED, false},
+	{SPOOL_RCPT_PENDING, SPOOL_RCPT_PENDING, SPOOL_RCPT_PENDING, false},
+};
+
+/* An envelope with one recipient per row, in the ours or disk state. */
+static void merge_env(struct spool_envelope *env, bool disk, time_t next,
+		      bool held)
+{
+	spool_envelope_init(env);
+	memcpy(env->id, ID, sizeof(env->id));
+	env->sender = xstrdup("alice@example.org");
+	env->next_attempt = next;
+	env->held = held;
+	for (size_t i = 0; i < sizeof(merge_rows) / sizeof(merge_rows[0]);
+	     i++) {
+		char addr[32];
+		struct spool_rcpt *r;
+
+		snprintf(addr, sizeof(addr), "r%zu@example.net", i);
+		r = spool_envelope_add_rcpt(env, addr, NULL, 0);
+		r->state = disk ? merge_rows[i].disk : merge_rows[i].ours;
+		free(r->last_reply);
+		r->last_reply = xstrdup(disk ? DISK_REPLY : OURS_REPLY);
+		r->updated = disk ? 1700000900 : 1700000500;
+	}
+}
+
+static void test_merge_rcpts(void **state)
+{
+	struct spool_envelope ours, disk;
+
+	(void)state;
+	merge_env(&ours, false, 1700000600, false);
+	merge_env(&disk, true, 1700000600, false);
+	assert_false(spool_envelope_merge(&ours, &disk));
+	for (size_t i = 0; i < ours.nrcpts; i++) {
+		const struct merge_row *m = &merge_rows[i];
+		const struct spool_rcpt *r = &ours.rcpts[i];
+
+		print_message("row %zu\n", i);
+		assert_int_equal(r->state, m->want);
+		assert_string_equal(r->last_reply,
+				    m->disk_reply ? DISK_REPLY : OURS_REPLY);
+		assert_int_equal(r->updated,
+				 m->disk_reply ? 1700000900 : 1700000500);
+	}
+	spool_envelope_fini(&ours);
+	spool_envelope_fini(&disk);
+}
+
+/* A record whose recipients are not the attempt's: none is taken. */
+static void test_merge_mismatch(void **state)
+{
+	struct spool_envelope ours, disk;
+
+	(void)state;
+	merge_env(&ours, false, 0, false);
+	merge_env(&disk, true, 0, true);
+	free(disk.rcpts[0].address);
+	disk.rcpts[0].address = xstrdup("other@example.net");
+	assert_false(spool_envelope_merge(&ours, &disk));
+	assert_int_equal(ours.rcpts[0].state, SPOOL_RCPT_DEFERRED);
+	assert_int_equal(ours.rcpts[1].state, SPOOL_RCPT_FAILED); /* row 1 */
+	assert_true(ours.held); /* the hold is the message's all the same */
+	spool_envelope_fini(&disk);
+	spool_envelope_fini(&ours);
+	merge_env(&ours, false, 0, false);
+	merge_env(&disk, true, 0, false);
+	disk.nrcpts--; /* one fewer: the last one is not freed by fini */
+	free(disk.rcpts[disk.nrcpts].address);
+	free(disk.rcpts[disk.nrcpts].orcpt);
+	free(disk.rcpts[disk.nrcpts].last_reply);
+	(void)spool_envelope_merge(&ours, &disk);
+	for (size_t i = 0; i < ours.nrcpts; i++)
+		assert_string_equal(ours.rcpts[i].last_reply, OURS_REPLY);
+	spool_envelope_fini(&disk);
+	spool_envelope_fini(&ours);
+}
+
+/* held comes from the disk; a rewritten next_attempt asks for one now. */
+static void test_merge_schedule(void **state)
+{
+	static const struct {
+		time_t ours_next, disk_next;
+		bool disk_held, asked;
+	} rows[] = {
+		{0, 0, false, false},
+		{0, 1, false, true}, /* flush of a new message */
+		{1700000600, 1700000600, false, false},
+		{1700000600, 0, false, true},	       /* flush of a retry */
+		{1700000600, 1700000600, true, false}, /* hold */
+		{0, 0, true, false},
+		{1, 0, false, true},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct spool_envelope ours, disk;
+
+		print_message("row %zu\n", i);
+		merge_env(&ours, false, rows[i].ours_next, false);
+		merge_env(&disk, false, rows[i].disk_next, rows[i].disk_held);
+		assert_int_equal(spool_envelope_merge(&ours, &disk),
+				 rows[i].asked);
+		assert_int_equal(ours.held, rows[i].disk_held);
+		/* The schedule itself is the caller's to set. */
+		assert_int_equal(ours.next_attempt, rows[i].ours_next);
+		spool_envelope_fini(&ours);
+		spool_envelope_fini(&disk);
+	}
+}
+
+/* Due now, and never what it was: so a flush always shows. */
+static void test_due_now(void **state)
+{
+	static const time_t rows[] = {0, 1, 2, 1700000600, INT64_MAX};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		time_t t = spool_due_now(rows[i]);
+
+		assert_true(t != rows[i]);
+		assert_true(t == 0 || t == 1);
+		assert_int_equal(spool_due_now(spool_due_now(rows[i])) != t,
+				 true);
+	}
+	assert_int_equal(spool_due_now(0), 1);
+	assert_int_equal(spool_due_now(1700000600), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -552,6 +707,10 @@ int main(void)
 		cmocka_unit_test(test_rcpts_limit),
 		cmocka_unit_test(test_version1),
 		cmocka_unit_test(test_id_valid),
+		cmocka_unit_test(test_merge_rcpts),
+		cmocka_unit_test(test_merge_mismatch),
+		cmocka_unit_test(test_merge_schedule),
+		cmocka_unit_test(test_due_now),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
