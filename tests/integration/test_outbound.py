@@ -19,82 +19,29 @@ import time
 import pytest
 
 from conftest import (LineConn, finish_server, postern_bin, proc_stat,
-                      set_in_group, start_or_kill, wait_for, wait_port)
+                      set_in_group, start_or_kill, unbound_server, wait_for,
+                      wait_port)
 from test_submission import DOMAIN, MSG, PASSWORD, cli, inbox, login
 from conftest import Server, find_port_base
 
 REMOTE = "remote.test"
 
 
-def free_udp_tcp_port():
-    for _ in range(50):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            u.close()
-            t.close()
-    raise RuntimeError("no free port")
-
-
 @pytest.fixture(scope="module")
 def dns(tmp_path_factory):
     """unbound on 127.0.0.1 serving the test zones."""
-    exe = shutil.which("unbound") or "/usr/sbin/unbound"
-    assert os.access(exe, os.X_OK), "unbound missing (scripts/deps.sh)"
-    d = tmp_path_factory.mktemp("dns")
-    port = free_udp_tcp_port()
-    conf = d / "unbound.conf"
-    conf.write_text(f"""server:
-  interface: 127.0.0.1@{port}
-  port: {port}
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "{d}"
-  pidfile: ""
-  use-syslog: no
-  logfile: "{d}/unbound.log"
-  access-control: 127.0.0.0/8 allow
-  do-ip6: no
-  module-config: "iterator"
-  local-zone: "{REMOTE}." static
-  local-data: "{REMOTE}. IN MX 10 mx.{REMOTE}."
-  local-data: "mx.{REMOTE}. IN A 127.0.0.1"
-  local-zone: "nullmx.test." static
-  local-data: "nullmx.test. IN MX 0 ."
-  local-zone: "mail.test." static
-  local-data: "mail.test. IN A 127.0.0.1"
-  local-zone: "down.test." static
-  local-data: "down.test. IN MX 10 mx.down.test."
-  local-data: "mx.down.test. IN A 127.0.0.1"
-  local-zone: "multi.test." static
-  local-data: "multi.test. IN MX 10 mx1.multi.test."
-  local-data: "multi.test. IN MX 20 mx2.multi.test."
-  local-data: "mx1.multi.test. IN A 127.0.0.2"
-  local-data: "mx2.multi.test. IN A 127.0.0.3"
-""")
-    proc = subprocess.Popen([exe, "-d", "-c", str(conf)],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                s = socket.create_connection(("127.0.0.1", port), 0.2)
-                s.close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"127.0.0.1@{port}"
-    finally:
-        proc.terminate()
-        proc.wait(5)
+    with unbound_server(tmp_path_factory.mktemp("dns"), [
+            (REMOTE, [f"{REMOTE}. IN MX 10 mx.{REMOTE}.",
+                      f"mx.{REMOTE}. IN A 127.0.0.1"]),
+            ("nullmx.test", ["nullmx.test. IN MX 0 ."]),
+            ("mail.test", ["mail.test. IN A 127.0.0.1"]),
+            ("down.test", ["down.test. IN MX 10 mx.down.test.",
+                           "mx.down.test. IN A 127.0.0.1"]),
+            ("multi.test", ["multi.test. IN MX 10 mx1.multi.test.",
+                            "multi.test. IN MX 20 mx2.multi.test.",
+                            "mx1.multi.test. IN A 127.0.0.2",
+                            "mx2.multi.test. IN A 127.0.0.3"])]) as addr:
+        yield addr
 
 
 def make_pair(root, dns):
