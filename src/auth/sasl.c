@@ -3,10 +3,16 @@
  * 3501 6.2.2, RFC 5034 4), PLAIN, LOGIN, and SCRAM-SHA-256 through
  * auth/scram.c.
  *
+ * The password check of PLAIN and LOGIN (yescrypt: ~27 ms) is split off:
+ * sasl_server_step() looks the hash up (SQLite handles stay on the loop
+ * thread), sasl_server_verify() runs password_verify() on a thread of
+ * net/offload.h, and sasl_server_finish() gives the result.
+ *
  * SECURITY: client input is decoded into one bounded stack buffer that
- * is wiped before returning; passwords are copied only to be
- * NUL-terminated for password_verify() and wiped after. A failure never
- * says whether the user exists (see auth/sasl.h).
+ * is wiped before returning; passwords are copied only into the check
+ * (struct sasl_check), NUL-terminated for password_verify(), and wiped
+ * with it. A failure never says whether the user exists (see
+ * auth/sasl.h): an unknown user's dummy check runs the same way.
  */
 #include "auth/sasl.h"
 
@@ -20,6 +26,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/utf8.h"
+#include "net/offload.h"
 
 /* The longest challenge in base64, with its NUL, fits the out buffer. */
 _Static_assert((SCRAM_SERVER_MSG_MAX + 2) / 3 * 4 + 1 <= SASL_CHALLENGE_MAX,
@@ -43,7 +50,22 @@ enum sasl_state {
 	SASL_STATE_LOGIN_USER, /* sent "Username:" */
 	SASL_STATE_LOGIN_PASS, /* sent "Password:" */
 	SASL_STATE_SCRAM,      /* auth/scram.c has the exchange */
+	SASL_STATE_CHECK,      /* SASL_PENDING: the password check to run */
 	SASL_STATE_DONE,
+};
+
+/*
+ * One password check, all it needs and nothing shared: what a pool
+ * thread touches. Owned by the sasl_server until submitted, then by the
+ * job (released by sasl_check_release, on the loop thread).
+ */
+struct sasl_check {
+	struct sasl_server *s; /* loop thread only, in sasl_check_done */
+	sasl_done_fn *done;
+	void *done_arg;
+	char *hash; /* NULL: unknown user, a dummy check */
+	bool ok;    /* written by the work */
+	char password[PASSWORD_MAX + 1];
 };
 
 struct sasl_server {
@@ -51,7 +73,12 @@ struct sasl_server {
 	enum sasl_state state;
 	struct userdb *db;
 	struct scram_server *scram;
-	bool user_fits; /* LOGIN: the name fit user[] */
+	struct sasl_check *check; /* SASL_STATE_CHECK, before verify */
+	struct offload_job *job;  /* the check running on a pool */
+	bool checked;		  /* the check is over: verdict holds */
+	enum sasl_result verdict; /* for sasl_server_finish */
+	bool user_known;	  /* the check is against a stored hash */
+	bool user_fits;		  /* LOGIN: the name fit user[] */
 	bool authenticated;
 	char user[USERDB_ADDRESS_MAX + 1];
 	char error[256];
@@ -161,12 +188,28 @@ struct sasl_server *sasl_server_new(enum sasl_mech mech, struct userdb *db)
 	return s;
 }
 
+static void sasl_check_release(void *arg)
+{
+	struct sasl_check *c = arg;
+
+	if (c->hash != NULL) {
+		explicit_bzero(c->hash, strlen(c->hash));
+		free(c->hash);
+	}
+	explicit_bzero(c, sizeof(*c));
+	free(c);
+}
+
 void sasl_server_free(struct sasl_server **sp)
 {
 	struct sasl_server *s = *sp;
 
 	if (s == NULL)
 		return;
+	/* A check in flight is dropped: its done never calls s back. */
+	offload_cancel(&s->job);
+	if (s->check != NULL)
+		sasl_check_release(s->check);
 	scram_server_free(&s->scram);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
@@ -213,40 +256,112 @@ static bool sasl_set_user(struct sasl_server *s, const char *name, size_t len)
 }
 
 /*
- * Check passwd[0..passwd_len) for s->user (known is false when the name
- * could not be a user). An unknown user costs a dummy verification.
+ * Prepare the check of passwd[0..passwd_len) for s->user (known is false
+ * when the name could not be a user): look the hash up here, on the loop
+ * thread, and hold both for sasl_server_verify(). SASL_PENDING, or the
+ * result when no hashing is needed (bad length, database failure).
  */
 static enum sasl_result sasl_verify(struct sasl_server *s, bool known,
 				    const char *passwd, size_t passwd_len)
 {
-	char password[PASSWORD_MAX + 1];
+	struct sasl_check *c;
 	const char *error;
 	char *hash = NULL;
 	int rc = 1;
-	bool ok = false;
 
 	/* answered before any lookup, so the same for every user */
 	if (passwd_len == 0 || passwd_len > PASSWORD_MAX)
 		return sasl_why(s, SASL_FAIL, "empty or over-long password");
-	memcpy(password, passwd, passwd_len);
-	password[passwd_len] = '\0';
 	if (known)
 		rc = userdb_password_hash(s->db, s->user, &hash, &error);
-	if (rc == 0) {
-		ok = password_verify(password, hash);
-		explicit_bzero(hash, strlen(hash));
-		free(hash);
-	} else if (rc > 0) {
-		password_verify_dummy(password);
-	}
-	explicit_bzero(password, sizeof(password));
 	if (rc < 0)
 		return sasl_why(s, SASL_TEMPFAIL, error);
-	if (!ok)
-		return sasl_why(s, SASL_FAIL,
-				rc > 0 ? "unknown user" : "wrong password");
-	s->authenticated = true;
-	return SASL_OK;
+	c = xcalloc(1, sizeof(*c));
+	memcpy(c->password, passwd, passwd_len);
+	c->password[passwd_len] = '\0';
+	c->hash = rc == 0 ? hash : NULL; /* rc > 0: unknown, a dummy check */
+	s->user_known = rc == 0;
+	s->check = c;
+	return SASL_PENDING;
+}
+
+/* On a pool thread: only c is touched. The dummy costs what a real
+ * check costs (password.h), so timing does not tell who exists. */
+static void sasl_check_work(void *arg)
+{
+	struct sasl_check *c = arg;
+
+	if (c->hash != NULL)
+		c->ok = password_verify(c->password, c->hash);
+	else
+		password_verify_dummy(c->password);
+	explicit_bzero(c->password, sizeof(c->password));
+}
+
+/* The check c of s is over: its result becomes s's verdict. */
+static void sasl_check_judge(struct sasl_server *s, const struct sasl_check *c)
+{
+	s->checked = true;
+	if (c->ok) {
+		s->verdict = SASL_OK;
+	} else {
+		s->verdict = SASL_FAIL;
+		sasl_why(s, SASL_FAIL,
+			 s->user_known ? "wrong password" : "unknown user");
+	}
+}
+
+/* On the loop thread, unless cancelled (then s may be gone). */
+static void sasl_check_done(void *arg)
+{
+	struct sasl_check *c = arg;
+	struct sasl_server *s = c->s;
+
+	s->job = NULL; /* done: the handle dies with this call */
+	sasl_check_judge(s, c);
+	c->done(c->done_arg);
+}
+
+bool sasl_server_verify(struct sasl_server *s, struct offload *pool,
+			sasl_done_fn *done, void *arg)
+{
+	struct sasl_check *c = s->check;
+
+	if (s->state != SASL_STATE_CHECK || c == NULL || s->job != NULL)
+		panic("sasl_server_verify: state %d, no check to start",
+		      (int)s->state);
+	if (pool != NULL) {
+		c->s = s;
+		c->done = done;
+		c->done_arg = arg;
+		s->job = offload_submit(pool, sasl_check_work, sasl_check_done,
+					sasl_check_release, c);
+		if (s->job != NULL) {
+			s->check = NULL; /* the job's now */
+			return true;
+		}
+		/* the queue is full: a temporary error, not a wait */
+		s->checked = true;
+		s->verdict = sasl_why(s, SASL_TEMPFAIL,
+				      "password check queue is full");
+	} else {
+		sasl_check_work(c);
+		sasl_check_judge(s, c);
+	}
+	sasl_check_release(c);
+	s->check = NULL;
+	return false;
+}
+
+enum sasl_result sasl_server_finish(struct sasl_server *s)
+{
+	if (s->state != SASL_STATE_CHECK || !s->checked)
+		panic("sasl_server_finish: state %d, check over %d",
+		      (int)s->state, (int)s->checked);
+	s->state = SASL_STATE_DONE;
+	if (s->verdict == SASL_OK)
+		s->authenticated = true;
+	return s->verdict;
 }
 
 /* RFC 4616 2: one message, authzid empty or the user itself. */
@@ -331,6 +446,7 @@ static enum sasl_result sasl_dispatch(struct sasl_server *s,
 	case SASL_STATE_SCRAM:
 		return sasl_scram_step(s, msg, len, raw, raw_size, raw_len_r);
 	case SASL_STATE_START:
+	case SASL_STATE_CHECK:
 	case SASL_STATE_DONE:
 		break;
 	}
@@ -359,7 +475,8 @@ enum sasl_result sasl_server_step(struct sasl_server *s, const char *in,
 	enum sasl_result r;
 	int rc;
 
-	if (out_size < SASL_CHALLENGE_MAX || s->state == SASL_STATE_DONE)
+	if (out_size < SASL_CHALLENGE_MAX || s->state == SASL_STATE_DONE ||
+	    s->state == SASL_STATE_CHECK)
 		panic("sasl_server_step: out_size %zu, state %d", out_size,
 		      (int)s->state);
 	out[0] = '\0';
@@ -384,6 +501,8 @@ enum sasl_result sasl_server_step(struct sasl_server *s, const char *in,
 	}
 	if (r == SASL_CONTINUE)
 		*out_len_r = base64_encode(raw, raw_len, out);
+	else if (r == SASL_PENDING)
+		s->state = SASL_STATE_CHECK;
 	else
 		s->state = SASL_STATE_DONE;
 	explicit_bzero(raw, raw_len);

@@ -12,20 +12,28 @@
  *   AUTH <mech> [initial]  sasl_server_step(s, initial, len, have_input)
  *   SASL_CONTINUE       -> "334 " + out (out may be empty: "334 ")
  *   client line         -> sasl_server_step(s, line, len, true), again
+ *   SASL_PENDING        -> a password to check (PLAIN, LOGIN): read no
+ *                          more input; sasl_server_verify(s, pool, done,
+ *                          arg) runs the hash off the event loop, and in
+ *                          done (or at once when verify returned false)
+ *                          sasl_server_finish(s) gives one of:
  *   SASL_OK             -> 235; sasl_server_user(s) is the user
  *   SASL_FAIL           -> 535 5.7.8 (wrong credentials)
  *   SASL_MALFORMED      -> 501 5.5.2 (bad base64 or syntax; "*" cancels)
- *   SASL_TEMPFAIL       -> 454 4.7.0 (the user database failed)
+ *   SASL_TEMPFAIL       -> 454 4.7.0 (the user database failed, or the
+ *                          check queue is full)
  *
  * SCRAM-SHA-256 takes three steps after its initial one: client-first
  * (-> server-first as a 334), client-final (-> server-final "v=..." as a
  * 334, not as additional data with 235: RFC 4954 4 allows both, and the
  * 334 form works for IMAP and POP3 as well), then the client's empty
  * line (-> SASL_OK). A failed proof is SASL_FAIL directly; no "e="
- * server-final is sent.
+ * server-final is sent. SCRAM hashes nothing (the keys are stored), so
+ * it never returns SASL_PENDING.
  *
  * SECURITY: a user name with no password hash costs a dummy verification
- * (password_verify_dummy) and an unknown SCRAM user gets a made-up salt
+ * (password_verify_dummy), run the same way as a real one (SASL_PENDING,
+ * then on the pool), and an unknown SCRAM user gets a made-up salt
  * that is the same on every try, so neither timing nor replies tell which
  * users exist. Decoded input holding passwords is wiped after use. Brute
  * force limits (auth/throttle.h) are the protocol layer's job.
@@ -37,6 +45,8 @@
 #include <stddef.h>
 
 #include "auth/userdb.h"
+
+struct offload;
 
 /* Largest decoded client response, in octets; longer is SASL_MALFORMED. */
 #define SASL_DECODED_MAX 1024
@@ -55,6 +65,7 @@ enum sasl_result {
 	SASL_FAIL,	/* wrong credentials, unknown user: 535 */
 	SASL_MALFORMED, /* bad base64, syntax, over-long, cancelled: 501 */
 	SASL_TEMPFAIL,	/* the user database failed: 454 */
+	SASL_PENDING,	/* a password to check: sasl_server_verify() */
 };
 
 /*
@@ -75,7 +86,8 @@ struct sasl_server;
 
 /*
  * A new exchange for mech, verifying against db (borrowed: it must outlive
- * the exchange). The caller frees it with sasl_server_free().
+ * the exchange). The caller frees it with sasl_server_free(), which
+ * also cancels a check in flight (its done is then never called).
  */
 struct sasl_server *sasl_server_new(enum sasl_mech mech, struct userdb *db);
 
@@ -94,13 +106,41 @@ void sasl_server_free(struct sasl_server **sp);
  * challenge); for every other result out is "" and *out_len_r 0.
  * out_size must be at least SASL_CHALLENGE_MAX.
  *
- * Any result but SASL_CONTINUE ends the exchange: calling again is a bug
- * (panic). After SASL_OK, sasl_server_user() names the user; after the
- * others, sasl_server_error() says why, for the log.
+ * Any result but SASL_CONTINUE ends the steps: calling again is a bug
+ * (panic). SASL_PENDING means the hash of the claimed user was looked up
+ * (in db, on the calling thread) and the password copied: call
+ * sasl_server_verify(). After SASL_OK, sasl_server_user() names the
+ * user; after the others, sasl_server_error() says why, for the log.
  */
 enum sasl_result sasl_server_step(struct sasl_server *s, const char *in,
 				  size_t in_len, bool have_input, char *out,
 				  size_t out_size, size_t *out_len_r)
+	__attribute__((warn_unused_result));
+
+typedef void sasl_done_fn(void *arg);
+
+/*
+ * Run the password check of an exchange that returned SASL_PENDING:
+ * once per exchange (else panic). With a pool, it is submitted there
+ * (the password and hash are copied into the job and wiped after it)
+ * and true is returned: done(arg) comes later from the pool's event
+ * loop, never from inside this call; call sasl_server_finish() there.
+ * False: call sasl_server_finish() now: pool is NULL and the check ran
+ * here, inline (tests, fuzzing), or the pool's queue is full and the
+ * result is SASL_TEMPFAIL. sasl_server_free() before done cancels the
+ * check safely.
+ */
+bool sasl_server_verify(struct sasl_server *s, struct offload *pool,
+			sasl_done_fn *done, void *arg)
+	__attribute__((warn_unused_result));
+
+/*
+ * The result of the check, once it is over (sasl_server_verify() returned
+ * false, or its done was called; else panic): SASL_OK, SASL_FAIL or
+ * SASL_TEMPFAIL, as sasl_server_step() would have said. The exchange is
+ * then over.
+ */
+enum sasl_result sasl_server_finish(struct sasl_server *s)
 	__attribute__((warn_unused_result));
 
 /*

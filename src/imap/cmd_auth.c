@@ -7,6 +7,9 @@
  * refused. LOGIN goes through SASL PLAIN, so both ways share the dummy
  * verification and the wiping of secrets. Failures are answered late and
  * throttled per address and per user (auth/throttle.h, shared with SMTP).
+ * The password check runs on the worker's offload pool (SASL_PENDING):
+ * the command stays busy (IMAP_INPUT_BUSY, input paused) until it is
+ * over, and the session's end cancels it (sasl_server_free).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "net/conn.h"
+#include "net/offload.h"
 #include "store/store.h"
 
 enum imap_cmd_result imap_cmd_starttls(struct imap_session *s, const char *tag,
@@ -128,6 +132,35 @@ static void auth_ok(struct imap_session *s, const char *tag)
 	imap_ok(s, tag, "[CAPABILITY %s] Logged in", imap_capabilities(s));
 }
 
+static enum imap_cmd_result auth_result(struct imap_session *s, const char *tag,
+					enum sasl_result r, const char *out,
+					size_t out_len);
+
+/* The password check is over (from the event loop): end the command. */
+static void auth_checked(void *arg)
+{
+	struct imap_session *s = arg;
+	char *tag = xstrdup(s->async_tag);
+
+	/* back to commands first: a failure's conn_delay() pauses again */
+	imap_session_cmd_done(s);
+	(void)auth_result(s, tag, sasl_server_finish(s->sasl), "", 0);
+	free(tag);
+}
+
+/* Start the password check; the command waits for it, busy. */
+static enum imap_cmd_result auth_check(struct imap_session *s, const char *tag)
+{
+	if (s->async_tag == NULL)
+		s->async_tag = xstrdup(tag);
+	if (!sasl_server_verify(s->sasl, offload_default(), auth_checked, s))
+		return auth_result(s, tag, sasl_server_finish(s->sasl), "", 0);
+	/* no other command, nor AUTHENTICATE line, until auth_checked */
+	s->mode = IMAP_INPUT_BUSY;
+	conn_pause(s->conn);
+	return IMAP_CMD_ASYNC;
+}
+
 /* One SASL step; answers or asks for more. */
 static enum imap_cmd_result auth_step(struct imap_session *s, const char *tag,
 				      const char *in, size_t len,
@@ -139,7 +172,17 @@ static enum imap_cmd_result auth_step(struct imap_session *s, const char *tag,
 
 	r = sasl_server_step(s->sasl, in, len, have_input, out, sizeof(out),
 			     &out_len);
+	return auth_result(s, tag, r, out, out_len);
+}
+
+/* Answer what the mechanism said, or ask for more. */
+static enum imap_cmd_result auth_result(struct imap_session *s, const char *tag,
+					enum sasl_result r, const char *out,
+					size_t out_len)
+{
 	switch (r) {
+	case SASL_PENDING:
+		return auth_check(s, tag);
 	case SASL_CONTINUE:
 		conn_printf(s->conn, "+ %.*s\r\n", (int)out_len, out);
 		if (s->async_tag == NULL)

@@ -273,7 +273,8 @@ static bool pop3_reading(const struct pop3_session *s)
 {
 	return (s->state & (POP3_STATE_AUTHORIZATION | POP3_STATE_SASL |
 			    POP3_STATE_TRANSACTION)) != 0 &&
-	       !s->auth_failed_pending && s->send.kind == POP3_SEND_NONE;
+	       !s->auth_failed_pending && !s->auth_checking &&
+	       s->send.kind == POP3_SEND_NONE;
 }
 
 /*

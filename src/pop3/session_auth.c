@@ -6,7 +6,9 @@
  * commands before it, DESIGN.md 7). Passwords go through the same SASL
  * code as SMTP AUTH, so unknown users cost the same time as wrong
  * passwords; failures are answered late and throttled per address and
- * per user; decoded passwords are wiped.
+ * per user; decoded passwords are wiped. The password check runs on the
+ * worker's offload pool (auth/sasl.h SASL_PENDING): meanwhile the
+ * session reads no command, and its end cancels the check.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +21,14 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "net/conn.h"
+#include "net/offload.h"
 #include "pop3/session_int.h"
 #include "store/store.h"
 
 void pop3_sasl_reset(struct pop3_session *s)
 {
-	sasl_server_free(&s->sasl);
+	sasl_server_free(&s->sasl); /* cancels a check in flight */
+	s->auth_checking = false;
 	if (s->state == POP3_STATE_SASL) {
 		conn_set_max_line(s->conn, POP3_COMMAND_MAX);
 		pop3_set_state(s, POP3_STATE_AUTHORIZATION);
@@ -181,6 +185,19 @@ void pop3_auth_wake(struct pop3_session *s)
 	pop3_err(s, "AUTH", "Authentication failed");
 }
 
+static void pop3_sasl_result(struct pop3_session *s, enum sasl_result r,
+			     const char *challenge);
+
+/* The password check is over (from the event loop). */
+static void pop3_sasl_checked(void *arg)
+{
+	struct pop3_session *s = arg;
+
+	s->auth_checking = false;
+	conn_resume(s->conn); /* before a failure's conn_delay() */
+	pop3_sasl_result(s, sasl_server_finish(s->sasl), "");
+}
+
 /* Act on what the mechanism said about the last response. */
 static void pop3_sasl_result(struct pop3_session *s, enum sasl_result r,
 			     const char *challenge)
@@ -188,6 +205,16 @@ static void pop3_sasl_result(struct pop3_session *s, enum sasl_result r,
 	char user[USERDB_ADDRESS_MAX + 1];
 
 	switch (r) {
+	case SASL_PENDING:
+		if (sasl_server_verify(s->sasl, offload_default(),
+				       pop3_sasl_checked, s)) {
+			/* pipelined commands wait until the answer */
+			s->auth_checking = true;
+			conn_pause(s->conn);
+			return;
+		}
+		pop3_sasl_result(s, sasl_server_finish(s->sasl), "");
+		return;
 	case SASL_CONTINUE:
 		/* RFC 5034 4: "+ " and the base64 challenge, maybe empty */
 		conn_printf(s->conn, "+ %s\r\n", challenge);

@@ -76,6 +76,7 @@ struct pop3_session {
 	char user[POP3_COMMAND_MAX];
 	struct sasl_server *sasl; /* AUTH exchange in progress */
 	bool auth_failed_pending; /* -ERR [AUTH] once the delay ends */
+	bool auth_checking;	  /* the password check runs */
 	bool shutdown_pending;	  /* close once the send is done */
 	char login[USERDB_ADDRESS_MAX + 1]; /* authenticated as; "" if not */
 

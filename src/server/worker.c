@@ -16,6 +16,7 @@
 #include "lib/mem.h"
 #include "net/conn.h"
 #include "net/listener.h"
+#include "net/offload.h"
 #include "pop3/session.h"
 #include "server/config.h"
 #include "smtp/session.h"
@@ -303,6 +304,9 @@ int worker_run(const struct config *cfg, struct tls_ctx *tls,
 	w.base = event_base_new();
 	if (w.base == NULL)
 		fatal("cannot create event base");
+	/* Password checks leave the loop; threads start at the first one,
+	 * here in the worker, after fork. */
+	offload_default_init(w.base);
 	w.cfg = cfg;
 	w.tls = tls;
 	conn_set_init(&w.conns);
@@ -334,6 +338,7 @@ int worker_run(const struct config *cfg, struct tls_ctx *tls,
 		event_free(w.ev_poll);
 	free(w.ls);
 	userdb_free(&w.userdb);
+	offload_default_free(); /* checks of cut sessions are dropped */
 	event_base_free(w.base);
 	return 0;
 }

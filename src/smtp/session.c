@@ -220,6 +220,8 @@ static void smtp_input(struct smtp_session *s)
 	while (!conn_output_blocked(s->conn)) {
 		enum linereader_result r;
 
+		if (s->auth_checking)
+			return; /* resumed when the password check is over */
 		if (s->state == SMTP_STATE_DATA ||
 		    s->state == SMTP_STATE_BDAT) {
 			if (smtp_txn_body_input(s))

@@ -3,7 +3,9 @@
  *
  * SECURITY: credentials only over TLS (DESIGN.md 7): AUTH is neither
  * advertised nor accepted before TLS. Failures are answered late and
- * throttled per address and per user.
+ * throttled per address and per user. The password check runs on the
+ * worker's offload pool (auth/sasl.h SASL_PENDING): meanwhile the
+ * session reads nothing, and its end cancels the check.
  */
 #include <string.h>
 #include <time.h>
@@ -14,6 +16,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "net/conn.h"
+#include "net/offload.h"
 #include "smtp/session_int.h"
 
 /* RFC 4954 4: an AUTH response line may be 12288 octets. */
@@ -26,7 +29,8 @@ bool smtp_auth_offered(const struct smtp_session *s)
 
 void smtp_auth_reset(struct smtp_session *s)
 {
-	sasl_server_free(&s->sasl);
+	sasl_server_free(&s->sasl); /* cancels a check in flight */
+	s->auth_checking = false;
 	if (s->state == SMTP_STATE_AUTH) {
 		conn_set_max_line(s->conn, LIMIT_SMTP_COMMAND_LINE);
 		smtp_session_set_state(s, SMTP_STATE_HELO);
@@ -57,6 +61,19 @@ void smtp_session_wake(struct smtp_session *s)
 	smtp_reply(s, 535, "5.7.8", "Authentication credentials invalid");
 }
 
+static void smtp_auth_result(struct smtp_session *s, enum sasl_result r,
+			     const char *challenge);
+
+/* The password check is over (from the event loop). */
+static void smtp_auth_checked(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	s->auth_checking = false;
+	conn_resume(s->conn); /* before a failure's conn_delay() */
+	smtp_auth_result(s, sasl_server_finish(s->sasl), "");
+}
+
 /* Act on what the mechanism said about the last response. */
 static void smtp_auth_result(struct smtp_session *s, enum sasl_result r,
 			     const char *challenge)
@@ -64,6 +81,16 @@ static void smtp_auth_result(struct smtp_session *s, enum sasl_result r,
 	char q[300];
 
 	switch (r) {
+	case SASL_PENDING:
+		if (sasl_server_verify(s->sasl, offload_default(),
+				       smtp_auth_checked, s)) {
+			/* pipelined input waits until the answer */
+			s->auth_checking = true;
+			conn_pause(s->conn);
+			return;
+		}
+		smtp_auth_result(s, sasl_server_finish(s->sasl), "");
+		return;
 	case SASL_CONTINUE:
 		smtp_reply(s, 334, NULL, "%s", challenge);
 		if (s->state != SMTP_STATE_AUTH) {

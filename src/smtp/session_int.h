@@ -78,6 +78,7 @@ struct smtp_session {
 	char user[ADDRESS_PATH_MAX + 1]; /* authenticated as; "" if not */
 	struct sasl_server *sasl;	 /* AUTH exchange in progress */
 	bool auth_failed_pending;	 /* 535 to send once the delay ends */
+	bool auth_checking;		 /* the password check runs */
 	bool relay_ok;			 /* client address may relay */
 	int errors;
 	struct smtp_txn txn;

@@ -3,7 +3,9 @@
  * temporary user database (decoding tables, authzid, unknown users and
  * their timing), SCRAM-SHA-256 with the RFC 7677 3 test vector byte for
  * byte, its parsers' tables, and a full exchange driven by a client
- * written here from RFC 5802 3.
+ * written here from RFC 5802 3. The password check off the event loop:
+ * through a real offload pool, cancelled by freeing the exchange, and
+ * refused by a full queue.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +13,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
+#include <pthread.h>
 
 #include <crypt.h>
 #include <stdio.h>
@@ -26,6 +30,7 @@
 #include "lib/base64.h"
 #include "lib/mem.h"
 #include "net/crypto.h"
+#include "net/offload.h"
 
 #define ALICE "alice@example.org"
 #define ALICE_PW "s3cret pass"
@@ -95,7 +100,11 @@ static char *b64(const void *raw, size_t n)
 	return s;
 }
 
-/* One step with in (NULL: no input); checks out and *out_len agree. */
+/*
+ * One step with in (NULL: no input); checks out and *out_len agree. A
+ * password check (SASL_PENDING) is run inline, as without a pool, and
+ * its result returned.
+ */
 static enum sasl_result step(struct sasl_server *s, const char *in, char *out)
 {
 	size_t n = 99;
@@ -106,6 +115,12 @@ static enum sasl_result step(struct sasl_server *s, const char *in, char *out)
 	assert_int_equal(n, strlen(out));
 	if (r != SASL_CONTINUE)
 		assert_int_equal(n, 0);
+	if (r == SASL_PENDING) {
+		assert_null(sasl_server_user(s));
+		assert_false(sasl_server_verify(s, NULL, NULL, NULL));
+		r = sasl_server_finish(s);
+		assert_true(r == SASL_OK || r == SASL_FAIL);
+	}
 	return r;
 }
 
@@ -438,6 +453,173 @@ static void test_unknown_user_timing(void **state)
 	/* both run one yescrypt at the default cost */
 	assert_true(unknown > wrong / 3);
 	assert_true(unknown < wrong * 3);
+}
+
+/* ---- the check on a pool, off the loop ---- */
+
+struct pending {
+	struct sasl_server *s;
+	pthread_t loop;
+	int calls;
+	enum sasl_result r;
+};
+
+static void pending_done(void *arg)
+{
+	struct pending *p = arg;
+
+	assert_true(pthread_equal(pthread_self(), p->loop));
+	p->calls++;
+	p->r = sasl_server_finish(p->s);
+}
+
+/* Run base until the pool has nothing left; fail after 10 s. */
+static void drain(struct event_base *base, struct offload *o)
+{
+	for (int i = 0; i < 1000 && offload_count(o) > 0; i++) {
+		struct timeval tv = {0, 10000};
+
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	assert_int_equal(offload_count(o), 0);
+}
+
+/* Start an exchange of mech with in (one step, or two for LOGIN). */
+static void pending_start(struct pending *p, enum sasl_mech mech,
+			  const char *first, const char *second)
+{
+	char out[SASL_CHALLENGE_MAX];
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->loop = pthread_self();
+	p->s = sasl_server_new(mech, fx.db);
+	if (second != NULL) {
+		assert_int_equal(sasl_server_step(p->s, first, strlen(first),
+						  true, out, sizeof(out), &n),
+				 SASL_CONTINUE);
+		first = second;
+	}
+	assert_int_equal(sasl_server_step(p->s, first, strlen(first), true, out,
+					  sizeof(out), &n),
+			 SASL_PENDING);
+	assert_string_equal(out, "");
+}
+
+static void test_pending_pool(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct offload *o = offload_new(base, 2, 8);
+	char *good = b64(M("\0" ALICE "\0" ALICE_PW));
+	char *bad = b64(M("\0" ALICE "\0wrong"));
+	char *nobody = b64(M("\0nobody@example.org\0" ALICE_PW));
+	char *user = b64(ALICE, strlen(ALICE));
+	char *pw = b64(ALICE_PW, strlen(ALICE_PW));
+	struct pending p[4];
+
+	(void)state;
+	pending_start(&p[0], SASL_MECH_PLAIN, good, NULL);
+	pending_start(&p[1], SASL_MECH_PLAIN, bad, NULL);
+	pending_start(&p[2], SASL_MECH_PLAIN, nobody, NULL);
+	pending_start(&p[3], SASL_MECH_LOGIN, user, pw);
+	for (int i = 0; i < 4; i++)
+		assert_true(sasl_server_verify(p[i].s, o, pending_done, &p[i]));
+	/* never from inside verify */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(p[i].calls, 0);
+	drain(base, o);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(p[i].calls, 1);
+	assert_int_equal(p[0].r, SASL_OK);
+	assert_string_equal(sasl_server_user(p[0].s), ALICE);
+	assert_int_equal(p[1].r, SASL_FAIL);
+	assert_string_equal(sasl_server_error(p[1].s), "wrong password");
+	assert_null(sasl_server_user(p[1].s));
+	assert_int_equal(p[2].r, SASL_FAIL);
+	assert_string_equal(sasl_server_error(p[2].s), "unknown user");
+	assert_int_equal(p[3].r, SASL_OK);
+	assert_string_equal(sasl_server_user(p[3].s), ALICE);
+	for (int i = 0; i < 4; i++)
+		sasl_server_free(&p[i].s);
+	offload_free(&o);
+	event_base_free(base);
+	free(good);
+	free(bad);
+	free(nobody);
+	free(user);
+	free(pw);
+}
+
+/* The session ends while its check runs or waits: done never comes, and
+ * the check's memory is freed once its thread is done (ASan watches). */
+static void test_pending_cancel(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct offload *o = offload_new(base, 1, 8);
+	char *good = b64(M("\0" ALICE "\0" ALICE_PW));
+	char *nobody = b64(M("\0nobody@example.org\0x"));
+	struct pending p[3];
+
+	(void)state;
+	pending_start(&p[0], SASL_MECH_PLAIN, good, NULL);
+	pending_start(&p[1], SASL_MECH_PLAIN, nobody, NULL);
+	pending_start(&p[2], SASL_MECH_PLAIN, good, NULL);
+	for (int i = 0; i < 3; i++)
+		assert_true(sasl_server_verify(p[i].s, o, pending_done, &p[i]));
+	usleep(5000); /* the first one is most likely running */
+	sasl_server_free(&p[0].s);
+	sasl_server_free(&p[1].s);
+	assert_null(p[0].s);
+	drain(base, o);
+	assert_int_equal(p[0].calls, 0);
+	assert_int_equal(p[1].calls, 0);
+	assert_int_equal(p[2].calls, 1);
+	assert_int_equal(p[2].r, SASL_OK);
+	sasl_server_free(&p[2].s);
+	/* and after the check completed, before the loop ran its done */
+	pending_start(&p[0], SASL_MECH_PLAIN, good, NULL);
+	assert_true(sasl_server_verify(p[0].s, o, pending_done, &p[0]));
+	usleep(300000); /* yescrypt is ~30 ms */
+	sasl_server_free(&p[0].s);
+	drain(base, o);
+	assert_int_equal(p[0].calls, 0);
+	offload_free(&o);
+	event_base_free(base);
+	free(good);
+	free(nobody);
+}
+
+/* A full queue: the check is refused at once with SASL_TEMPFAIL. */
+static void test_pending_queue_full(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct offload *o = offload_new(base, 1, 1);
+	char *good = b64(M("\0" ALICE "\0" ALICE_PW));
+	struct pending p[3];
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		pending_start(&p[i], SASL_MECH_PLAIN, good, NULL);
+	assert_true(sasl_server_verify(p[0].s, o, pending_done, &p[0]));
+	/* one runs or waits; with one thread and room for one waiting job,
+	 * the third is refused whatever the thread is doing */
+	if (!sasl_server_verify(p[1].s, o, pending_done, &p[1]))
+		assert_int_equal(sasl_server_finish(p[1].s), SASL_TEMPFAIL);
+	assert_false(sasl_server_verify(p[2].s, o, pending_done, &p[2]));
+	assert_int_equal(sasl_server_finish(p[2].s), SASL_TEMPFAIL);
+	assert_string_equal(sasl_server_error(p[2].s),
+			    "password check queue is full");
+	assert_null(sasl_server_user(p[2].s));
+	drain(base, o);
+	assert_int_equal(p[0].calls, 1);
+	assert_int_equal(p[0].r, SASL_OK);
+	assert_int_equal(p[2].calls, 0);
+	for (int i = 0; i < 3; i++)
+		sasl_server_free(&p[i].s);
+	offload_free(&o);
+	event_base_free(base);
+	free(good);
 }
 
 /* ---- SCRAM-SHA-256: RFC 7677 3 ---- */
@@ -915,6 +1097,9 @@ int main(void)
 		cmocka_unit_test(test_plain_overlong),
 		cmocka_unit_test(test_login),
 		cmocka_unit_test(test_unknown_user_timing),
+		cmocka_unit_test(test_pending_pool),
+		cmocka_unit_test(test_pending_cancel),
+		cmocka_unit_test(test_pending_queue_full),
 		cmocka_unit_test(test_scram_credentials),
 		cmocka_unit_test(test_scram_vector),
 		cmocka_unit_test(test_scram_bad_final),
