@@ -28,6 +28,9 @@
 
 /* A full rescan of the spool this often, in case a notification was lost. */
 #define QUEUE_RESCAN_SECONDS 60
+/* Without inotify (fs.inotify.max_user_instances used up): how often the
+ * spool directory is looked at instead. */
+#define QUEUE_POLL_SECONDS 1
 
 struct queue_item {
 	TAILQ_ENTRY(queue_item) entry;
@@ -48,7 +51,9 @@ struct queue_worker {
 	struct event *ev_inotify;
 	struct event *ev_timer;
 	struct event *ev_rescan;
-	char *password; /* smart host password, read at start */
+	struct event *ev_poll;	   /* no inotify: env/ looked at instead */
+	struct timespec env_mtime; /* ... as it was at the last look */
+	char *password;		   /* smart host password, read at start */
 	struct relay_port auto_ports[RELAY_AUTO_MAX]; /* relay.auto_ports */
 	struct relay_tls_policy *tls_policy;	      /* queue.tls_policy */
 	struct sockaddr_storage bind4, bind6; /* queue.bind_address(6) */
@@ -195,6 +200,26 @@ static void queue_on_timer(evutil_socket_t fd, short what, void *arg)
 static void queue_on_rescan(evutil_socket_t fd, short what, void *arg)
 {
 	queue_scan(arg);
+}
+
+/*
+ * No inotify: a scan when env/ changed since the last look. Every commit,
+ * rewrite (a rename into env/) and removal changes the directory's mtime,
+ * and a stat a second costs nothing, unlike reading every envelope.
+ */
+static void queue_on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct queue_worker *q = arg;
+	char *dir = xasprintf("%s/queue/env", q->cfg->data_dir);
+	struct stat st;
+
+	if (stat(dir, &st) == 0 &&
+	    (st.st_mtim.tv_sec != q->env_mtime.tv_sec ||
+	     st.st_mtim.tv_nsec != q->env_mtime.tv_nsec)) {
+		q->env_mtime = st.st_mtim;
+		queue_scan(q);
+	}
+	free(dir);
 }
 
 /* env/ changed: an envelope was committed, rewritten (by the CLI) or
@@ -375,6 +400,8 @@ static void queue_free(struct queue_worker *q)
 		event_free(q->ev_inotify);
 	event_free(q->ev_timer);
 	event_free(q->ev_rescan);
+	if (q->ev_poll != NULL)
+		event_free(q->ev_poll);
 	if (q->inotify_fd >= 0)
 		close(q->inotify_fd);
 	if (q->password != NULL)
@@ -406,6 +433,14 @@ int queue_worker_run(const struct config *cfg)
 			event_new(q.base, q.inotify_fd, EV_READ | EV_PERSIST,
 				  queue_on_inotify, &q);
 		event_add(q.ev_inotify, NULL);
+	} else {
+		struct timeval poll = {QUEUE_POLL_SECONDS, 0};
+
+		log_warn(NULL, "looking at the spool every second instead",
+			 NULL);
+		q.ev_poll =
+			event_new(q.base, -1, EV_PERSIST, queue_on_poll, &q);
+		event_add(q.ev_poll, &poll);
 	}
 	q.ev_timer = evtimer_new(q.base, queue_on_timer, &q);
 	q.ev_rescan = event_new(q.base, -1, EV_PERSIST, queue_on_rescan, &q);

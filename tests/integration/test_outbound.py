@@ -1179,3 +1179,42 @@ def test_all_mx_down_deferred_then_delivered_on_retry(tmp_path, dns):
             finish_server(a)
         if sink:
             stop_sink(sink)
+
+
+NO_INOTIFY_C = r"""
+#include <errno.h>
+int inotify_init(void) { errno = EMFILE; return -1; }
+int inotify_init1(int flags) { (void)flags; errno = EMFILE; return -1; }
+"""
+
+
+def test_without_inotify_the_spool_is_polled(tmp_path, dns, monkeypatch):
+    """fs.inotify.max_user_instances used up (EMFILE, as on a busy
+    machine): the queue worker looks at the spool every second instead of
+    waiting for its minutely rescan, so new mail still leaves at once."""
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler for the LD_PRELOAD shim")
+    src = tmp_path / "no_inotify.c"
+    src.write_text(NO_INOTIFY_C)
+    shim = tmp_path / "no_inotify.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(shim), str(src)],
+                   check=True, timeout=60)
+    os.chmod(tmp_path, 0o755)  # the queue worker runs unprivileged
+    sink = start_sink(CountingSink)
+    a = None
+    try:
+        monkeypatch.setenv("LD_PRELOAD", str(shim))
+        a = make_sender(tmp_path, dns, f"mx_port = {sink.server_address[1]};")
+        monkeypatch.delenv("LD_PRELOAD")
+        wait_for(lambda: "looking at the spool every second instead" in
+                 a.log_text(), 10, what="the queue worker without inotify")
+        assert "cannot watch the spool" in a.log_text()
+        with login(a) as s:
+            s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], MSG.encode())
+        wait_for(lambda: sink.messages == 1, 10, what="the delivery")
+        wait_for(lambda: spool(a) == [], 10, what="spool emptied")
+    finally:
+        if a:
+            finish_server(a)
+        stop_sink(sink)
