@@ -1218,3 +1218,28 @@ def test_without_inotify_the_spool_is_polled(tmp_path, dns, monkeypatch):
         if a:
             finish_server(a)
         stop_sink(sink)
+
+
+def test_bind_address_not_ours_defers(tmp_path, dns):
+    """queue.bind_address that this host does not have (TEST-NET-1, RFC
+    5737): no connection leaves, and the recipient is deferred with the
+    bind's error rather than sent from another address."""
+    sink = start_sink(CountingSink)
+    a = None
+    try:
+        a = make_sender(tmp_path, dns, f"mx_port = {sink.server_address[1]}; "
+                        'retry = [3600]; bind_address = "192.0.2.1";')
+        with login(a) as s:
+            s.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"], MSG.encode())
+        wait_for(lambda: b"state deferred" in envelope_text(a), 15,
+                 what="a deferred recipient")
+        text = envelope_text(a)
+        assert (b"4.4.1 cannot connect to mx.remote.test port "
+                b"%d: Cannot assign requested address"
+                % sink.server_address[1]) in text, text
+        assert sink.sessions == []
+        assert "bind_address=192.0.2.1 bind_address6=any" in a.log_text()
+    finally:
+        if a:
+            finish_server(a)
+        stop_sink(sink)
