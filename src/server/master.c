@@ -421,7 +421,6 @@ static void master_reload(struct master *m)
 	m->socks = socks;
 	m->nsocks = cfg->listener_count;
 	tls_ctx_free(&m->tls);
-	throttle_free(&m->throttle);
 	config_free(&m->cfg);
 	privdrop_fini(&m->priv);
 	m->cfg = cfg;
@@ -461,6 +460,7 @@ static void master_free(struct master *m)
 {
 	master_close_socks(&m->socks, m->nsocks);
 	tls_ctx_free(&m->tls);
+	throttle_free(&m->throttle);
 	config_free(&m->cfg);
 	privdrop_fini(&m->priv);
 	free(m->workers);

@@ -643,6 +643,14 @@ def test_sighup_reloads_certificate(server, tmp_path):
         # verified against the new file too
         with tls_session(srv, "smtp", client_context(srv)) as c:
             assert c.sock.version() == "TLSv1.3"
+        # The new workers share the master's login throttle: a failed
+        # AUTH is answered (late), not a crash.
+        with smtplib.SMTP_SSL(HOST, srv.port("submissions"),
+                              context=lib_context(srv),
+                              timeout=IO_TIMEOUT + 10) as s:
+            with pytest.raises(smtplib.SMTPAuthenticationError) as e:
+                s.login("nobody@example.test", "wrong")
+            assert e.value.smtp_code == 535
         # old sessions still work, on the old certificate
         assert smtps.noop() == (250, b"2.0.0 OK")
         assert smtps.ehlo()[0] == 250
