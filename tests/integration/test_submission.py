@@ -11,6 +11,8 @@ import hmac
 import os
 import shutil
 import smtplib
+import socket
+import struct
 import subprocess
 import time
 
@@ -424,5 +426,84 @@ def test_mx_auth_relay_networks_hide_ip(tmp_path):
         received = raw.split(b"\r\nReceived: ", 1)[1].split(b";", 1)[0]
         assert b"127.0.0.1" not in received, received
         assert b"with ESMTPSA" in received
+    finally:
+        finish_server(srv)
+
+
+def _auth_line(password=PASSWORD):
+    return "AUTH PLAIN " + base64.b64encode(
+        f"\0alice@{DOMAIN}\0{password}".encode()).decode()
+
+
+def _greeted(srv):
+    """A session on the implicit-TLS port, greeted, ready for AUTH."""
+    c = LineConn.connect(srv.port("submissions"), ctx_for(srv))
+    c.sock.settimeout(30)
+    assert c.smtp_reply()[0] == 220
+    c.cmd("EHLO client.test")
+    assert c.smtp_reply()[0] == 250
+    return c
+
+
+def test_password_checks_do_not_block_the_loop(tmp_path):
+    """With one worker, ten logins at once hash on the offload threads:
+    meanwhile the loop still answers another session's NOOP at once,
+    where a check inside the loop would make it wait for several hash
+    times. Sessions closed while their check runs leave the worker up."""
+    srv = make_server(tmp_path / "offload")
+    try:
+        workers = srv.children()
+        idle = _greeted(srv)
+        idle.cmd(_auth_line())
+        assert idle.smtp_reply()[0] == 235
+        # one hash time, alone: the fastest of three logins
+        hash_time = 1e9
+        for _ in range(3):
+            with _greeted(srv) as c:
+                t0 = time.monotonic()
+                c.cmd(_auth_line())
+                assert c.smtp_reply()[0] == 235
+                hash_time = min(hash_time, time.monotonic() - t0)
+
+        conns = [_greeted(srv) for _ in range(10)]
+        for c in conns:  # all ten lines in flight before the NOOP
+            c.cmd(_auth_line())
+        time.sleep(0.01)
+        t0 = time.monotonic()
+        idle.cmd("NOOP")
+        assert idle.smtp_reply()[0] == 250
+        noop = time.monotonic() - t0
+        codes = [c.smtp_reply()[0] for c in conns]
+        all_done = time.monotonic() - t0
+        for c in conns:
+            c.close()
+        print(f"hash {hash_time * 1000:.1f} ms, NOOP {noop * 1000:.1f} ms, "
+              f"ten logins {all_done * 1000:.1f} ms")
+        assert codes == [235] * 10
+        # in the loop: NOOP behind ~9 hashes; off it: a few ms. Half of
+        # ten hash times leaves room for a loaded machine.
+        assert noop < 5 * hash_time, (noop, hash_time)
+
+        # close sessions mid-check, some with a reset (SO_LINGER 0)
+        for i in range(10):
+            c = _greeted(srv)
+            # two failures: under the throttle's address limit
+            c.cmd(_auth_line("wrong") if i in (0, 5) else _auth_line())
+            if i % 3 == 0:
+                c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                  struct.pack("ii", 1, 0))
+            c.close()
+        time.sleep(0.5)  # let the checks finish and land on the loop
+        idle.cmd("NOOP")
+        assert idle.smtp_reply()[0] == 250  # same worker, same session
+        with _greeted(srv) as c:
+            c.cmd(_auth_line())
+            assert c.smtp_reply()[0] == 235
+        idle.cmd("QUIT")
+        assert idle.smtp_reply()[0] == 221
+        idle.close()
+        assert srv.children() == workers
+        assert "worker exited" not in srv.log_text()
+        assert "worker killed" not in srv.log_text()
     finally:
         finish_server(srv)
