@@ -11,6 +11,13 @@
  *   4  a SCRAM exchange: messages separated by '\n', fed in turn to a
  *      server that knows "user" (password "pencil", RFC 7677 3) and
  *      makes up credentials for anyone else
+ *   5  a PLAIN (bit 3 clear) or LOGIN exchange: base64 lines separated
+ *      by '\n', the first the initial response, fed to sasl_server_step
+ *      against a user database holding "u@example.org" (password "pw",
+ *      a cheap bcrypt hash). A password check (SASL_PENDING) runs
+ *      inline, without a pool, for that user; for anyone else the
+ *      exchange is freed with its check pending (a dummy yescrypt per
+ *      input would slow fuzzing down to a crawl)
  * Every result must keep its promises: fields inside the input, strings
  * NUL-terminated within their arrays, server messages bounded.
  */
@@ -19,8 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <crypt.h>
+#include <unistd.h>
+
 #include "auth/sasl.h"
 #include "auth/scram.h"
+#include "auth/userdb.h"
 
 #define CHECK(cond)                                                            \
 	do {                                                                   \
@@ -144,6 +155,83 @@ static void check_exchange(const unsigned char *in, size_t len)
 	CHECK(s == NULL);
 }
 
+#define FUZZ_USER "u@example.org"
+
+/* The database of mode 5, made once, in a directory removed at exit. */
+static char fuzz_dir[64];
+
+static void fuzz_cleanup(void)
+{
+	static const char *const files[] = {USERDB_FILE, USERDB_FILE "-wal",
+					    USERDB_FILE "-shm"};
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", fuzz_dir, files[i]);
+		unlink(path);
+	}
+	rmdir(fuzz_dir);
+}
+
+static struct userdb *fuzz_userdb(void)
+{
+	static struct userdb *db;
+	const char *error = NULL;
+	char path[128], *setting, *hash;
+	void *work = NULL;
+	int size = 0;
+
+	if (db != NULL)
+		return db;
+	snprintf(fuzz_dir, sizeof(fuzz_dir), "/tmp/postern-fuzz-sasl-XXXXXX");
+	CHECK(mkdtemp(fuzz_dir) != NULL);
+	atexit(fuzz_cleanup);
+	snprintf(path, sizeof(path), "%s/%s", fuzz_dir, USERDB_FILE);
+	db = userdb_open(path, true, &error);
+	CHECK(db != NULL);
+	CHECK(userdb_domain_add(db, "example.org", &error) == 0);
+	setting = crypt_gensalt_ra("$2b$", 4, NULL, 0);
+	CHECK(setting != NULL);
+	hash = crypt_ra("pw", setting, &work, &size);
+	CHECK(hash != NULL);
+	CHECK(userdb_user_add(db, FUZZ_USER, hash, NULL, 0, &error) == 0);
+	free(work);
+	free(setting);
+	return db;
+}
+
+static void check_password_exchange(const unsigned char *in, size_t len,
+				    bool login)
+{
+	struct sasl_server *s = sasl_server_new(
+		login ? SASL_MECH_LOGIN : SASL_MECH_PLAIN, fuzz_userdb());
+	char out[SASL_CHALLENGE_MAX];
+	enum sasl_result r = SASL_CONTINUE;
+	size_t pos = 0;
+
+	while (r == SASL_CONTINUE && pos <= len) {
+		const unsigned char *nl = memchr(in + pos, '\n', len - pos);
+		size_t end = nl != NULL ? (size_t)(nl - in) : len;
+		size_t n = 99;
+
+		r = sasl_server_step(s, (const char *)in + pos, end - pos, true,
+				     out, sizeof(out), &n);
+		CHECK(n < sizeof(out) && out[n] == '\0' && strlen(out) == n);
+		CHECK(r == SASL_CONTINUE || n == 0);
+		CHECK(sasl_server_user(s) == NULL);
+		pos = end + 1;
+	}
+	if (r == SASL_PENDING && sasl_server_authcid(s) != NULL &&
+	    strcmp(sasl_server_authcid(s), FUZZ_USER) == 0) {
+		CHECK(!sasl_server_verify(s, NULL, NULL, NULL));
+		r = sasl_server_finish(s);
+		CHECK(r == SASL_OK || r == SASL_FAIL);
+		CHECK((r == SASL_OK) == (sasl_server_user(s) != NULL));
+	}
+	sasl_server_free(&s); /* a check still pending is dropped */
+	CHECK(s == NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const unsigned char *rest = data + 1;
@@ -166,6 +254,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 4:
 		check_exchange(rest, len);
+		break;
+	case 5:
+		check_password_exchange(rest, len, (data[0] & 8) != 0);
 		break;
 	default:
 		break;
