@@ -66,6 +66,10 @@ static void run(struct imap_session *s, const struct search_program *prog,
 		struct search_reply *r)
 {
 	const struct imap_view *v = &s->view;
+	/* One read transaction for the whole loop: a key that reads the
+	 * message looks its file up in the index, and a transaction per
+	 * message cost its own locks (fcntl on the WAL index). */
+	bool rtx = prog->needs_content && store_read_begin(s->store_user) == 0;
 
 	r->nums = xmalloc((v->n > 0 ? v->n : 1) * sizeof(*r->nums));
 	for (size_t i = 0; i < v->n; i++) {
@@ -93,6 +97,8 @@ static void run(struct imap_session *s, const struct search_program *prog,
 		if (prog->uses_modseq && m.modseq > r->modseq)
 			r->modseq = m.modseq;
 	}
+	if (rtx)
+		store_read_end(s->store_user);
 }
 
 static void finish(struct imap_session *s, struct search_reply *r)

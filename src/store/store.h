@@ -114,6 +114,16 @@ void store_user_free(struct store_user **up);
 
 /* Quota in bytes (0 = none), checked by APPEND/COPY. */
 void store_user_set_quota(struct store_user *u, uint64_t quota);
+/*
+ * Many reads as one SQLite read transaction (a SEARCH that loads every
+ * message): one snapshot, and no read lock taken and dropped per
+ * message. Only reads in between, and both calls within one synchronous
+ * stretch: the other sessions of the user share the handle. Returns 0,
+ * or -1 when no transaction was started (the reads then work as usual);
+ * call store_read_end() only after 0.
+ */
+int store_read_begin(struct store_user *u) __attribute__((warn_unused_result));
+void store_read_end(struct store_user *u);
 
 /* ---- Mailboxes (the folder list) ---- */
 

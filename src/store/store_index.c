@@ -322,6 +322,23 @@ int store_begin(struct store_user *u)
 	return st == NULL ? STORE_ERR_IO : store_run(u, st);
 }
 
+int store_read_begin(struct store_user *u)
+{
+	if (!sqlite3_get_autocommit(u->db) ||
+	    sqlite3_exec(u->db, "BEGIN DEFERRED", NULL, NULL, NULL) !=
+		    SQLITE_OK)
+		return -1;
+	return 0;
+}
+
+void store_read_end(struct store_user *u)
+{
+	/* Nothing was written: a failed COMMIT leaves nothing to undo. */
+	if (!sqlite3_get_autocommit(u->db) &&
+	    sqlite3_exec(u->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		sqlite3_exec(u->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 int store_commit(struct store_user *u)
 {
 	sqlite3_stmt *st = store_stmt(u, SST_COMMIT);

@@ -774,6 +774,34 @@ static void test_idle_release_stays(void **state)
 	store_mailbox_free(&mb);
 }
 
+/* A read transaction around many reads; not nested; ended cleanly. */
+static void test_read_transaction(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	char *data = NULL;
+	size_t len = 0;
+	const char *error;
+	uint32_t uid;
+
+	append(f, "INBOX", MSG, 0, NULL);
+	mb = open_mb(f, "INBOX", false);
+	uid = store_mailbox_uidnext(mb) - 1;
+	assert_int_equal(store_read_begin(f->u), 0);
+	assert_false(sqlite3_get_autocommit(f->u->db));
+	assert_int_equal(store_read_begin(f->u), -1); /* already in one */
+	assert_int_equal(store_msg_load_header(mb, uid, &data, &len, &error),
+			 0);
+	assert_non_null(data);
+	free(data);
+	store_read_end(f->u);
+	assert_true(sqlite3_get_autocommit(f->u->db));
+	/* Writes work again afterwards. */
+	append(f, "INBOX", MSG, 0, NULL);
+	assert_int_equal(sync_mb(mb), 1);
+	store_mailbox_free(&mb);
+}
+
 static void test_rebuild(void **state)
 {
 	struct fx *f = *state;
@@ -914,6 +942,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idle_release, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_idle_release_stays, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_read_transaction, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_index, setup,
