@@ -210,29 +210,60 @@ def test_delay_notice_once(tmp_path, dns):
         finish_server(b)
 
 
-class NoDsnSink(socketserver.StreamRequestHandler):
-    """A peer without DSN (and without PIPELINING) that takes anything."""
+class SmtpPeer(socketserver.StreamRequestHandler):
+    """A scripted SMTP peer: the base of the test peers below. It takes
+    anything, counts messages in server.messages, and leaves the replies
+    that differ to its subclasses: NAME and EXT (the EHLO extensions),
+    rcpt() for RCPT, dot() for the final dot. server.sessions gets the
+    verbs of each connection, server.spans its start and QUIT times."""
+
+    NAME = b"sink.test"
+    EXT = [b"PIPELINING", b"8BITMIME"]
+
+    def rcpt(self):
+        return b"250 2.1.5 ok\r\n"
+
+    def dot(self):
+        self.server.messages += 1
+        return b"250 2.0.0 ok\r\n"
 
     def handle(self):
-        self.wfile.write(b"220 sink.test ESMTP\r\n")
+        srv = self.server
+        cmds = []
+        getattr(srv, "sessions", []).append(cmds)
+        span = [time.monotonic(), None]
+        getattr(srv, "spans", []).append(span)
+        self.wfile.write(b"220 " + self.NAME + b" ESMTP\r\n")
         while True:
             line = self.rfile.readline()
             if not line:
                 return
             verb = line[:4].upper()
+            cmds.append(verb.decode())
             if verb == b"EHLO":
-                self.wfile.write(b"250-sink.test\r\n250 8BITMIME\r\n")
+                lines = [self.NAME] + self.EXT
+                self.wfile.write(b"".join(
+                    b"250" + (b" " if i == len(lines) - 1 else b"-") + l +
+                    b"\r\n" for i, l in enumerate(lines)))
+            elif verb == b"RCPT":
+                self.wfile.write(self.rcpt())
             elif verb == b"DATA":
                 self.wfile.write(b"354 go\r\n")
                 while self.rfile.readline() not in (b".\r\n", b""):
                     pass
-                self.server.messages += 1
-                self.wfile.write(b"250 2.0.0 ok\r\n")
+                self.wfile.write(self.dot())
             elif verb == b"QUIT":
+                span[1] = time.monotonic()
                 self.wfile.write(b"221 bye\r\n")
                 return
             else:
                 self.wfile.write(b"250 2.0.0 ok\r\n")
+
+
+class NoDsnSink(SmtpPeer):
+    """A peer without DSN (and without PIPELINING) that takes anything."""
+
+    EXT = [b"8BITMIME"]
 
 
 def test_success_notice_when_next_hop_lacks_dsn(tmp_path, dns):
@@ -364,32 +395,16 @@ def test_kill9_under_load_loses_nothing(pair):
     assert dup <= 20, dup
 
 
-class GreylistPeer(NoDsnSink):
+class GreylistPeer(SmtpPeer):
     """Answers the first RCPT with 451 (greylisting), then accepts."""
 
-    def handle(self):
-        self.wfile.write(b"220 grey.test ESMTP\r\n")
-        while True:
-            line = self.rfile.readline()
-            if not line:
-                return
-            verb = line[:4].upper()
-            if verb == b"RCPT":
-                self.server.rcpts += 1
-                self.wfile.write(b"451 4.7.1 greylisted, try again\r\n"
-                                 if self.server.rcpts == 1 else
-                                 b"250 2.1.5 ok\r\n")
-            elif verb == b"DATA":
-                self.wfile.write(b"354 go\r\n")
-                while self.rfile.readline() not in (b".\r\n", b""):
-                    pass
-                self.server.messages += 1
-                self.wfile.write(b"250 2.0.0 ok\r\n")
-            elif verb == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
+    NAME = b"grey.test"
+    EXT = []
+
+    def rcpt(self):
+        self.server.rcpts += 1
+        return (b"451 4.7.1 greylisted, try again\r\n"
+                if self.server.rcpts == 1 else b"250 2.1.5 ok\r\n")
 
 
 def test_temporary_failure_is_retried(tmp_path, dns):
@@ -544,38 +559,9 @@ relay = {{ host = "mail.test"; port = "auto"; user = "alice@{DOMAIN}";
         finish_server(s)
 
 
-class CountingSink(socketserver.StreamRequestHandler):
+class CountingSink(SmtpPeer):
     """A PIPELINING peer that takes anything and records, per connection,
     the commands it got."""
-
-    def handle(self):
-        cmds = []
-        self.server.sessions.append(cmds)
-        self.server.spans.append([time.monotonic(), None])
-        span = self.server.spans[-1]
-        self.wfile.write(b"220 sink.test ESMTP\r\n")
-        while True:
-            line = self.rfile.readline()
-            if not line:
-                return
-            verb = line[:4].upper().decode()
-            cmds.append(verb)
-            if verb == "QUIT":
-                span[1] = time.monotonic()
-            if verb == "EHLO":
-                self.wfile.write(b"250-sink.test\r\n250-PIPELINING\r\n"
-                                 b"250 8BITMIME\r\n")
-            elif verb == "DATA":
-                self.wfile.write(b"354 go\r\n")
-                while self.rfile.readline() not in (b".\r\n", b""):
-                    pass
-                self.server.messages += 1
-                self.wfile.write(b"250 2.0.0 ok\r\n")
-            elif verb == "QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 2.0.0 ok\r\n")
 
 
 def test_connection_reuse_and_limits(tmp_path, dns):
@@ -979,26 +965,15 @@ def test_tls_policy_encrypt_defers_without_starttls(tmp_path, dns):
         stop_sink(sink)
 
 
-class AlwaysLater(CountingSink):
+class AlwaysLater(SmtpPeer):
     """Answers every RCPT with 451: a destination that never takes it."""
 
-    def handle(self):
-        self.wfile.write(b"220 later.test ESMTP\r\n")
-        while True:
-            line = self.rfile.readline()
-            if not line:
-                return
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                self.wfile.write(b"250-later.test\r\n250 8BITMIME\r\n")
-            elif verb == b"RCPT":
-                self.server.rcpts += 1
-                self.wfile.write(b"451 4.7.1 still greylisted\r\n")
-            elif verb == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
+    NAME = b"later.test"
+    EXT = [b"8BITMIME"]
+
+    def rcpt(self):
+        self.server.rcpts += 1
+        return b"451 4.7.1 still greylisted\r\n"
 
 
 def delivery_status(raw):
@@ -1049,27 +1024,11 @@ def test_lifetime_expiry_bounces_with_the_last_reply(tmp_path, dns):
         stop_sink(sink)
 
 
-class SevenBitSink(socketserver.StreamRequestHandler):
+class SevenBitSink(SmtpPeer):
     """A peer that offers no extension at all (no 8BITMIME)."""
 
-    def handle(self):
-        self.wfile.write(b"220 seven.test ESMTP\r\n")
-        while True:
-            line = self.rfile.readline()
-            if not line:
-                return
-            verb = line[:4].upper()
-            if verb == b"DATA":
-                self.wfile.write(b"354 go\r\n")
-                while self.rfile.readline() not in (b".\r\n", b""):
-                    pass
-                self.server.messages += 1
-                self.wfile.write(b"250 2.0.0 ok\r\n")
-            elif verb == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 seven.test\r\n")
+    NAME = b"seven.test"
+    EXT = []
 
 
 def test_8bit_to_a_server_without_8bitmime_bounces(tmp_path, dns):

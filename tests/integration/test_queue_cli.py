@@ -5,7 +5,6 @@ and the verbs given while the queue worker has the message in flight.
 
 import json
 import os
-import socketserver
 import subprocess
 import threading
 import time
@@ -13,7 +12,8 @@ import time
 import pytest
 
 from conftest import finish_server, postern_bin, wait_for
-from test_outbound import REMOTE, dns, make_sender, start_sink, stop_sink  # noqa: F401
+from test_outbound import (REMOTE, SmtpPeer, dns, make_sender,  # noqa: F401
+                           start_sink, stop_sink)
 from test_submission import (DOMAIN, MSG, inbox, login, make_server,
                              spool_envelopes)
 
@@ -136,34 +136,20 @@ def test_version1_envelope_still_read(spooled):
 # when the attempt ends, not overwritten by it (spool_envelope_merge).
 
 
-class HeldAtDot(socketserver.StreamRequestHandler):
+class HeldAtDot(SmtpPeer):
     """A peer that takes the message, then holds back its answer to the
     final dot until the test sets server.go, so the attempt is in flight
     while a CLI verb runs. Each DATA gets the next of server.replies."""
 
-    def handle(self):
+    NAME = b"slow.test"
+    EXT = [b"8BITMIME"]
+
+    def dot(self):
         srv = self.server
-        self.wfile.write(b"220 slow.test ESMTP\r\n")
-        while True:
-            line = self.rfile.readline()
-            if not line:
-                return
-            verb = line[:4].upper()
-            if verb == b"EHLO":
-                self.wfile.write(b"250-slow.test\r\n250 8BITMIME\r\n")
-            elif verb == b"DATA":
-                self.wfile.write(b"354 go\r\n")
-                while self.rfile.readline() not in (b".\r\n", b""):
-                    pass
-                srv.dots += 1
-                srv.at_dot.set()
-                srv.go.wait(30)
-                self.wfile.write(srv.replies.pop(0))
-            elif verb == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 2.0.0 ok\r\n")
+        srv.dots += 1
+        srv.at_dot.set()
+        srv.go.wait(30)
+        return srv.replies.pop(0)
 
 
 @pytest.fixture
