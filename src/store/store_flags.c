@@ -214,7 +214,6 @@ int store_msg_set_flags(struct store_mailbox *mb, uint32_t uid,
 				.flags = flags,
 				.keywords = keywords,
 				.unchangedsince = unchangedsince};
-	struct store_msg *m;
 	int rc;
 
 	*error_r = mb->u->error;
@@ -233,15 +232,11 @@ int store_msg_set_flags(struct store_mailbox *mb, uint32_t uid,
 	rc = store_commit(mb->u);
 	/* The handle shows the change now; its HIGHESTMODSEQ stays, so the
 	 * next sync still reads everything changed since. */
-	m = (struct store_msg *)store_mailbox_find(mb, uid);
-	if (rc == 0 && c.changed && m != NULL) {
-		free(m->keywords);
-		m->flags = c.new_flags;
-		m->keywords = c.new_keywords;
-		m->modseq = c.modseq;
-		c.new_keywords = NULL;
+	if (rc == 0 && c.changed &&
+	    store_mb_set_msg(mb, uid, c.new_flags, c.new_keywords, c.modseq))
 		mb->pending = true;
-	}
+	if (rc == 0 && c.changed)
+		c.new_keywords = NULL; /* taken by store_mb_set_msg */
 	free(c.new_keywords);
 	return rc;
 }

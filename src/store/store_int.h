@@ -113,6 +113,7 @@ struct store_user {
 	size_t index_batch;	/* new files indexed per transaction */
 	char host[STORE_HOST_CAP + 1]; /* for unique file names */
 	char error[STORE_ERROR_SIZE];
+	struct store_mbshare *shares; /* message lists of open mailboxes */
 };
 
 /* One row of the mailboxes table. */
@@ -127,22 +128,63 @@ struct store_mbrow {
 	int64_t new_stamp, cur_stamp;
 };
 
+/*
+ * One mailbox's message list as of one refresh, shared by the handles of
+ * that mailbox in this process (store_msg.c). A handle keeps a reference
+ * to the list it last synced to, so the store_msg pointers it handed out
+ * stay valid until its own next sync or change, whatever the other
+ * handles do; a refresh makes a new list unless only one handle holds the
+ * current one. recent is false in every entry: \Recent is per handle.
+ */
+struct store_mblist {
+	unsigned refs; /* the share's current list + the handles on it */
+	struct store_msg *msgs;
+	size_t n, cap;
+	uint32_t uidvalidity, uidnext, first_recent;
+	uint64_t highestmodseq;
+	char *keywords;
+	/* Keyword strings replaced in place (STORE), freed with the list:
+	 * another handle's view may still point at them. */
+	char **old;
+	size_t n_old;
+};
+
+/* The open handles of one mailbox in this process. */
+struct store_mbshare {
+	int64_t id;
+	unsigned handles;
+	struct store_mblist *cur; /* newest list; NULL: load it */
+	/* What the cheap check compares (see store_mailbox_sync): the state
+	 * the index was in when cur was made. */
+	bool seen_ok;
+	int64_t seen_new, seen_cur, seen_dv;
+	uint64_t seen_changes;
+	struct store_mbshare *next;
+};
+
+/* UIDs first_recent..last-1 that this handle took as \Recent. */
+struct store_recent {
+	uint32_t lo, hi;
+};
+
 struct store_mailbox {
 	struct store_user *u;
 	int64_t id;
 	char *name;
 	char *dir;
 	bool readonly;
-	bool loaded;
 	bool pending; /* changed outside a sync: the next sync returns 1 */
 	uint32_t uidvalidity, uidnext;
 	uint64_t highestmodseq;
 	char *keywords;
-	struct store_msg *msgs;
-	size_t n, cap;
-	/* What the cheap check compares (see store_mailbox_sync). */
-	int64_t seen_new, seen_cur, seen_dv;
-	uint64_t seen_changes;
+	struct store_mbshare *share;
+	struct store_mblist *list; /* as of the last sync; NULL: none yet */
+	/* This handle's \Recent UIDs; when one of list's messages is among
+	 * them, own is list's entries with recent set (keywords borrowed
+	 * from list), else NULL and the view is list->msgs. */
+	struct store_recent *recent;
+	size_t n_recent;
+	struct store_msg *own;
 	/* Strings handed out since the last sync or change. */
 	char **pool;
 	size_t n_pool;
@@ -306,6 +348,10 @@ void store_idle_release(struct store_user *u);
 void store_index_quiet(struct store_user *u);
 /* After a change through mb: reload now, report at the next sync. */
 int store_mb_reload(struct store_mailbox *mb);
+/* A STORE through mb, shown by mb at once (keywords: malloc'd, taken);
+ * false when uid is not in mb's list (keywords then freed). */
+bool store_mb_set_msg(struct store_mailbox *mb, uint32_t uid, unsigned flags,
+		      char *keywords, uint64_t modseq);
 /* Unlink the message files and drop rows; *bytes gets the file sizes. */
 int store_expunge_locked(struct store_user *u, struct store_mbrow *row,
 			 const char *dir, const uint32_t *uids, size_t n,

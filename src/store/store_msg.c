@@ -3,12 +3,14 @@
  * last sync, and the per-message operations (load, cached ENVELOPE and
  * BODYSTRUCTURE, STORE, EXPUNGE).
  *
- * The handle keeps the messages in memory and brings them up to date
- * incrementally: rows whose MODSEQ is above the handle's HIGHESTMODSEQ
- * (new or changed) and tombstones above it (expunged). The cheap check
- * before any of that compares the new/ and cur/ mtimes, SQLite's
- * data_version (other connections' commits) and this user's own commit
- * counter with what the last sync saw.
+ * The handles of one mailbox in a process share its message list
+ * (struct store_mbshare, store_int.h): the first handle to sync after a
+ * change brings it up to date incrementally, rows whose MODSEQ is above
+ * the list's HIGHESTMODSEQ (new or changed) and tombstones above it
+ * (expunged), and the others take the result without reading the index.
+ * The cheap check before any of that compares the new/ and cur/ mtimes,
+ * SQLite's data_version (other connections' commits) and this user's own
+ * commit counter with what the list was made from.
  */
 #include "store/store_int.h"
 
@@ -37,11 +39,29 @@ static const char *pool_add(struct store_mailbox *mb, char *s)
 	return s;
 }
 
-static void msgs_clear(struct store_mailbox *mb)
+/* ---- message lists shared by the handles of a mailbox ---- */
+
+static void list_unref(struct store_mblist **lp)
 {
-	for (size_t i = 0; i < mb->n; i++)
-		free(mb->msgs[i].keywords);
-	mb->n = 0;
+	struct store_mblist *l = *lp;
+
+	*lp = NULL;
+	if (l == NULL || --l->refs > 0)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->msgs[i].keywords);
+	for (size_t i = 0; i < l->n_old; i++)
+		free(l->old[i]);
+	free(l->old);
+	free(l->msgs);
+	free(l->keywords);
+	free(l);
+}
+
+static struct store_mblist *list_ref(struct store_mblist *l)
+{
+	l->refs++;
+	return l;
 }
 
 static int msg_cmp(const void *a, const void *b)
@@ -52,13 +72,14 @@ static int msg_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static struct store_msg *msg_find(const struct store_mailbox *mb, uint32_t uid)
+static struct store_msg *list_find(struct store_msg *msgs, size_t n,
+				   uint32_t uid)
 {
 	struct store_msg key = {.uid = uid};
 
-	if (mb->n == 0)
+	if (n == 0)
 		return NULL;
-	return bsearch(&key, mb->msgs, mb->n, sizeof(*mb->msgs), msg_cmp);
+	return bsearch(&key, msgs, n, sizeof(*msgs), msg_cmp);
 }
 
 /* Fill m from a SST_MSG_ALL / SST_MSG_SINCE row. */
@@ -75,56 +96,58 @@ static void msg_from_row(struct store_msg *m, sqlite3_stmt *st)
 	m->size = (uint64_t)sqlite3_column_int64(st, 5);
 }
 
-static struct store_msg *msg_append(struct store_mailbox *mb)
+static struct store_msg *msg_append(struct store_mblist *l)
 {
 	struct store_msg *m;
 
-	if (mb->n == mb->cap) {
-		mb->cap = mb->cap == 0 ? 64 : mb->cap * 2;
-		mb->msgs = xrealloc(mb->msgs, mb->cap * sizeof(*mb->msgs));
+	if (l->n == l->cap) {
+		l->cap = l->cap == 0 ? 64 : l->cap * 2;
+		l->msgs = xrealloc(l->msgs, l->cap * sizeof(*l->msgs));
 	}
-	m = &mb->msgs[mb->n++];
+	m = &l->msgs[l->n++];
 	memset(m, 0, sizeof(*m));
 	return m;
 }
 
 /* Rows of st (SST_MSG_ALL or SST_MSG_SINCE) into the list. */
-static int msgs_read(struct store_mailbox *mb, sqlite3_stmt *st)
+static int msgs_read(struct store_user *u, struct store_mblist *l,
+		     sqlite3_stmt *st)
 {
 	bool unsorted = false;
 	int rc;
 
-	while ((rc = store_step(mb->u, st)) == SQLITE_ROW) {
+	while ((rc = store_step(u, st)) == SQLITE_ROW) {
 		uint32_t uid = (uint32_t)sqlite3_column_int64(st, 0);
-		struct store_msg *m = msg_find(mb, uid);
+		struct store_msg *m = list_find(l->msgs, l->n, uid);
 
 		if (m == NULL) {
-			unsorted |= mb->n > 0 && mb->msgs[mb->n - 1].uid > uid;
-			m = msg_append(mb);
+			unsorted |= l->n > 0 && l->msgs[l->n - 1].uid > uid;
+			m = msg_append(l);
 		}
 		msg_from_row(m, st);
 	}
 	sqlite3_reset(st);
 	if (unsorted)
-		qsort(mb->msgs, mb->n, sizeof(*mb->msgs), msg_cmp);
+		qsort(l->msgs, l->n, sizeof(*l->msgs), msg_cmp);
 	return rc < 0 ? rc : 0;
 }
 
-/* Drop the messages with tombstones above mb's HIGHESTMODSEQ. */
-static int msgs_expunged(struct store_mailbox *mb)
+/* Drop the messages with tombstones above l's HIGHESTMODSEQ. */
+static int msgs_expunged(struct store_user *u, int64_t id,
+			 struct store_mblist *l)
 {
-	sqlite3_stmt *st = store_stmt(mb->u, SST_EXPUNGED_SINCE);
+	sqlite3_stmt *st = store_stmt(u, SST_EXPUNGED_SINCE);
 	size_t out = 0;
 	bool any = false;
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR_IO;
-	sqlite3_bind_int64(st, 1, mb->id);
-	sqlite3_bind_int64(st, 2, (int64_t)mb->highestmodseq);
-	while ((rc = store_step(mb->u, st)) == SQLITE_ROW) {
-		struct store_msg *m =
-			msg_find(mb, (uint32_t)sqlite3_column_int64(st, 0));
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (int64_t)l->highestmodseq);
+	while ((rc = store_step(u, st)) == SQLITE_ROW) {
+		struct store_msg *m = list_find(
+			l->msgs, l->n, (uint32_t)sqlite3_column_int64(st, 0));
 
 		if (m != NULL) {
 			m->uid = 0; /* marked; compacted below */
@@ -134,14 +157,174 @@ static int msgs_expunged(struct store_mailbox *mb)
 	sqlite3_reset(st);
 	if (rc < 0 || !any)
 		return rc < 0 ? rc : 0;
-	for (size_t i = 0; i < mb->n; i++) {
-		if (mb->msgs[i].uid == 0)
-			free(mb->msgs[i].keywords);
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->msgs[i].uid == 0)
+			free(l->msgs[i].keywords);
 		else
-			mb->msgs[out++] = mb->msgs[i];
+			l->msgs[out++] = l->msgs[i];
 	}
-	mb->n = out;
+	l->n = out;
 	return 0;
+}
+
+/* A list of its own for a refresh: a copy of cur (keywords copied). */
+static struct store_mblist *list_clone(const struct store_mblist *cur)
+{
+	struct store_mblist *l = xcalloc(1, sizeof(*l));
+
+	l->refs = 1;
+	l->uidvalidity = cur->uidvalidity;
+	l->highestmodseq = cur->highestmodseq;
+	l->cap = l->n = cur->n;
+	if (l->n > 0) {
+		l->msgs = xmalloc(l->n * sizeof(*l->msgs));
+		memcpy(l->msgs, cur->msgs, l->n * sizeof(*l->msgs));
+	}
+	for (size_t i = 0; i < l->n; i++)
+		if (l->msgs[i].keywords != NULL)
+			l->msgs[i].keywords = xstrdup(l->msgs[i].keywords);
+	return l;
+}
+
+static bool list_current(const struct store_mblist *l,
+			 const struct store_mbrow *row)
+{
+	return l != NULL && l->uidvalidity == row->uidvalidity &&
+	       l->uidnext == row->uidnext &&
+	       l->highestmodseq == row->highestmodseq &&
+	       strcmp(l->keywords != NULL ? l->keywords : "",
+		      row->keywords != NULL ? row->keywords : "") == 0;
+}
+
+/*
+ * Bring the share's current list up to row (inside the transaction):
+ * nothing when another handle already did; in place when mb is the only
+ * handle on it (nobody else holds its pointers); else into a new list,
+ * incrementally when UIDVALIDITY is the same.
+ */
+static int share_refresh(struct store_mailbox *mb, struct store_mbrow *row)
+{
+	struct store_mbshare *sh = mb->share;
+	struct store_mblist *cur = sh->cur, *l;
+	sqlite3_stmt *st;
+	bool full = cur == NULL || cur->uidvalidity != row->uidvalidity;
+	int rc = 0;
+
+	if (list_current(cur, row))
+		return 0;
+	if (!full && cur->refs == 2 && mb->list == cur) {
+		l = list_ref(cur); /* in place */
+		for (size_t i = 0; i < l->n_old; i++)
+			free(l->old[i]);
+		xfree(&l->old);
+		l->n_old = 0;
+	} else if (!full) {
+		l = list_clone(cur);
+	} else {
+		l = xcalloc(1, sizeof(*l));
+		l->refs = 1;
+	}
+	if (full) {
+		if ((st = store_stmt(mb->u, SST_MSG_ALL)) == NULL)
+			rc = STORE_ERR_IO;
+		else
+			sqlite3_bind_int64(st, 1, mb->id);
+	} else if (row->highestmodseq != l->highestmodseq) {
+		if ((rc = msgs_expunged(mb->u, mb->id, l)) == 0 &&
+		    (st = store_stmt(mb->u, SST_MSG_SINCE)) == NULL)
+			rc = STORE_ERR_IO;
+		if (rc == 0) {
+			sqlite3_bind_int64(st, 1, mb->id);
+			sqlite3_bind_int64(st, 2, (int64_t)l->highestmodseq);
+		}
+	} else {
+		st = NULL;
+	}
+	if (rc == 0 && st != NULL)
+		rc = msgs_read(mb->u, l, st);
+	if (rc < 0) {
+		/* Half-read: start over next time. */
+		list_unref(&l);
+		list_unref(&sh->cur);
+		sh->seen_ok = false;
+		return rc;
+	}
+	l->uidvalidity = row->uidvalidity;
+	l->uidnext = row->uidnext;
+	l->highestmodseq = row->highestmodseq;
+	l->first_recent = row->first_recent;
+	free(l->keywords);
+	l->keywords = xstrdup(row->keywords != NULL ? row->keywords : "");
+	list_unref(&sh->cur);
+	sh->cur = l;
+	return 0;
+}
+
+static bool in_recent(const struct store_mailbox *mb, uint32_t uid)
+{
+	for (size_t i = mb->n_recent; i-- > 0;)
+		if (uid >= mb->recent[i].lo && uid < mb->recent[i].hi)
+			return true;
+	return false;
+}
+
+/*
+ * Make l mb's list. RFC 3501 2.3.2 \Recent: the UIDs new to mb at or
+ * above first_recent are recent for mb (and, read-write, claimed by it
+ * in msgs_recent).
+ */
+static void mb_adopt(struct store_mailbox *mb, struct store_mblist *l,
+		     uint32_t first_recent)
+{
+	uint32_t from = mb->uidnext;
+	size_t k = 0;
+	bool any = false;
+
+	if (mb->list == NULL || l->uidvalidity != mb->uidvalidity) {
+		mb->n_recent = 0;
+		from = 0;
+	}
+	if (first_recent > from)
+		from = first_recent;
+	if (from < l->uidnext) {
+		if (mb->n_recent > 0 && mb->recent[mb->n_recent - 1].hi >= from)
+			mb->recent[mb->n_recent - 1].hi = l->uidnext;
+		else {
+			mb->recent = xrealloc(mb->recent,
+					      (mb->n_recent + 1) *
+						      sizeof(*mb->recent));
+			mb->recent[mb->n_recent++] =
+				(struct store_recent){from, l->uidnext};
+		}
+	}
+	if (mb->list != l) {
+		list_unref(&mb->list);
+		mb->list = list_ref(l);
+	}
+	xfree(&mb->own);
+	/* Ranges whose messages are all gone are forgotten. */
+	for (size_t i = 0; i < mb->n_recent; i++) {
+		struct store_recent r = mb->recent[i];
+		bool hit = false;
+
+		for (size_t j = 0; j < l->n && !hit; j++)
+			hit = l->msgs[j].uid >= r.lo && l->msgs[j].uid < r.hi;
+		if (hit)
+			mb->recent[k++] = r;
+		any |= hit;
+	}
+	mb->n_recent = k;
+	if (any) {
+		mb->own = xmalloc(l->n * sizeof(*mb->own));
+		memcpy(mb->own, l->msgs, l->n * sizeof(*mb->own));
+		for (size_t j = 0; j < l->n; j++)
+			mb->own[j].recent = in_recent(mb, l->msgs[j].uid);
+	}
+	mb->uidvalidity = l->uidvalidity;
+	mb->uidnext = l->uidnext;
+	mb->highestmodseq = l->highestmodseq;
+	free(mb->keywords);
+	mb->keywords = xstrdup(l->keywords);
 }
 
 /* RFC 3501 2.3.2 \Recent: one read-write session claims new UIDs. */
@@ -149,8 +332,6 @@ static int msgs_recent(struct store_mailbox *mb, struct store_mbrow *row)
 {
 	sqlite3_stmt *st;
 
-	for (size_t i = mb->n; i-- > 0 && mb->msgs[i].uid >= row->first_recent;)
-		mb->msgs[i].recent = true;
 	if (mb->readonly || row->first_recent >= row->uidnext)
 		return 0;
 	if ((st = store_stmt(mb->u, SST_MB_SET_RECENT)) == NULL)
@@ -158,40 +339,47 @@ static int msgs_recent(struct store_mailbox *mb, struct store_mbrow *row)
 	sqlite3_bind_int64(st, 1, row->id);
 	sqlite3_bind_int64(st, 2, row->uidnext);
 	row->first_recent = row->uidnext;
+	if (mb->share->cur != NULL)
+		mb->share->cur->first_recent = row->uidnext;
 	return store_run(mb->u, st);
 }
 
 int store_mb_refresh(struct store_mailbox *mb, struct store_mbrow *row)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int rc = share_refresh(mb, row);
 
-	if (!mb->loaded || row->uidvalidity != mb->uidvalidity) {
-		msgs_clear(mb);
-		if ((st = store_stmt(mb->u, SST_MSG_ALL)) == NULL)
-			return STORE_ERR_IO;
-		sqlite3_bind_int64(st, 1, mb->id);
-	} else if (row->highestmodseq != mb->highestmodseq) {
-		if ((rc = msgs_expunged(mb)) < 0)
-			return rc;
-		if ((st = store_stmt(mb->u, SST_MSG_SINCE)) == NULL)
-			return STORE_ERR_IO;
-		sqlite3_bind_int64(st, 1, mb->id);
-		sqlite3_bind_int64(st, 2, (int64_t)mb->highestmodseq);
-	} else {
-		st = NULL;
-	}
-	if (st != NULL && (rc = msgs_read(mb, st)) < 0) {
-		mb->loaded = false; /* half-read: start over next time */
+	if (rc < 0)
 		return rc;
-	}
-	mb->loaded = true;
-	mb->uidvalidity = row->uidvalidity;
-	mb->uidnext = row->uidnext;
-	mb->highestmodseq = row->highestmodseq;
-	free(mb->keywords);
-	mb->keywords = xstrdup(row->keywords);
+	mb_adopt(mb, mb->share->cur, row->first_recent);
 	return msgs_recent(mb, row);
+}
+
+bool store_mb_set_msg(struct store_mailbox *mb, uint32_t uid, unsigned flags,
+		      char *keywords, uint64_t modseq)
+{
+	struct store_mblist *l = mb->list;
+	struct store_msg *m = l != NULL ? list_find(l->msgs, l->n, uid) : NULL;
+	struct store_msg *o;
+
+	if (m == NULL) {
+		free(keywords);
+		return false;
+	}
+	/* Other handles on l may hold the old string until they sync. */
+	if (m->keywords != NULL) {
+		l->old = xrealloc(l->old, (l->n_old + 1) * sizeof(*l->old));
+		l->old[l->n_old++] = m->keywords;
+	}
+	m->flags = flags;
+	m->keywords = keywords;
+	m->modseq = modseq;
+	if (mb->own != NULL) {
+		o = &mb->own[m - l->msgs];
+		o->flags = flags;
+		o->keywords = keywords;
+		o->modseq = modseq;
+	}
+	return true;
 }
 
 int store_mb_reload(struct store_mailbox *mb)
@@ -202,6 +390,8 @@ int store_mb_reload(struct store_mailbox *mb)
 	if (rc == 0)
 		rc = store_mb_refresh(mb, &row);
 	store_mbrow_fini(&row);
+	/* Not committed yet: the next sync of any handle checks. */
+	mb->share->seen_ok = false;
 	mb->pending = true;
 	pool_clear(mb);
 	return rc;
@@ -275,54 +465,106 @@ static int sync_locked(struct store_mailbox *mb, struct store_mbrow *row)
 	return rc < 0 ? rc : more;
 }
 
+/* The cheap check: nothing changed since the share's list was made. */
+static bool share_fresh(const struct store_mbshare *sh, int64_t snew,
+			int64_t scur, int64_t dv, uint64_t changes)
+{
+	return sh->seen_ok && sh->cur != NULL && snew == sh->seen_new &&
+	       scur == sh->seen_cur && dv >= 0 && dv == sh->seen_dv &&
+	       changes == sh->seen_changes;
+}
+
 int store_mailbox_sync(struct store_mailbox *mb, const char **error_r)
 {
 	struct store_user *u = mb->u;
+	struct store_mbshare *sh = mb->share;
 	struct store_mbrow row;
 	uint32_t old_uidv = mb->uidvalidity, old_next = mb->uidnext;
 	uint64_t old_hms = mb->highestmodseq;
-	bool was_loaded = mb->loaded;
+	bool was_loaded = mb->list != NULL;
 	int64_t snew = 0, scur = 0, dv;
-	bool more;
+	bool more, fresh;
 	int rc;
 
 	*error_r = u->error;
 	dv = data_version(u);
-	if (store_dir_stamps(mb->dir, &snew, &scur) == 0 && mb->loaded &&
-	    snew == mb->seen_new && scur == mb->seen_cur && dv >= 0 &&
-	    dv == mb->seen_dv && u->changes == mb->seen_changes) {
+	fresh = store_dir_stamps(mb->dir, &snew, &scur) == 0 &&
+		share_fresh(sh, snew, scur, dv, u->changes);
+	if (fresh && mb->list == sh->cur) {
 		rc = mb->pending;
 		mb->pending = false;
 		store_idle_release(u);
 		return rc;
 	}
-	do {
-		if ((rc = store_begin(u)) < 0)
+	/* Another handle refreshed the list: take it without a transaction,
+	 * unless there are \Recent UIDs this read-write handle must claim. */
+	if (fresh &&
+	    (mb->readonly || sh->cur->first_recent >= sh->cur->uidnext)) {
+		mb_adopt(mb, sh->cur, sh->cur->first_recent);
+		pool_clear(mb);
+		store_idle_release(u);
+	} else {
+		do {
+			if ((rc = store_begin(u)) < 0)
+				return rc;
+			rc = sync_locked(mb, &row);
+			more = rc == 1;
+			if (rc >= 0)
+				rc = store_commit(u);
+			else
+				store_rollback(u);
+			if (rc == 0 && more)
+				store_mbrow_fini(&row);
+		} while (rc == 0 && more);
+		if (rc == 0 && sh->cur != NULL) {
+			sh->seen_ok = true;
+			sh->seen_new = row.new_stamp;
+			sh->seen_cur = row.cur_stamp;
+			sh->seen_dv = dv;
+			sh->seen_changes = u->changes;
+		}
+		store_mbrow_fini(&row);
+		pool_clear(mb);
+		u->busy_at = store_now_ns();
+		if (rc < 0)
 			return rc;
-		rc = sync_locked(mb, &row);
-		more = rc == 1;
-		if (rc >= 0)
-			rc = store_commit(u);
-		else
-			store_rollback(u);
-		if (rc == 0 && more)
-			store_mbrow_fini(&row);
-	} while (rc == 0 && more);
-	if (rc == 0) {
-		mb->seen_new = row.new_stamp;
-		mb->seen_cur = row.cur_stamp;
-		mb->seen_dv = dv;
-		mb->seen_changes = u->changes;
 	}
-	store_mbrow_fini(&row);
-	pool_clear(mb);
-	u->busy_at = store_now_ns();
-	if (rc < 0)
-		return rc;
 	rc = mb->pending || !was_loaded || old_uidv != mb->uidvalidity ||
 	     old_next != mb->uidnext || old_hms != mb->highestmodseq;
 	mb->pending = false;
 	return rc;
+}
+
+static struct store_mbshare *share_get(struct store_user *u, int64_t id)
+{
+	struct store_mbshare *sh;
+
+	for (sh = u->shares; sh != NULL; sh = sh->next)
+		if (sh->id == id)
+			break;
+	if (sh == NULL) {
+		sh = xcalloc(1, sizeof(*sh));
+		sh->id = id;
+		sh->next = u->shares;
+		u->shares = sh;
+	}
+	sh->handles++;
+	return sh;
+}
+
+static void share_put(struct store_user *u, struct store_mbshare *sh)
+{
+	struct store_mbshare **p;
+
+	if (sh == NULL || --sh->handles > 0)
+		return;
+	for (p = &u->shares; *p != NULL; p = &(*p)->next)
+		if (*p == sh) {
+			*p = sh->next;
+			break;
+		}
+	list_unref(&sh->cur);
+	free(sh);
 }
 
 struct store_mailbox *store_mailbox_open(struct store_user *u, const char *name,
@@ -355,6 +597,7 @@ struct store_mailbox *store_mailbox_open(struct store_user *u, const char *name,
 	mb->dir = store_folder_dir(u, norm);
 	mb->readonly = readonly;
 	mb->keywords = xstrdup("");
+	mb->share = share_get(u, row.id);
 	store_mbrow_fini(&row);
 	if ((rc = store_mailbox_sync(mb, error_r)) < 0) {
 		*err_r = (enum store_err)rc;
@@ -371,9 +614,11 @@ void store_mailbox_free(struct store_mailbox **mbp)
 
 	if (mb == NULL)
 		return;
-	msgs_clear(mb);
 	pool_clear(mb);
-	free(mb->msgs);
+	free(mb->own);
+	list_unref(&mb->list);
+	share_put(mb->u, mb->share);
+	free(mb->recent);
 	free(mb->name);
 	free(mb->dir);
 	free(mb->keywords);
@@ -404,14 +649,22 @@ const char *store_mailbox_keywords(const struct store_mailbox *mb)
 void store_mailbox_messages(const struct store_mailbox *mb,
 			    const struct store_msg **msgs_r, size_t *n_r)
 {
-	*msgs_r = mb->msgs;
-	*n_r = mb->n;
+	if (mb->list == NULL) {
+		*msgs_r = NULL;
+		*n_r = 0;
+		return;
+	}
+	*msgs_r = mb->own != NULL ? mb->own : mb->list->msgs;
+	*n_r = mb->list->n;
 }
 
 const struct store_msg *store_mailbox_find(const struct store_mailbox *mb,
 					   uint32_t uid)
 {
-	return msg_find(mb, uid);
+	if (mb->list == NULL)
+		return NULL;
+	return list_find(mb->own != NULL ? mb->own : mb->list->msgs,
+			 mb->list->n, uid);
 }
 
 int store_mailbox_vanished(struct store_mailbox *mb, uint64_t since,
