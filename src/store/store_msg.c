@@ -260,6 +260,22 @@ static int share_refresh(struct store_mailbox *mb, struct store_mbrow *row)
 	return 0;
 }
 
+/* The index of the first message with a UID >= uid (l->n: none). */
+static size_t lower_bound(const struct store_mblist *l, uint32_t uid)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static bool in_recent(const struct store_mailbox *mb, uint32_t uid)
 {
 	for (size_t i = mb->n_recent; i-- > 0;)
@@ -305,10 +321,9 @@ static void mb_adopt(struct store_mailbox *mb, struct store_mblist *l,
 	/* Ranges whose messages are all gone are forgotten. */
 	for (size_t i = 0; i < mb->n_recent; i++) {
 		struct store_recent r = mb->recent[i];
-		bool hit = false;
+		size_t j = lower_bound(l, r.lo);
+		bool hit = j < l->n && l->msgs[j].uid < r.hi;
 
-		for (size_t j = 0; j < l->n && !hit; j++)
-			hit = l->msgs[j].uid >= r.lo && l->msgs[j].uid < r.hi;
 		if (hit)
 			mb->recent[k++] = r;
 		any |= hit;

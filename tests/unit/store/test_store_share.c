@@ -113,6 +113,20 @@ static void test_share_sync(void **state)
 	assert_int_equal(sync_mb(a), 0);
 	assert_int_equal(sync_mb(b), 0);
 	assert_int_equal(sync_mb(e), 0);
+	/* a's recent messages expunged: a reads the shared list again. */
+	assert_non_null(a->own);
+	{
+		uint32_t gone[] = {u1, u3};
+
+		assert_int_equal(store_expunge(a, gone, 2, &error), 0);
+	}
+	assert_int_equal(sync_mb(a), 1);
+	assert_null(a->own);
+	assert_ptr_equal(msgs_of(a, &n), a->list->msgs);
+	assert_int_equal(n, 1);
+	assert_false(store_mailbox_find(a, u3 + 1)->recent);
+	assert_int_equal(sync_mb(b), 1);
+	assert_true(store_mailbox_find(b, u3 + 1)->recent);
 
 	store_mailbox_free(&e);
 	store_mailbox_free(&b);
