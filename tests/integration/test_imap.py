@@ -36,20 +36,27 @@ def cli(srv, *args, stdin=""):
                           text=True, timeout=20)
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("imap"), workers=2,
-               limits={"shutdown_timeout": 3})
+def imap_server(root, users, quotas=None):
+    """A started two-worker server for DOMAIN, without DNS, with these
+    users (password PASSWORD); quotas maps some of them to --quota."""
+    s = Server(root, workers=2, limits={"shutdown_timeout": 3})
     s.init(find_port_base())
-    text = s.conf.read_text()
-    text += '\ndns = { forward = "127.0.0.1@9"; };\n'
-    s.conf.write_text(text)
+    s.conf.write_text(s.conf.read_text() +
+                      '\ndns = { forward = "127.0.0.1@9"; };\n')
     assert cli(s, "domain", "add", DOMAIN).returncode == 0
-    for user in ("alice", "bob", "carol", "dave"):
+    for user in users:
+        quota = (quotas or {}).get(user)
         r = cli(s, "user", "add", f"{user}@{DOMAIN}", "--password-stdin",
+                *(["--quota", quota] if quota else []),
                 stdin=PASSWORD + "\n")
         assert r.returncode == 0, r
-    start_or_kill(s)
+    return start_or_kill(s)
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    s = imap_server(tmp_path_factory.mktemp("imap"),
+                    ("alice", "bob", "carol", "dave"))
     yield s
     finish_server(s)
 

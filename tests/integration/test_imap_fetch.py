@@ -8,16 +8,12 @@ sessions, and a 20 MB message fetched whole.
 
 import imaplib
 import re
-import subprocess
 import time
 
 import pytest
 
-from conftest import (HOST, Server, client_context, find_port_base,
-                      finish_server, open_session, postern_bin, start_or_kill)
-
-DOMAIN = "example.test"
-PASSWORD = "correct horse"
+from conftest import HOST, client_context, finish_server, open_session
+from test_imap import DOMAIN, PASSWORD, imap_server
 ALICE = f"alice@{DOMAIN}"
 BOB = f"bob@{DOMAIN}"
 
@@ -71,26 +67,9 @@ PLAIN_MSG = (f"From: Bob <{BOB}>\r\nTo: {ALICE}\r\nSubject: plain\r\n"
              "\r\nJust text.\r\n").encode()
 
 
-def cli(srv, *args, stdin=""):
-    return subprocess.run([postern_bin(), *map(str, args), "-c",
-                           str(srv.conf)], input=stdin, capture_output=True,
-                          text=True, timeout=20)
-
-
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("imapfetch"), workers=2,
-               limits={"shutdown_timeout": 3})
-    s.init(find_port_base())
-    text = s.conf.read_text()
-    text += '\ndns = { forward = "127.0.0.1@9"; };\n'
-    s.conf.write_text(text)
-    assert cli(s, "domain", "add", DOMAIN).returncode == 0
-    for user in ("alice", "bob", "carol", "dave", "erin", "frank"):
-        r = cli(s, "user", "add", f"{user}@{DOMAIN}", "--password-stdin",
-                stdin=PASSWORD + "\n")
-        assert r.returncode == 0, r
-    start_or_kill(s)
+    s = imap_server(tmp_path_factory.mktemp("imapfetch"), ("alice", "bob", "carol", "dave", "erin", "frank"))
     yield s
     finish_server(s)
 

@@ -20,10 +20,9 @@ import time
 
 import pytest
 
-from conftest import (HOST, HOSTNAME, IO_TIMEOUT, LineConn, Server,
-                      find_port_base, finish_server, start_or_kill,
+from conftest import (HOST, HOSTNAME, IO_TIMEOUT, LineConn, finish_server,
                       starttls_session, wait_for)
-from test_imap import DOMAIN, PASSWORD, cli, ctx_for
+from test_imap import DOMAIN, PASSWORD, cli, ctx_for, imap_server
 from test_imap_msg import Raw, addr
 
 QUOTA_USER = "quota"
@@ -32,21 +31,8 @@ USERS = ("check", "ren", "lst", "qr", "tls", "idle")
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("imapmore"), workers=2,
-               limits={"shutdown_timeout": 3})
-    s.init(find_port_base())
-    text = s.conf.read_text()
-    text += '\ndns = { forward = "127.0.0.1@9"; };\n'
-    s.conf.write_text(text)
-    assert cli(s, "domain", "add", DOMAIN).returncode == 0
-    for user in USERS:
-        r = cli(s, "user", "add", addr(user), "--password-stdin",
-                stdin=PASSWORD + "\n")
-        assert r.returncode == 0, r
-    r = cli(s, "user", "add", addr(QUOTA_USER), "--quota", "2K",
-            "--password-stdin", stdin=PASSWORD + "\n")
-    assert r.returncode == 0, r
-    start_or_kill(s)
+    s = imap_server(tmp_path_factory.mktemp("imapmore"),
+                    USERS + (QUOTA_USER,), quotas={QUOTA_USER: "2K"})
     yield s
     finish_server(s)
 

@@ -12,16 +12,11 @@ import base64
 import imaplib
 import re
 import smtplib
-import subprocess
 
 import pytest
 
-from conftest import (HOST, Server, client_context, find_port_base,
-                      finish_server, open_session, postern_bin,
-                      start_or_kill)
-
-DOMAIN = "example.test"
-PASSWORD = "correct horse"
+from conftest import HOST, client_context, finish_server, open_session
+from test_imap import DOMAIN, PASSWORD, cli, imap_server
 USERS = ("search", "store", "cond", "copy", "move", "expunge", "uidexp",
          "two", "qresync", "ro", "smtp", "many")
 
@@ -30,26 +25,9 @@ def addr(user):
     return f"{user}@{DOMAIN}"
 
 
-def cli(srv, *args, stdin=""):
-    return subprocess.run([postern_bin(), *map(str, args), "-c",
-                           str(srv.conf)], input=stdin, capture_output=True,
-                          text=True, timeout=20)
-
-
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory):
-    s = Server(tmp_path_factory.mktemp("imapmsg"), workers=2,
-               limits={"shutdown_timeout": 3})
-    s.init(find_port_base())
-    text = s.conf.read_text()
-    text += '\ndns = { forward = "127.0.0.1@9"; };\n'
-    s.conf.write_text(text)
-    assert cli(s, "domain", "add", DOMAIN).returncode == 0
-    for user in USERS:
-        r = cli(s, "user", "add", addr(user), "--password-stdin",
-                stdin=PASSWORD + "\n")
-        assert r.returncode == 0, r
-    start_or_kill(s)
+    s = imap_server(tmp_path_factory.mktemp("imapmsg"), USERS)
     yield s
     finish_server(s)
 
