@@ -31,11 +31,11 @@ POSTERN_OFFSETS = (25, 587, 465, 2525, 143, 993, 110, 995)
 POSTFIX_OFFSET = 26
 
 
-def port_is_free(port):
+def port_is_free(port, host=HOST):
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind((HOST, port))
+            s.bind((host, port))
         except OSError:
             return False
     return True
@@ -54,25 +54,30 @@ def cmd_portbase(_args):
     return 1
 
 
-def greeting(port, timeout=2.0):
-    with socket.create_connection((HOST, port), timeout=timeout) as s:
+def greeting(port, timeout=2.0, host=HOST):
+    with socket.create_connection((host, port), timeout=timeout) as s:
         line = s.recv(512)
         s.sendall(b"QUIT\r\n")
         return line
 
 
-def cmd_wait(args):
-    port = int(args[0])
-    limit = time.monotonic() + (float(args[1]) if len(args) > 1 else 20)
+def wait_220(port, seconds=20.0, host=HOST):
+    """True once host:port answers 220 within seconds."""
+    limit = time.monotonic() + seconds
     while time.monotonic() < limit:
         try:
-            if greeting(port).startswith(b"220"):
-                return 0
+            if greeting(port, host=host).startswith(b"220"):
+                return True
         except OSError:
             pass
         time.sleep(0.1)
-    print(f"bench: nothing answers 220 on {HOST}:{port}", file=sys.stderr)
-    return 1
+    print(f"bench: nothing answers 220 on {host}:{port}", file=sys.stderr)
+    return False
+
+
+def cmd_wait(args):
+    return 0 if wait_220(int(args[0]),
+                         float(args[1]) if len(args) > 1 else 20) else 1
 
 
 # ---------------------------------------------------------------- throughput

@@ -19,6 +19,7 @@ set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 PY=/usr/bin/python3
 IB="$PY $ROOT/bench/imap_bench.py"
 MSGS=${MSGS:-1000}
@@ -89,12 +90,8 @@ $IB fill "$W/seed-idle" "$IDLE_MSGS"
 IDLE_HASH=$(openssl passwd -6 -salt benchidle x)
 
 # --- postern ------------------------------------------------------------
-"$POSTERN" init "$W/postern" --port-base "$BASE" --hostname bench.test \
-	--domain bench.test >/dev/null
+bench_postern_init "$W/postern" "$BASE" 20000
 CONF=$W/postern/postern.conf
-sed -i -e 's/^\( *max_connections = \)[0-9]*;/\120000;/' \
-	-e 's/^\( *max_connections_per_ip = \)[0-9]*;/\120000;/' "$CONF"
-grep -q 'max_connections_per_ip = 20000;' "$CONF"
 u=0
 while [ $u -lt "$USERS" ]; do
 	printf 'x\n' | "$POSTERN" user add "u$u@bench.test" --password-stdin \

@@ -3,8 +3,7 @@
 
   relay_bench.py portbase        print N with every port relay_run.sh uses
                                  free: postern's N+{25,587,...}, Postfix's
-                                 submission N+26, the sink 127.0.0.2:N+27,
-                                 the DNS server N+53 (TCP and UDP)
+                                 submission N+26, the sink 127.0.0.2:N+27
   relay_bench.py throughput SINKPORT NAME=PORT:ROOTPID[,ROOTPID] ...
                                  start smtp-sink on 127.0.0.2:SINKPORT, then
                                  for each concurrency submit messages to
@@ -24,7 +23,6 @@ import os
 import re
 import resource
 import smtplib
-import socket
 import ssl
 import subprocess
 import sys
@@ -32,7 +30,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench  # noqa: E402  (port_is_free, cpu_seconds)
+import bench  # noqa: E402  (port_is_free, wait_220, cpu_seconds)
 
 HOST = "127.0.0.1"
 SINK_HOST = "127.0.0.2"
@@ -42,33 +40,13 @@ PASSWORD = os.environ.get("PASSWORD", "x")
 RCPT = "r@remote.test"
 
 
-def udp_free(host, port):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def tcp_free(host, port):
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def cmd_portbase(_args):
     import random
     for _ in range(1000):
         base = random.randint(20000, 30000)
         if (all(bench.port_is_free(base + o) for o in
                 bench.POSTERN_OFFSETS + (26,))
-                and tcp_free(SINK_HOST, base + 27)
-                and tcp_free(HOST, base + 53) and udp_free(HOST, base + 53)):
+                and bench.port_is_free(base + 27, SINK_HOST)):
             print(base)
             return 0
     print("relay_bench: no free port base", file=sys.stderr)
@@ -94,14 +72,10 @@ class Sink:
              f"{SINK_HOST}:{port}", "1024"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         threading.Thread(target=self._read, daemon=True).start()
-        bench.HOST = SINK_HOST
-        try:
-            if bench.cmd_wait([str(port), "10"]) != 0:
-                raise RuntimeError("smtp-sink did not start: " +
-                                   self.p.stderr.read(500).decode())
-        finally:
-            bench.HOST = HOST
-        # cmd_wait's own session is not a message; mesg= stays 0.
+        if not bench.wait_220(port, 10, SINK_HOST):
+            raise RuntimeError("smtp-sink did not start: " +
+                               self.p.stderr.read(500).decode())
+        # wait_220's own session is not a message; mesg= stays 0.
 
     def _read(self):
         pat = re.compile(rb"mesg=(\d+)")

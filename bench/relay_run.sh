@@ -16,6 +16,7 @@ set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 PY=/usr/bin/python3
 RB="$PY $ROOT/bench/relay_bench.py"
 BENCH="$PY $ROOT/bench/bench.py"
@@ -68,24 +69,12 @@ PF_PORT=$((BASE + 26))
 SINK_PORT=$((BASE + 27))
 
 # --- postern -------------------------------------------------------------
-"$POSTERN" init "$W/postern" --port-base "$BASE" --hostname bench.test \
-	--domain bench.test >/dev/null
+bench_postern_init "$W/postern" "$BASE" 5000
 printf 'x\n' | "$POSTERN" user add u@bench.test --password-stdin \
 	-c "$W/postern/postern.conf" >/dev/null
-# All sessions come from 127.0.0.1: lift the per-address limits (as
-# bench/run.sh does), nothing else of the generated file changes.
-sed -i -e 's/^\( *max_connections = \)[0-9]*;/\15000;/' \
-	-e 's/^\( *max_connections_per_ip = \)[0-9]*;/\15000;/' \
-	"$W/postern/postern.conf"
-grep -q 'max_connections_per_ip = 5000;' "$W/postern/postern.conf"
 # The smart host: the sink, STARTTLS when offered (it is not), like
 # Postfix's smtp_tls_security_level = may. Queue limits: the defaults
 # (20 per destination, as Postfix's default_destination_concurrency_limit).
-if [ -n "${POSTERN_WORKERS:-}" ]; then
-	sed -i "s/^workers = [0-9]*;/workers = $POSTERN_WORKERS;/" \
-		"$W/postern/postern.conf"
-	grep -q "^workers = $POSTERN_WORKERS;" "$W/postern/postern.conf"
-fi
 cat >>"$W/postern/postern.conf" <<EOF
 
 relay = { host = "127.0.0.2"; port = "auto"; auto_ports = ["$SINK_PORT/may"]; };

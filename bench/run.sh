@@ -12,6 +12,7 @@ set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 PY=/usr/bin/python3
 BENCH="$PY $ROOT/bench/bench.py"
 IDLE=${IDLE:-2000}
@@ -66,22 +67,10 @@ PT_PORT=$((BASE + 25))
 PF_PORT=$((BASE + 26))
 
 # --- postern ------------------------------------------------------------
-"$POSTERN" init "$W/postern" --port-base "$BASE" --hostname bench.test \
-	--domain bench.test >/dev/null
+# One client address opens up to 2,000 connections.
+bench_postern_init "$W/postern" "$BASE" 5000
 printf 'x\n' | "$POSTERN" user add u@bench.test --password-stdin \
 	-c "$W/postern/postern.conf" >/dev/null
-# One client address opens up to 2,000 connections: lift the per-address
-# limits (defaults 1000 / 20), nothing else.
-sed -i -e 's/^\( *max_connections = \)[0-9]*;/\15000;/' \
-	-e 's/^\( *max_connections_per_ip = \)[0-9]*;/\15000;/' \
-	"$W/postern/postern.conf"
-grep -q 'max_connections_per_ip = 5000;' "$W/postern/postern.conf"
-# POSTERN_WORKERS=N: an experiment only; the default (0) is one per CPU.
-if [ -n "${POSTERN_WORKERS:-}" ]; then
-	sed -i "s/^workers = [0-9]*;/workers = $POSTERN_WORKERS;/" \
-		"$W/postern/postern.conf"
-	grep -q "^workers = $POSTERN_WORKERS;" "$W/postern/postern.conf"
-fi
 "$POSTERN" config check -c "$W/postern/postern.conf" >/dev/null
 "$POSTERN" serve -c "$W/postern/postern.conf" 2>"$W/postern.log" &
 PT_PID=$!
