@@ -481,6 +481,38 @@ def make_smarthost(root):
     return start_or_kill(s)
 
 
+def test_smarthost_by_address_needs_no_dns(tmp_path):
+    """relay.host may be an address: it is reached with no DNS server at
+    all (dns.forward points at a closed port). Its certificate is still
+    checked, as for every smart host: S's self-signed one is not trusted,
+    so the message waits, with that reason."""
+    s = make_smarthost(tmp_path)
+    a = Server(tmp_path / "a", workers=1, limits={"shutdown_timeout": 3})
+    try:
+        a.init(find_port_base())
+        a.conf.write_text(a.conf.read_text() + f"""
+dns = {{ forward = "127.0.0.1@9"; }};
+relay = {{ host = "127.0.0.1"; port = "auto";
+  auto_ports = ["{s.port('smtp')}/may"]; }};
+""")
+        assert cli(a, "domain", "add", DOMAIN).returncode == 0
+        assert cli(a, "user", "add", f"alice@{DOMAIN}", "--password-stdin",
+                   stdin=PASSWORD + "\n").returncode == 0
+        start_or_kill(a)
+        with login(a) as c:
+            assert c.sendmail(f"alice@{DOMAIN}", [f"bob@{REMOTE}"],
+                              MSG.encode()) == {}
+        wait_for(lambda: b"state deferred" in envelope_text(a), 15,
+                 what="the attempt at 127.0.0.1")
+        assert b"certificate not trusted" in envelope_text(a)
+        assert "cannot resolve" not in a.log_text()
+        assert "peer=127.0.0.1 stage=TLS" in a.log_text()
+        assert remote_inbox(s) == []
+    finally:
+        finish_server(a)
+        finish_server(s)
+
+
 def test_smarthost_auto_port_fallback(tmp_path, dns, monkeypatch):
     """relay.port = auto: the "587" candidate is closed, "465" is S's
     implicit TLS submission port. Delivered over 465 with AUTH, the log
