@@ -65,6 +65,7 @@ static int login_complete(struct imap_session *s, const char *address)
 			 "user=%s error=%s", address, error);
 		return -1;
 	}
+	store_user_use_counters(s->store_user, s->srv->counters);
 	store_user_set_quota(s->store_user, box.quota);
 	strlcpy_p(s->user, address, sizeof(s->user));
 	imap_session_set_state(s, IMAP_STATE_AUTH);

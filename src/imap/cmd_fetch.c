@@ -36,8 +36,9 @@ struct fetch_ctx {
 	char tag[IMAP_TAG_MAX + 1]; /* the session's dies with the handler */
 	struct imap_fetch_req req;
 	bool uid_cmd;
-	bool needs_mime;  /* some item names a part, not the whole text */
-	bool header_only; /* every text item is in the message's header */
+	bool needs_mime;    /* some item names a part, not the whole text */
+	bool header_only;   /* every text item is in the message's header */
+	bool cached_fields; /* ... in the fields the index keeps */
 	uint32_t *uids;
 	size_t n, next;
 	bool expunged;	  /* some message was gone: OK [EXPUNGEISSUED] */
@@ -309,7 +310,10 @@ static bool msg_load(struct imap_session *s, struct fetch_ctx *c)
 
 	if (!c->req.needs_text)
 		return true;
-	if (c->header_only)
+	if (c->cached_fields)
+		r = store_msg_load_fields(s->mailbox, c->uid, &c->data, &c->len,
+					  &error);
+	else if (c->header_only)
 		r = store_msg_load_header(s->mailbox, c->uid, &c->data, &c->len,
 					  &error);
 	else
@@ -495,6 +499,24 @@ static bool items_header_only(const struct imap_fetch_req *q)
 	return true;
 }
 
+/* Every section is HEADER.FIELDS of fields the index keeps (a client
+ * listing a folder): the cached block is all that needs reading. */
+static bool items_cached_fields(const struct imap_fetch_req *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		const struct imap_fetch_item *it = &q->items[i];
+
+		if (it->att != IMAP_FETCH_SECTION)
+			continue;
+		if (it->part[0] != '\0' || it->text != IMAP_FETCH_TEXT_FIELDS)
+			return false;
+		for (size_t k = 0; k < it->n_fields; k++)
+			if (!store_field_cached(it->fields[k]))
+				return false;
+	}
+	return true;
+}
+
 static enum imap_cmd_result fetch(struct imap_session *s, const char *tag,
 				  struct imap_args *args, bool uid)
 {
@@ -514,6 +536,7 @@ static enum imap_cmd_result fetch(struct imap_session *s, const char *tag,
 	}
 	c->needs_mime = items_need_mime(&c->req);
 	c->header_only = items_header_only(&c->req);
+	c->cached_fields = c->header_only && items_cached_fields(&c->req);
 	/* RFC 7162 3.1: MODSEQ and CHANGEDSINCE enable CONDSTORE. */
 	if (c->req.has_modseq)
 		imap_condstore_enable(s);

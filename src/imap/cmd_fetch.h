@@ -123,17 +123,6 @@ void imap_fetch_partial(size_t len, uint32_t start, uint32_t count,
 			size_t *off_r, size_t *n_r);
 
 /*
- * The header fields of hdr[0..hdr_len) (each with its line end, no blank
- * line) whose names are (not, when exclude) in names, in order, with their
- * continuation lines; names match ASCII case-insensitively (RFC 9051
- * 6.4.5.1). Written to out, which has room for hdr_len octets; *out_len_r
- * is the length written. Returns the number of fields copied.
- */
-size_t imap_fetch_header_fields(const char *hdr, size_t hdr_len,
-				char *const *names, size_t n_names,
-				bool exclude, char *out, size_t *out_len_r);
-
-/*
  * INTERNALDATE as RFC 3501 date-time, quoted: "\"17-Jul-1996 09:44:25
  * +0000\"" in UTC. buf needs IMAP_FETCH_DATE_LEN + 1 octets.
  */

@@ -41,15 +41,20 @@ static void reply_free(void *ctx)
 	free(r);
 }
 
-static int load_msg(void *ctx, const struct search_msg *m, bool header_only,
-		    char **data_r, size_t *len_r)
+static int load_msg(void *ctx, const struct search_msg *m,
+		    enum search_need need, char **data_r, size_t *len_r)
 {
 	struct imap_session *s = ctx;
+	struct store_mailbox *mb = s->mailbox;
 	const char *error;
-	int r = header_only ? store_msg_load_header(s->mailbox, m->uid, data_r,
-						    len_r, &error)
-			    : store_msg_load(s->mailbox, m->uid, data_r, len_r,
-					     &error);
+	int r;
+
+	if (need == SEARCH_NEED_FIELDS)
+		r = store_msg_load_fields(mb, m->uid, data_r, len_r, &error);
+	else if (need == SEARCH_NEED_HEADER)
+		r = store_msg_load_header(mb, m->uid, data_r, len_r, &error);
+	else
+		r = store_msg_load(mb, m->uid, data_r, len_r, &error);
 
 	if (r < 0) {
 		/* Expunged by another session meanwhile, or unreadable:
@@ -188,6 +193,7 @@ static enum imap_cmd_result do_search(struct imap_session *s, const char *tag,
 		imap_condstore_enable(s);
 	search_prepare(prog, (uint32_t)v->n,
 		       v->n > 0 ? v->msgs[v->n - 1].uid : 0);
+	search_use_fields(prog, store_field_cached);
 	r = xcalloc(1, sizeof(*r));
 	r->uid = uid;
 	r->no_expunge = uid && prog->uses_seq;

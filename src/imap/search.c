@@ -444,9 +444,10 @@ int search_parse(struct imap_args *a, struct search_program **prog_r)
 		return r;
 	}
 	pp->pub.needs_content = root->content;
+	pp->pub.need = SEARCH_NEED_HEADER;
 	for (struct search_key *k = pp->all; k != NULL; k = k->all)
 		if (k->op == SK_BODY || k->op == SK_TEXT)
-			pp->pub.needs_body = true;
+			pp->pub.need = SEARCH_NEED_ALL;
 	*prog_r = &pp->pub;
 	return 0;
 }
@@ -491,6 +492,24 @@ void search_prepare(struct search_program *prog, uint32_t count,
 	}
 }
 
+void search_use_fields(struct search_program *prog,
+		       bool (*cached)(const char *name))
+{
+	struct program_priv *pp = (struct program_priv *)prog;
+
+	if (prog->need != SEARCH_NEED_HEADER)
+		return;
+	for (struct search_key *k = pp->all; k != NULL; k = k->all) {
+		if (k->op == SK_HEADER && !cached(k->field))
+			return;
+		if ((k->op == SK_SENTBEFORE || k->op == SK_SENTON ||
+		     k->op == SK_SENTSINCE) &&
+		    !cached("Date"))
+			return;
+	}
+	prog->need = SEARCH_NEED_FIELDS;
+}
+
 /* Binary search in resolved (sorted, disjoint) ranges. */
 static bool ranges_have(const struct search_key *k, uint32_t n)
 {
@@ -515,7 +534,7 @@ struct content {
 	search_load_fn *load;
 	void *ctx;
 	const struct search_msg *m;
-	bool header_only;
+	enum search_need need;
 	bool tried;
 	char *data;
 	size_t len;
@@ -532,8 +551,7 @@ static bool content_get(struct content *c)
 	if (!c->tried) {
 		c->tried = true;
 		if (c->load != NULL &&
-		    c->load(c->ctx, c->m, c->header_only, &c->data, &c->len) ==
-			    0 &&
+		    c->load(c->ctx, c->m, c->need, &c->data, &c->len) == 0 &&
 		    c->data != NULL)
 			c->root = mime_parse(c->data, c->len);
 	}
@@ -760,10 +778,8 @@ static bool eval(const struct search_key *k, const struct search_msg *m,
 int search_match(const struct search_program *prog, const struct search_msg *m,
 		 search_load_fn *load, void *ctx)
 {
-	struct content c = {.load = load,
-			    .ctx = ctx,
-			    .m = m,
-			    .header_only = !prog->needs_body};
+	struct content c = {
+		.load = load, .ctx = ctx, .m = m, .need = prog->need};
 	bool r = eval(prog->root, m, &c);
 
 	content_free(&c);

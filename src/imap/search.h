@@ -54,6 +54,13 @@ enum search_return {
 
 struct search_key;
 
+/* What a content key needs to read of a message. */
+enum search_need {
+	SEARCH_NEED_FIELDS, /* a header block holding the fields it names */
+	SEARCH_NEED_HEADER, /* the whole header block */
+	SEARCH_NEED_ALL,    /* header and body (BODY, TEXT) */
+};
+
 struct search_program {
 	struct search_key *root;
 	/* A RETURN (...) was given: answer with ESEARCH, these options. */
@@ -67,9 +74,9 @@ struct search_program {
 	bool uses_modseq;
 	/* Some key reads headers or bodies. */
 	bool needs_content;
-	/* Some key reads bodies (BODY, TEXT): without one, the header
-	 * alone is enough. */
-	bool needs_body;
+	/* What the content keys need loaded: search_use_fields() may lower
+	 * SEARCH_NEED_HEADER to SEARCH_NEED_FIELDS. */
+	enum search_need need;
 };
 
 /* What a message is besides its bytes. keywords: space-separated or
@@ -88,11 +95,11 @@ struct search_msg {
  * The message's bytes, when a key needs them: return 0 with a malloc'd
  * buffer in *data_r (the evaluator frees it) or -1 when it cannot be
  * read (the message then has no header and no body: content keys do not
- * match it). With header_only (no key of the program reads bodies), the
- * header block alone will do.
+ * match it). need is the program's: less than the whole message will do
+ * unless it is SEARCH_NEED_ALL.
  */
 typedef int search_load_fn(void *ctx, const struct search_msg *m,
-			   bool header_only, char **data_r, size_t *len_r);
+			   enum search_need need, char **data_r, size_t *len_r);
 
 /*
  * Read the arguments of SEARCH (after the command name): optional
@@ -113,6 +120,15 @@ void search_program_free(struct search_program **progp);
  */
 void search_prepare(struct search_program *prog, uint32_t count,
 		    uint32_t max_uid);
+
+/*
+ * When cached(name) holds for every header field the program reads (FROM
+ * reads "From", SENTON "Date"...), a block of those fields is enough: need
+ * becomes SEARCH_NEED_FIELDS. A program that needs the whole message, or
+ * none of it, is left as it is.
+ */
+void search_use_fields(struct search_program *prog,
+		       bool (*cached)(const char *name));
 
 /* 1 when m matches, 0 when not. load may be NULL (content unknown). */
 int search_match(const struct search_program *prog, const struct search_msg *m,

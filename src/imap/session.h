@@ -19,6 +19,7 @@
 
 struct conn;
 struct tls_ctx;
+struct store_counters;
 struct throttle;
 struct userdb;
 
@@ -30,7 +31,8 @@ struct imap_server {
 	const char *data_dir;  /* <data_dir>/mail/ holds the store */
 	struct userdb *userdb; /* this worker's handle */
 	struct throttle *throttle; /* failed-login brakes, shared with SMTP */
-	size_t max_message_size;   /* largest message (IMAP APPEND) */
+	struct store_counters *counters; /* the master's, or NULL */
+	size_t max_message_size;	 /* largest message (IMAP APPEND) */
 };
 
 /* Take over conn and greet; the session frees conn when it ends. */

@@ -108,6 +108,18 @@ char *mime_decode_words(const char *value, size_t len);
 char *mime_header_get(const char *hdr, size_t hdr_len, const char *name);
 
 /*
+ * The header fields of hdr[0..hdr_len) (each with its line end, no blank
+ * line) whose names are (not, when exclude) in names, in order, with their
+ * continuation lines; names match ASCII case-insensitively (RFC 9051
+ * 6.4.5.1: FETCH BODY[HEADER.FIELDS]). Written to out, which has room for
+ * hdr_len octets; *out_len_r is the length written. Returns the number of
+ * fields copied.
+ */
+size_t mime_header_fields(const char *hdr, size_t hdr_len, char *const *names,
+			  size_t n_names, bool exclude, char *out,
+			  size_t *out_len_r);
+
+/*
  * The body of part with its Content-Transfer-Encoding undone (base64 and
  * quoted-printable, both read leniently; other encodings as they are).
  * With to_utf8, a part of type text is also converted from its charset

@@ -160,6 +160,60 @@ char *mime_header_get(const char *hdr, size_t hdr_len, const char *name)
 	return NULL;
 }
 
+/* Index just past the line starting at i (its LF), or len. */
+static size_t field_line_end(const char *s, size_t len, size_t i)
+{
+	const char *lf = memchr(s + i, '\n', len - i);
+
+	return lf != NULL ? (size_t)(lf - s) + 1 : len;
+}
+
+static bool name_listed(char *const *names, size_t n, const char *name,
+			size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(names[i]) == len &&
+		    strncasecmp(names[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+size_t mime_header_fields(const char *hdr, size_t hdr_len, char *const *names,
+			  size_t n_names, bool exclude, char *out,
+			  size_t *out_len_r)
+{
+	size_t i = 0, o = 0, count = 0;
+
+	while (i < hdr_len) {
+		size_t start = i, first = field_line_end(hdr, hdr_len, i), end;
+		const char *colon = memchr(hdr + start, ':', first - start);
+		size_t nlen = 0;
+		bool match;
+
+		end = first;
+		/* RFC 5322 2.2.3: a line starting with WSP continues it. */
+		while (end < hdr_len && (hdr[end] == ' ' || hdr[end] == '\t'))
+			end = field_line_end(hdr, hdr_len, end);
+		if (colon != NULL) {
+			nlen = (size_t)(colon - (hdr + start));
+			/* RFC 5322 4.5.3 obs-optional: WSP before ":". */
+			while (nlen > 0 && (hdr[start + nlen - 1] == ' ' ||
+					    hdr[start + nlen - 1] == '\t'))
+				nlen--;
+		}
+		match = nlen > 0 &&
+			name_listed(names, n_names, hdr + start, nlen);
+		if (match != exclude) {
+			memcpy(out + o, hdr + start, end - start);
+			o += end - start;
+			count++;
+		}
+		i = end;
+	}
+	*out_len_r = o;
+	return count;
+}
+
 char *mime_part_header(const struct mime_part *part, const char *msg,
 		       const char *name, size_t *len_r)
 {

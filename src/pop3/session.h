@@ -21,6 +21,7 @@
 
 struct conn;
 struct tls_ctx;
+struct store_counters;
 struct throttle;
 struct userdb;
 
@@ -32,6 +33,7 @@ struct pop3_server {
 	const char *data_dir;	   /* <data_dir>/mail/ holds the store */
 	struct userdb *userdb;	   /* this worker's handle */
 	struct throttle *throttle; /* failed-login brakes, shared with SMTP */
+	struct store_counters *counters; /* the master's, or NULL */
 };
 
 /* Take over conn and greet; the session frees conn when it ends. */

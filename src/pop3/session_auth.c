@@ -96,6 +96,7 @@ static int pop3_store_user(struct pop3_session *s, const char *address)
 		pop3_err(s, "SYS/TEMP", "Cannot open the maildrop");
 		return -1;
 	}
+	store_user_use_counters(s->store, s->srv->counters);
 	store_user_set_quota(s->store, box.quota);
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "server/privdrop.h"
 #include "server/queue_worker.h"
 #include "server/worker.h"
+#include "store/store.h"
 
 /* A worker that dies younger than this is restarted after a pause. */
 #define MASTER_RESPAWN_MIN_AGE 2
@@ -40,6 +41,7 @@ struct master {
 	struct config *cfg;
 	struct tls_ctx *tls;
 	struct throttle *throttle; /* shared by every generation of workers */
+	struct store_counters *counters; /* the same */
 	struct privdrop priv;
 	struct event_base *base;
 
@@ -112,8 +114,8 @@ static void master_spawn(struct master *m, size_t slot)
 			status = queue_worker_run(m->cfg);
 		} else {
 			log_set_process("worker");
-			status = worker_run(m->cfg, m->tls, m->throttle, fds,
-					    (int)slot);
+			status = worker_run(m->cfg, m->tls, m->throttle,
+					    m->counters, fds, (int)slot);
 		}
 		free(fds);
 		_exit(status);
@@ -461,6 +463,7 @@ static void master_free(struct master *m)
 	master_close_socks(&m->socks, m->nsocks);
 	tls_ctx_free(&m->tls);
 	throttle_free(&m->throttle);
+	store_counters_free(&m->counters);
 	config_free(&m->cfg);
 	privdrop_fini(&m->priv);
 	free(m->workers);
@@ -496,6 +499,7 @@ int master_run(const char *config_path)
 	}
 	m.nsocks = m.cfg->listener_count;
 	m.throttle = throttle_new();
+	m.counters = store_counters_new();
 	/* One SCRAM secret for all workers: made-up salts stay consistent. */
 	if (scram_init(&error) < 0) {
 		fprintf(stderr, "postern: %s\n", error);

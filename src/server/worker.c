@@ -44,6 +44,7 @@ struct worker {
 	struct tls_ctx *tls;
 	struct userdb *userdb;
 	struct throttle *throttle;
+	struct store_counters *counters;
 	struct conn_set conns;
 	struct worker_listener *ls;
 	size_t nls;
@@ -264,6 +265,7 @@ static void worker_setup_listener(struct worker *w, struct worker_listener *l,
 		.data_dir = cfg->data_dir,
 		.userdb = w->userdb,
 		.throttle = w->throttle,
+		.counters = w->counters,
 		.max_message_size = (size_t)cfg->smtp.max_message_size,
 	};
 	l->pop3 = (struct pop3_server){
@@ -274,6 +276,7 @@ static void worker_setup_listener(struct worker *w, struct worker_listener *l,
 		.data_dir = cfg->data_dir,
 		.userdb = w->userdb,
 		.throttle = w->throttle,
+		.counters = w->counters,
 	};
 	l->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, worker_on_accept,
 			  l);
@@ -294,7 +297,8 @@ static struct userdb *worker_open_userdb(const struct config *cfg)
 }
 
 int worker_run(const struct config *cfg, struct tls_ctx *tls,
-	       struct throttle *throttle, const int *fds, int index)
+	       struct throttle *throttle, struct store_counters *counters,
+	       const int *fds, int index)
 {
 	static const int sigs[] = {SIGTERM, SIGINT, SIGQUIT};
 	struct event *sev[3];
@@ -312,6 +316,7 @@ int worker_run(const struct config *cfg, struct tls_ctx *tls,
 	conn_set_init(&w.conns);
 	w.userdb = worker_open_userdb(cfg);
 	w.throttle = throttle;
+	w.counters = counters;
 	w.nls = cfg->listener_count;
 	w.ls = xcalloc(w.nls, sizeof(*w.ls));
 	for (size_t i = 0; i < w.nls; i++)

@@ -15,15 +15,18 @@
 #include <stddef.h>
 
 struct config;
+struct store_counters;
 struct throttle;
 struct tls_ctx;
 
 /*
  * Serve cfg's listeners; fds[i] is the bound socket of cfg->listeners[i].
  * tls may be NULL when no listener uses TLS. throttle is the failed-login
- * state all workers share (the master's). Returns the exit status.
+ * state all workers share (the master's), counters the mail store's
+ * commit counters (the master's too). Returns the exit status.
  */
 int worker_run(const struct config *cfg, struct tls_ctx *tls,
-	       struct throttle *throttle, const int *fds, int index);
+	       struct throttle *throttle, struct store_counters *counters,
+	       const int *fds, int index);
 
 #endif

@@ -74,6 +74,7 @@ static const char store_schema[] =
 	"  envelope TEXT NOT NULL,\n"
 	"  body TEXT NOT NULL,\n"
 	"  bodystructure TEXT NOT NULL,\n"
+	"  fields TEXT,\n"
 	"  PRIMARY KEY (mailbox, uid)\n"
 	");\n"
 	/* Tombstones for QRESYNC (RFC 7162 3.2.10) and incremental reloads. */
@@ -85,6 +86,13 @@ static const char store_schema[] =
 	") WITHOUT ROWID;\n"
 	"PRAGMA user_version = " STORE_STR(STORE_INDEX_VERSION) ";\n"
 	"COMMIT;\n";
+
+/* Version 1 to 2: the header fields SEARCH and mail clients' FETCH
+ * BODY[HEADER.FIELDS] read (store_fields.c), NULL for the messages
+ * indexed before: those are read from their files. */
+static const char store_upgrade_1[] =
+	"ALTER TABLE cache ADD COLUMN fields TEXT;\n"
+	"PRAGMA user_version = 2;\n";
 /* clang-format on */
 
 #define MB_COLS                                                                \
@@ -146,14 +154,16 @@ static const char *const store_sql[SST_COUNT] = {
 			   "WHERE mailbox = ?1 AND uid = ?2",
 	[SST_MSG_DELETE_ALL] = "DELETE FROM messages WHERE mailbox = ?1",
 	[SST_CACHE_INSERT] = "INSERT OR REPLACE INTO cache (mailbox, uid, "
-			     "envelope, body, bodystructure) "
-			     "VALUES (?1, ?2, ?3, ?4, ?5)",
+			     "envelope, body, bodystructure, fields) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[SST_CACHE_COPY] = "INSERT OR REPLACE INTO cache (mailbox, uid, "
-			   "envelope, body, bodystructure) "
-			   "SELECT ?3, ?4, envelope, body, bodystructure "
-			   "FROM cache WHERE mailbox = ?1 AND uid = ?2",
+			   "envelope, body, bodystructure, fields) "
+			   "SELECT ?3, ?4, envelope, body, bodystructure, "
+			   "fields FROM cache WHERE mailbox = ?1 AND uid = ?2",
 	[SST_CACHE_GET] = "SELECT envelope, body, bodystructure FROM cache "
 			  "WHERE mailbox = ?1 AND uid = ?2",
+	[SST_CACHE_FIELDS] = "SELECT fields FROM cache "
+			     "WHERE mailbox = ?1 AND uid = ?2",
 	[SST_CACHE_DELETE] =
 		"DELETE FROM cache WHERE mailbox = ?1 AND uid = ?2",
 	[SST_CACHE_DELETE_ALL] = "DELETE FROM cache WHERE mailbox = ?1",
@@ -171,6 +181,8 @@ static const char *const store_sql[SST_COUNT] = {
 			"VALUES (?1)",
 	[SST_SUB_DEL] = "DELETE FROM subscriptions WHERE name = ?1",
 };
+
+static int store_index_open(struct store_user *u);
 
 /* Open failures have no store_user to hold their message. */
 static char store_open_error[STORE_ERROR_SIZE];
@@ -217,7 +229,11 @@ static void store_index_quarantine(const char *root)
 
 int store_sql_fail(struct store_user *u, const char *what)
 {
-	int code = sqlite3_errcode(u->db) & 0xff;
+	int code;
+
+	if (u->db == NULL) /* could not be opened again: u->error says why */
+		return STORE_ERR_IO;
+	code = sqlite3_errcode(u->db) & 0xff;
 
 	store_fail(u, STORE_ERR_IO, "mail index: %s: %s", what,
 		   sqlite3_errmsg(u->db));
@@ -239,6 +255,8 @@ int store_sql_fail(struct store_user *u, const char *what)
  */
 void store_index_quiet(struct store_user *u)
 {
+	if (u->db == NULL)
+		return;
 	/* The cached statements go too (~3.5 KiB each, 30 KiB for a
 	 * session in IDLE); store_stmt() prepares them again. None is
 	 * running here: store_idle_release() is called between commands. */
@@ -248,10 +266,30 @@ void store_index_quiet(struct store_user *u)
 			u->stmts[i] = NULL;
 		}
 	}
+	/* With the shared counters nothing needs the connection until
+	 * something changes: close it (its schema, cache and the 32 KiB
+	 * -shm mapping). It stays open while a statement is left. */
+	if (u->counters != NULL && sqlite3_get_autocommit(u->db) &&
+	    sqlite3_close(u->db) == SQLITE_OK) {
+		u->db = NULL;
+		u->cache_quiet = false;
+		return;
+	}
 	if (!u->cache_quiet && sqlite3_exec(u->db, "PRAGMA cache_size = 2",
 					    NULL, NULL, NULL) == SQLITE_OK)
 		u->cache_quiet = true;
 	sqlite3_db_release_memory(u->db);
+}
+
+int store_db(struct store_user *u)
+{
+	if (u->db != NULL)
+		return 0;
+	if (store_index_open(u) < 0) {
+		store_fail(u, STORE_ERR_IO, "%s", store_open_error);
+		return STORE_ERR_IO;
+	}
+	return 0;
 }
 
 static void store_index_busy(struct store_user *u)
@@ -267,6 +305,8 @@ sqlite3_stmt *store_stmt(struct store_user *u, enum store_stmt id)
 {
 	sqlite3_stmt *st = u->stmts[id];
 
+	if (store_db(u) < 0)
+		return NULL;
 	if (id != SST_DATA_VERSION)
 		store_index_busy(u);
 	if (st != NULL) {
@@ -288,6 +328,8 @@ sqlite3_stmt *store_prepare(struct store_user *u, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 
+	if (store_db(u) < 0)
+		return NULL;
 	if (sqlite3_prepare_v2(u->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		store_sql_fail(u, "prepare");
 		return NULL;
@@ -318,13 +360,15 @@ int store_begin(struct store_user *u)
 {
 	sqlite3_stmt *st = store_stmt(u, SST_BEGIN);
 
+	if (st == NULL)
+		return STORE_ERR_IO;
 	u->total_at_begin = sqlite3_total_changes64(u->db);
-	return st == NULL ? STORE_ERR_IO : store_run(u, st);
+	return store_run(u, st);
 }
 
 int store_read_begin(struct store_user *u)
 {
-	if (!sqlite3_get_autocommit(u->db) ||
+	if (store_db(u) < 0 || !sqlite3_get_autocommit(u->db) ||
 	    sqlite3_exec(u->db, "BEGIN DEFERRED", NULL, NULL, NULL) !=
 		    SQLITE_OK)
 		return -1;
@@ -334,7 +378,7 @@ int store_read_begin(struct store_user *u)
 void store_read_end(struct store_user *u)
 {
 	/* Nothing was written: a failed COMMIT leaves nothing to undo. */
-	if (!sqlite3_get_autocommit(u->db) &&
+	if (u->db != NULL && !sqlite3_get_autocommit(u->db) &&
 	    sqlite3_exec(u->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		sqlite3_exec(u->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -348,9 +392,13 @@ int store_commit(struct store_user *u)
 		store_rollback(u);
 		return rc;
 	}
-	/* Only a commit that wrote makes this user's handles look again. */
-	if (sqlite3_total_changes64(u->db) != u->total_at_begin)
+	/* Only a commit that wrote makes this user's handles look again,
+	 * and those of other processes (the shared counter). */
+	if (sqlite3_total_changes64(u->db) != u->total_at_begin) {
 		u->changes++;
+		if (u->counters != NULL)
+			store_counter_bump(u->counters, u->counter_slot);
+	}
 	return 0;
 }
 
@@ -358,7 +406,7 @@ void store_rollback(struct store_user *u)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_get_autocommit(u->db))
+	if (u->db == NULL || sqlite3_get_autocommit(u->db))
 		return;
 	st = store_stmt(u, SST_ROLLBACK);
 	if (st != NULL) {
@@ -565,6 +613,27 @@ static int store_user_version(sqlite3 *db, int *version_r)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/*
+ * Bring a version 1 file to version 2. The version is read again inside
+ * the write transaction: another process may have upgraded it meanwhile.
+ */
+static int store_index_upgrade(sqlite3 *db, int *version)
+{
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	if (store_user_version(db, version) < 0 ||
+	    (*version == 1 && sqlite3_exec(db, store_upgrade_1, NULL, NULL,
+					   NULL) != SQLITE_OK) ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (*version == 1)
+		*version = 2;
+	return 0;
+}
+
 /* Is the error one a rebuild cures (not a busy or full disk)? */
 static bool store_is_corrupt(sqlite3 *db)
 {
@@ -605,8 +674,10 @@ static int store_index_setup(sqlite3 *db, const char *path)
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		goto sql_error;
 	}
-	/* Version 1 is the first; later versions upgrade here, inside
-	 * BEGIN IMMEDIATE, re-reading the version (as userdb.c does). */
+	if (version == 0)
+		version = STORE_INDEX_VERSION;
+	if (version == 1 && store_index_upgrade(db, &version) < 0)
+		goto sql_error;
 	if (version > STORE_INDEX_VERSION) {
 		snprintf(store_open_error, sizeof(store_open_error),
 			 "%s: index version %d, this postern knows %d", path,
@@ -862,6 +933,14 @@ void store_user_free(struct store_user **up)
 	free(u->local);
 	free(u->root);
 	free(u);
+}
+
+void store_user_use_counters(struct store_user *u, struct store_counters *c)
+{
+	if (u->counters != NULL || c == NULL)
+		return;
+	u->counter_slot = store_counter_slot(u->root);
+	u->counters = c;
 }
 
 void store_user_set_quota(struct store_user *u, uint64_t quota)

@@ -83,6 +83,7 @@ enum store_stmt {
 	SST_CACHE_INSERT,
 	SST_CACHE_COPY,
 	SST_CACHE_GET,
+	SST_CACHE_FIELDS,
 	SST_CACHE_DELETE,
 	SST_CACHE_DELETE_ALL,
 	SST_EXPUNGED_ADD,
@@ -107,6 +108,10 @@ struct store_user {
 	/* Commits made through this handle: PRAGMA data_version only counts
 	 * other connections' commits. */
 	uint64_t changes;
+	/* The server's shared counters (store_counters.c), or NULL; with
+	 * them db is NULL while the handle is quiet. */
+	struct store_counters *counters;
+	size_t counter_slot;
 	int64_t total_at_begin; /* sqlite3_total_changes64 at store_begin */
 	int64_t busy_at;	/* last sync that read the index; 0: released */
 	bool cache_quiet;	/* page cache at 2 pages (store_index_quiet) */
@@ -189,6 +194,12 @@ struct store_mailbox {
 	char **pool;
 	size_t n_pool;
 };
+
+/* ---- shared commit counters (store_counters.c) ---- */
+
+size_t store_counter_slot(const char *root);
+uint64_t store_counter_get(const struct store_counters *c, size_t slot);
+void store_counter_bump(struct store_counters *c, size_t slot);
 
 /* ---- errors and statements (store_index.c) ---- */
 
@@ -327,6 +338,14 @@ struct store_msgrow {
 };
 
 /* The row of uid in mailbox; STORE_ERR_EXPUNGED when there is none. */
+/*
+ * The header block kept in cache.fields for a message (store_fields.c):
+ * its cached fields and its blank line, malloc'd with its length, or NULL
+ * when over the size kept.
+ */
+struct mime_part;
+char *store_fields_extract(const char *data, size_t len,
+			   const struct mime_part *root, size_t *len_r);
 int store_msgrow_get(struct store_user *u, int64_t mailbox, uint32_t uid,
 		     struct store_msgrow *r);
 void store_msgrow_fini(struct store_msgrow *r);
@@ -368,6 +387,9 @@ int store_drop_empty_parents(struct store_user *u, const char *name);
 int store_create_parents(struct store_user *u, const char *name);
 /* Remove a mailbox row with its messages, cache and tombstones. */
 int store_mb_purge(struct store_user *u, int64_t id);
+/* Open the connection again if a quiet handle closed it
+ * (store_index_quiet); STORE_ERR_IO with u->error when it cannot. */
+int store_db(struct store_user *u);
 /* Prepare an uncached statement for a rare operation; NULL on error. */
 sqlite3_stmt *store_prepare(struct store_user *u, const char *sql);
 

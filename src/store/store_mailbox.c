@@ -656,6 +656,8 @@ static int status_cheap(struct store_user *u, const char *name,
 	char *dir;
 	int rc;
 
+	if (store_db(u) < 0)
+		return STORE_ERR_IO;
 	if (sqlite3_exec(u->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return store_sql_fail(u, "begin");
 	rc = store_mbrow_by_name(u, name, &row);

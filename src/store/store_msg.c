@@ -446,10 +446,22 @@ void store_idle_release(struct store_user *u)
 	u->busy_at = 0;
 }
 
+/*
+ * What changes when another connection commits to the user's index: the
+ * shared counter less this handle's own commits (u->changes, compared
+ * apart), or else SQLite's data_version. -1 when unknown.
+ */
 static int64_t data_version(struct store_user *u)
 {
-	sqlite3_stmt *st = store_stmt(u, SST_DATA_VERSION);
+	sqlite3_stmt *st;
 	int64_t v = -1;
+
+	if (u->counters != NULL)
+		return (int64_t)(store_counter_get(u->counters,
+						   u->counter_slot) -
+				 u->changes) &
+		       INT64_MAX;
+	st = store_stmt(u, SST_DATA_VERSION);
 
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
@@ -754,6 +766,35 @@ int store_msg_load(struct store_mailbox *mb, uint32_t uid, char **data_r,
 int store_msg_load_header(struct store_mailbox *mb, uint32_t uid, char **data_r,
 			  size_t *len_r, const char **error_r)
 {
+	return msg_read(mb, uid, true, data_r, len_r, error_r);
+}
+
+int store_msg_load_fields(struct store_mailbox *mb, uint32_t uid, char **data_r,
+			  size_t *len_r, const char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(mb->u, SST_CACHE_FIELDS);
+	int rc;
+
+	*error_r = mb->u->error;
+	if (st == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_int64(st, 1, mb->id);
+	sqlite3_bind_int64(st, 2, uid);
+	rc = store_step(mb->u, st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+
+		*data_r = xmalloc(n + 1);
+		memcpy(*data_r, sqlite3_column_blob(st, 0), n);
+		(*data_r)[n] = '\0';
+		*len_r = n;
+		sqlite3_reset(st);
+		return 0;
+	}
+	sqlite3_reset(st);
+	if (rc < 0)
+		return rc;
+	/* Indexed before the fields were kept, or too large to keep. */
 	return msg_read(mb, uid, true, data_r, len_r, error_r);
 }
 

@@ -395,7 +395,8 @@ int store_index_insert(struct store_user *u, struct store_mbrow *row,
 		       const char *data, size_t len, uint64_t modseq)
 {
 	struct mime_part *root;
-	char *cached[3];
+	char *cached[3], *fields;
+	size_t fields_len = 0;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -421,6 +422,7 @@ int store_index_insert(struct store_user *u, struct store_mbrow *row,
 	cached[0] = mime_envelope(root, data);
 	cached[1] = mime_bodystructure(root, data, false);
 	cached[2] = mime_bodystructure(root, data, true);
+	fields = store_fields_extract(data, len, root, &fields_len);
 	mime_free(&root);
 	if ((st = store_stmt(u, SST_CACHE_INSERT)) == NULL) {
 		rc = STORE_ERR_IO;
@@ -431,10 +433,14 @@ int store_index_insert(struct store_user *u, struct store_mbrow *row,
 			sqlite3_bind_text(st, 3 + i,
 					  cached[i] != NULL ? cached[i] : "NIL",
 					  -1, SQLITE_STATIC);
+		if (fields != NULL)
+			sqlite3_bind_text(st, 6, fields, (int)fields_len,
+					  SQLITE_STATIC);
 		rc = store_run(u, st);
 	}
 	for (int i = 0; i < 3; i++)
 		free(cached[i]);
+	free(fields);
 	if (rc == 0)
 		row->uidnext++;
 	return rc;

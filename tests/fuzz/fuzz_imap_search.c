@@ -33,7 +33,7 @@ struct msg_src {
 	unsigned loads;
 };
 
-static int load(void *ctx, const struct search_msg *m, bool header_only,
+static int load(void *ctx, const struct search_msg *m, enum search_need need,
 		char **data_r, size_t *len_r)
 {
 	struct msg_src *src = ctx;
@@ -45,7 +45,7 @@ static int load(void *ctx, const struct search_msg *m, bool header_only,
 	if (src->data == NULL)
 		return -1;
 	len = src->len;
-	if (header_only) {
+	if (need != SEARCH_NEED_ALL) {
 		/* As the store: up to and including the empty line. */
 		const char *end = memmem(src->data, src->len, "\r\n\r\n", 4);
 

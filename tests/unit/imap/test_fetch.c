@@ -562,8 +562,8 @@ static void test_header_fields(void **state)
 			*sp = '\0';
 			t = sp + 1;
 		}
-		count = imap_fetch_header_fields(hdr, hlen, names, n_names,
-						 r->exclude, out, &out_len);
+		count = mime_header_fields(hdr, hlen, names, n_names,
+					   r->exclude, out, &out_len);
 		if (count != r->count || out_len != strlen(r->want) ||
 		    memcmp(out, r->want, out_len) != 0)
 			fail_msg("row %zu: %zu fields \"%.*s\"", i, count,

@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cmocka.h>
 
 #include "imap/msgset.h"
 #include "imap/search.h"
+#include "mail/mime.h"
 #include "store/store.h"
 
 #define NROWS(a) (sizeof(a) / sizeof((a)[0]))
@@ -436,8 +438,22 @@ struct fixture {
 	struct search_msg msgs[4];
 	const char *content[4];
 	unsigned loads[4];
-	unsigned header_loads[4]; /* of loads, those with header_only */
+	unsigned header_loads[4]; /* of loads, SEARCH_NEED_HEADER ones */
+	unsigned field_loads[4];  /* of loads, SEARCH_NEED_FIELDS ones */
+	bool use_fields;	  /* match_mask calls search_use_fields */
 };
+
+/* As the store keeps them (store_fields.c), less those no test needs. */
+static char *const cached_fields[] = {"Bcc",  "Cc",	 "Date",
+				      "From", "Subject", "To"};
+
+static bool is_cached(const char *name)
+{
+	for (size_t i = 0; i < NROWS(cached_fields); i++)
+		if (strcasecmp(cached_fields[i], name) == 0)
+			return true;
+	return false;
+}
 
 static struct fixture fx;
 
@@ -486,7 +502,27 @@ static void fixture_init(void)
 	fx.content[3] = C4;
 }
 
-static int load(void *ctx, const struct search_msg *m, bool header_only,
+/* What store_msg_load_fields gives: the cached fields, the blank line. */
+static int load_fields(const char *msg, char **data_r, size_t *len_r)
+{
+	const char *end = strstr(msg, "\r\n\r\n");
+	size_t hlen = end != NULL ? (size_t)(end - msg) + 2 : strlen(msg), o;
+	char *out = malloc(hlen + 3);
+
+	assert_non_null(out);
+	mime_header_fields(msg, hlen, cached_fields, NROWS(cached_fields),
+			   false, out, &o);
+	if (end != NULL) {
+		memcpy(out + o, "\r\n", 2);
+		o += 2;
+	}
+	out[o] = '\0';
+	*data_r = out;
+	*len_r = o;
+	return 0;
+}
+
+static int load(void *ctx, const struct search_msg *m, enum search_need need,
 		char **data_r, size_t *len_r)
 {
 	size_t i = m->seq - 1, len;
@@ -496,7 +532,11 @@ static int load(void *ctx, const struct search_msg *m, bool header_only,
 	if (fx.content[i] == NULL)
 		return -1;
 	len = strlen(fx.content[i]);
-	if (header_only) {
+	if (need == SEARCH_NEED_FIELDS) {
+		fx.field_loads[i]++;
+		return load_fields(fx.content[i], data_r, len_r);
+	}
+	if (need == SEARCH_NEED_HEADER) {
 		/* What store_msg_load_header gives: up to the empty line. */
 		const char *end = strstr(fx.content[i], "\r\n\r\n");
 
@@ -522,6 +562,8 @@ static unsigned match_mask(const char *criteria)
 	if (parse_text(criteria, strlen(criteria), &p, &error) != 0)
 		fail_msg("%s: does not parse: %s", criteria, error);
 	search_prepare(p, 4, 40);
+	if (fx.use_fields)
+		search_use_fields(p, is_cached);
 	for (unsigned i = 0; i < 4; i++)
 		if (search_match(p, &fx.msgs[i], load, NULL) == 1)
 			mask |= 1u << i;
@@ -630,13 +672,20 @@ static void test_eval(void **state)
 	for (size_t i = 0; i < NROWS(eval_rows); i++) {
 		unsigned got;
 
-		fixture_init();
-		got = match_mask(eval_rows[i].in);
-		if (got != eval_rows[i].mask)
-			fail_msg("row %zu (%s): mask %u, want %u", i,
-				 eval_rows[i].in, got, eval_rows[i].mask);
-		for (unsigned k = 0; k < 4; k++)
-			assert_true(fx.loads[k] <= 1);
+		/* The same answers from the cached fields as from the
+		 * header or the whole message. */
+		for (int fields = 0; fields < 2; fields++) {
+			fixture_init();
+			fx.use_fields = fields;
+			got = match_mask(eval_rows[i].in);
+			if (got != eval_rows[i].mask)
+				fail_msg("row %zu (%s, fields %d): mask %u, "
+					 "want %u",
+					 i, eval_rows[i].in, fields, got,
+					 eval_rows[i].mask);
+			for (unsigned k = 0; k < 4; k++)
+				assert_true(fx.loads[k] <= 1);
+		}
 	}
 }
 
@@ -672,6 +721,24 @@ static void test_lazy_content(void **state)
 	fixture_init();
 	assert_int_equal(match_mask(" TEXT \"inner body\""), 4);
 	assert_int_equal(fx.header_loads[2], 0);
+	/* With the fields cached, header keys read them, unless a key
+	 * names a field that is not kept or reads the body. */
+	fixture_init();
+	fx.use_fields = true;
+	assert_int_equal(match_mask(" SUBJECT report SENTBEFORE 1-Jan-2021"),
+			 1);
+	assert_int_equal(fx.field_loads[0], 1);
+	assert_int_equal(fx.header_loads[0], 0);
+	fixture_init();
+	fx.use_fields = true;
+	assert_int_equal(match_mask(" OR SUBJECT report HEADER Received zzz"),
+			 1);
+	assert_int_equal(fx.field_loads[0], 0);
+	assert_int_equal(fx.header_loads[0], 1);
+	fixture_init();
+	fx.use_fields = true;
+	assert_int_equal(match_mask(" OR SUBJECT report BODY banana"), 5);
+	assert_int_equal(fx.field_loads[0] + fx.header_loads[0], 0);
 	/* Several content keys share one load. */
 	fixture_init();
 	assert_int_equal(match_mask(" FROM bob TEXT numbers BODY numbers"), 1);

@@ -311,6 +311,97 @@ static void test_load_header(void **state)
 	store_mailbox_free(&mb);
 }
 
+/* One index row instead of the file: the fields SEARCH and clients'
+ * HEADER.FIELDS read, kept as the message has them, then its blank line. */
+static void test_cached_fields(void **state)
+{
+	static const char msg[] = "Received: from relay.example\r\n"
+				  "From: Bob <bob@example.org>\r\n"
+				  "X-Other: not kept\r\n"
+				  "Subject: a long\r\n"
+				  "\tfolded subject\r\n"
+				  "to: alice@example.org\r\n"
+				  "\r\n"
+				  "body\r\n";
+	static const char want[] = "From: Bob <bob@example.org>\r\n"
+				   "Subject: a long\r\n"
+				   "\tfolded subject\r\n"
+				   "to: alice@example.org\r\n"
+				   "\r\n";
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	uint32_t uid = 1, copy_uid = 0, uidv = 0;
+	const char *error;
+	char name[256], *data;
+	size_t len;
+
+	assert_true(store_field_cached("SUBJECT"));
+	assert_true(store_field_cached("message-id"));
+	assert_false(store_field_cached("Received"));
+	append(f, "INBOX", msg, 0, NULL);
+	mb = open_mb(f, "INBOX", false);
+	assert_int_equal(store_copy(mb, &uid, 1, "Trash", false, &uidv,
+				    &copy_uid, &error),
+			 0);
+	/* The file is gone: only the index can answer. */
+	assert_true(find_file(mpath(f, "cur"), "", name, sizeof(name)));
+	assert_int_equal(unlink(mpath(f, "cur/%s", name)), 0);
+	assert_int_equal(store_msg_load_fields(mb, 1, &data, &len, &error), 0);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(data, want, len);
+	free(data);
+	store_mailbox_free(&mb);
+	mb = open_mb(f, "Trash", false);
+	assert_int_equal(
+		store_msg_load_fields(mb, copy_uid, &data, &len, &error), 0);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(data, want, len);
+	free(data);
+	store_mailbox_free(&mb);
+}
+
+/* A version 1 index is upgraded in place; its messages have no cached
+ * fields, so their header comes from the file. */
+static void test_upgrade_v1(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	const char *error;
+	sqlite3_stmt *st;
+	char *data;
+	size_t len;
+
+	append(f, "INBOX", MSG, 0, NULL);
+	assert_int_equal(sqlite3_exec(f->u->db,
+				      "ALTER TABLE cache DROP COLUMN fields;"
+				      "PRAGMA user_version = 1;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	store_user_free(&f->u);
+	f->u = open_user(f);
+	assert_int_equal(sqlite3_prepare_v2(f->u->db, "PRAGMA user_version", -1,
+					    &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), STORE_INDEX_VERSION);
+	sqlite3_finalize(st);
+	mb = open_mb(f, "INBOX", false);
+	assert_int_equal(n_msgs(mb), 1);
+	assert_int_equal(store_msg_load_fields(mb, 1, &data, &len, &error), 0);
+	assert_int_equal(len, strlen(MSG) - strlen("body\r\n"));
+	assert_memory_equal(data, MSG, len);
+	free(data);
+	store_mailbox_free(&mb);
+	/* Messages indexed after the upgrade have them. */
+	append(f, "INBOX", "Subject: x\r\nX-Y: z\r\n\r\nb\r\n", 0, NULL);
+	mb = open_mb(f, "INBOX", false);
+	assert_int_equal(store_msg_load_fields(mb, 2, &data, &len, &error), 0);
+	assert_int_equal(len, strlen("Subject: x\r\n\r\n"));
+	assert_memory_equal(data, "Subject: x\r\n\r\n", len);
+	free(data);
+	store_mailbox_free(&mb);
+}
+
 static void test_append_copy_move_expunge(void **state)
 {
 	struct fx *f = *state;
@@ -535,6 +626,64 @@ static void test_other_process(void **state)
 			 0);
 	assert_int_equal(in_child(f, child_check_flags), 0);
 	store_mailbox_free(&mb);
+}
+
+/* The master's counters, inherited by in_child()'s children. */
+static struct store_counters *test_counters;
+
+/* A keyword: a change only the index holds (no file is renamed). */
+static int child_keyword(struct store_user *u)
+{
+	enum store_err err;
+	const char *error;
+	struct store_mailbox *mb;
+	int rc;
+
+	store_user_use_counters(u, test_counters);
+	mb = store_mailbox_open(u, "INBOX", false, &err, &error);
+	if (mb == NULL)
+		return 1;
+	rc = store_msg_set_flags(mb, 1, STORE_FLAGS_ADD, 0, "work", 0, &error);
+	store_mailbox_free(&mb);
+	return rc == 0 ? 0 : 2;
+}
+
+/*
+ * With the shared counters a quiet handle closes its connection, checks
+ * without opening it, and still sees another process's index-only change.
+ */
+static void test_counters_close(void **state)
+{
+	struct fx *f = *state;
+	struct store_mailbox *mb;
+	struct timespec pause = {1, 200000000};
+
+	test_counters = store_counters_new();
+	store_user_use_counters(f->u, test_counters);
+	append(f, "INBOX", MSG, 0, NULL);
+	mb = open_mb(f, "INBOX", false);
+	set_mtime(mpath(f, "new"), time(NULL) - 20);
+	set_mtime(mpath(f, "cur"), time(NULL) - 20);
+	sync_mb(mb);
+	nanosleep(&pause, NULL);
+	assert_int_equal(sync_mb(mb), 0);
+	assert_null(f->u->db);
+	assert_int_equal(sync_mb(mb), 0);
+	assert_null(f->u->db); /* a check that finds nothing opens nothing */
+	assert_int_equal(in_child(f, child_keyword), 0);
+	assert_int_equal(sync_mb(mb), 1);
+	assert_non_null(f->u->db);
+	assert_string_equal(store_mailbox_find(mb, 1)->keywords, "work");
+	/* Its own changes too, after another quiet spell. */
+	nanosleep(&pause, NULL);
+	assert_int_equal(sync_mb(mb), 0);
+	assert_null(f->u->db);
+	append(f, "INBOX", MSG, 0, NULL);
+	assert_int_equal(sync_mb(mb), 1);
+	assert_int_equal(n_msgs(mb), 2);
+	store_mailbox_free(&mb);
+	store_user_free(&f->u);
+	store_counters_free(&test_counters);
 }
 
 /* One worker of the stress test: appends, flag changes, expunges, and
@@ -926,6 +1075,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_keywords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_crlf, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_counters_close, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_cached_fields, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_v1, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_load_header, setup,
 						teardown),
