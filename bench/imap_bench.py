@@ -345,7 +345,8 @@ def cmd_idle(args):
         t0 = time.monotonic()
         conns, bad = await open_idle(port, n, starttls)
         t_open = time.monotonic() - t0
-        await asyncio.sleep(3)  # past the store's 1 s idle release
+        # Past the store's 1 s idle release.
+        await asyncio.sleep(float(os.environ.get("IDLE_SETTLE", "3")))
         pids = descendants(root)
         rss1, pss1 = mem_kib(pids)
         k = len(conns)

@@ -283,12 +283,12 @@ void store_index_quiet(struct store_user *u)
 
 int store_db(struct store_user *u)
 {
-	if (u->db != NULL)
-		return 0;
-	if (store_index_open(u) < 0) {
+	if (u->db == NULL && store_index_open(u) < 0) {
 		store_fail(u, STORE_ERR_IO, "%s", store_open_error);
 		return STORE_ERR_IO;
 	}
+	/* Busy from now: the next quiet second releases it again. */
+	u->busy_at = store_now_ns();
 	return 0;
 }
 
@@ -305,10 +305,14 @@ sqlite3_stmt *store_stmt(struct store_user *u, enum store_stmt id)
 {
 	sqlite3_stmt *st = u->stmts[id];
 
-	if (store_db(u) < 0)
-		return NULL;
-	if (id != SST_DATA_VERSION)
+	/* The IDLE poll's statement (only used without the shared
+	 * counters, when the connection never closes) leaves the handle
+	 * quiet. */
+	if (id != SST_DATA_VERSION) {
+		if (store_db(u) < 0)
+			return NULL;
 		store_index_busy(u);
+	}
 	if (st != NULL) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);

@@ -387,8 +387,9 @@ int store_drop_empty_parents(struct store_user *u, const char *name);
 int store_create_parents(struct store_user *u, const char *name);
 /* Remove a mailbox row with its messages, cache and tombstones. */
 int store_mb_purge(struct store_user *u, int64_t id);
-/* Open the connection again if a quiet handle closed it
- * (store_index_quiet); STORE_ERR_IO with u->error when it cannot. */
+/* Before using u->db: open the connection again if a quiet handle closed
+ * it (store_index_quiet), and mark the handle busy. STORE_ERR_IO with
+ * u->error when it cannot. */
 int store_db(struct store_user *u);
 /* Prepare an uncached statement for a rare operation; NULL on error. */
 sqlite3_stmt *store_prepare(struct store_user *u, const char *sql);

@@ -655,7 +655,7 @@ static int child_keyword(struct store_user *u)
 static void test_counters_close(void **state)
 {
 	struct fx *f = *state;
-	struct store_mailbox *mb;
+	struct store_mailbox *mb, *other;
 	struct timespec pause = {1, 200000000};
 
 	test_counters = store_counters_new();
@@ -681,6 +681,17 @@ static void test_counters_close(void **state)
 	append(f, "INBOX", MSG, 0, NULL);
 	assert_int_equal(sync_mb(mb), 1);
 	assert_int_equal(n_msgs(mb), 2);
+	/* Opened again by a session's command, not by a sync: closed
+	 * again all the same once quiet. */
+	nanosleep(&pause, NULL);
+	assert_int_equal(sync_mb(mb), 0);
+	assert_null(f->u->db);
+	other = open_mb(f, "INBOX", false);
+	assert_non_null(f->u->db);
+	nanosleep(&pause, NULL);
+	assert_int_equal(sync_mb(mb), 0);
+	assert_null(f->u->db);
+	store_mailbox_free(&other);
 	store_mailbox_free(&mb);
 	store_user_free(&f->u);
 	store_counters_free(&test_counters);
