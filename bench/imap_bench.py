@@ -220,7 +220,10 @@ def cmd_ops(args):
     print(f"{'command':16}" + "".join(f"{n + ' ops/s':>16}" for n in names) +
           (f"{'ratio':>8}" if len(names) == 2 else ""))
     status = 0
+    only = os.environ.get("COMMANDS", "")
     for label, op in OPS:
+        if only and label not in only.split(","):
+            continue
         rates = []
         for name, port in servers:
             rate, errors = asyncio.run(run_op(int(port), op, n_msgs))

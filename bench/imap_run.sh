@@ -12,7 +12,8 @@
 # (messages in each of their INBOXes, default 200, hard links of one
 # seed), IDLE_TLS (imaps or starttls, default starttls), IDLE_SOURCES
 # (client source addresses 127.0.0.2.., default 49), IDLE_LIMIT_MIB (300),
-# PHASES ("idle ops", run in that order), KEEP=1.
+# PHASES ("idle ops", run in that order), COMMANDS (some of the ops
+# phase's, comma-separated: "SEARCH,FETCH headers"), KEEP=1.
 # The operations are measured over implicit TLS (postern refuses LOGIN in
 # clear text, as it should). Needs root.
 set -eu

@@ -538,7 +538,9 @@ struct content {
 	bool tried;
 	char *data;
 	size_t len;
-	struct mime_part *root;
+	bool loaded;
+	size_t hdr_len;		/* the header block: data[0..hdr_len) */
+	struct mime_part *root; /* SEARCH_NEED_ALL only */
 	bool have_body, have_hdr, have_sent;
 	struct sstr body; /* decoded, folded text of the body parts */
 	struct sstr hdr;  /* decoded, folded "name: value\n" fields */
@@ -546,16 +548,43 @@ struct content {
 	time_t sent_day;
 };
 
+/* Where the header's fields end: at its empty line, or the end (as
+ * mime_parse reads it). */
+static size_t header_length(const char *d, size_t len)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *nl;
+
+		if (d[pos] == '\n' ||
+		    (d[pos] == '\r' && pos + 1 < len && d[pos + 1] == '\n'))
+			return pos;
+		if ((nl = memchr(d + pos, '\n', len - pos)) == NULL)
+			break;
+		pos = (size_t)(nl - d) + 1;
+	}
+	return len;
+}
+
 static bool content_get(struct content *c)
 {
 	if (!c->tried) {
 		c->tried = true;
-		if (c->load != NULL &&
-		    c->load(c->ctx, c->m, c->need, &c->data, &c->len) == 0 &&
-		    c->data != NULL)
+		c->loaded = c->load != NULL &&
+			    c->load(c->ctx, c->m, c->need, &c->data, &c->len) ==
+				    0 &&
+			    c->data != NULL;
+		/* A header block needs no MIME tree: only the body keys
+		 * walk the parts. */
+		if (c->loaded && c->need == SEARCH_NEED_ALL) {
 			c->root = mime_parse(c->data, c->len);
+			c->hdr_len = c->root->hdr_len;
+		} else if (c->loaded) {
+			c->hdr_len = header_length(c->data, c->len);
+		}
 	}
-	return c->root != NULL;
+	return c->loaded;
 }
 
 static void content_free(struct content *c)
@@ -568,24 +597,22 @@ static void content_free(struct content *c)
 
 static bool header_match(struct content *c, const struct search_key *k)
 {
-	const struct mime_part *r = c->root;
-	const char *h = c->data + r->hdr_off, *name;
-	size_t pos = 0, nlen, flen = strlen(k->field);
-	struct sstr v = {0}, d = {0};
+	const char *h = c->data, *name, *v;
+	size_t pos = 0, nlen, vlen, flen = strlen(k->field);
+	struct sstr d = {0};
 	bool found = false;
 
-	while (!found &&
-	       search_next_field(h, r->hdr_len, &pos, &name, &nlen, &v)) {
+	while (!found && search_next_field(h, c->hdr_len, &pos, &name, &nlen,
+					   &v, &vlen)) {
 		if (nlen != flen || strncasecmp(name, k->field, flen) != 0)
 			continue;
 		/* RFC 3501 6.4.4: an empty string matches the field's
 		 * presence. */
 		d.len = 0;
 		if (k->text_len > 0)
-			search_add_decoded(&d, v.p, v.len);
+			search_add_decoded(&d, v, vlen);
 		found = search_folded_has(d.p, d.len, k->text, k->text_len);
 	}
-	search_sstr_fini(&v);
 	search_sstr_fini(&d);
 	return found;
 }
@@ -631,8 +658,7 @@ static const struct sstr *body_text(struct content *c)
 static bool sent_day(struct content *c, time_t *day_r)
 {
 	if (!c->have_sent) {
-		char *v = mime_header_get(c->data + c->root->hdr_off,
-					  c->root->hdr_len, "Date");
+		char *v = mime_header_get(c->data, c->hdr_len, "Date");
 
 		c->have_sent = true;
 		c->sent_ok = v != NULL &&
@@ -649,8 +675,7 @@ static bool text_match(struct content *c, const struct search_key *k)
 
 	if (!c->have_hdr) {
 		c->have_hdr = true;
-		search_header_text(&c->hdr, c->data + c->root->hdr_off,
-				   c->root->hdr_len);
+		search_header_text(&c->hdr, c->data, c->hdr_len);
 	}
 	if (search_folded_has(c->hdr.p, c->hdr.len, k->text, k->text_len))
 		return true;

@@ -222,7 +222,7 @@ int search_parse_sent_day(const char *value, time_t *day_r)
  */
 bool search_next_field(const char *h, size_t len, size_t *pos,
 		       const char **name_r, size_t *name_len_r,
-		       struct sstr *value)
+		       const char **value_r, size_t *value_len_r)
 {
 	while (*pos < len) {
 		size_t start = *pos, colon, end = start;
@@ -245,22 +245,31 @@ bool search_next_field(const char *h, size_t len, size_t *pos,
 		while (*name_len_r > 0 && (h[start + *name_len_r - 1] == ' ' ||
 					   h[start + *name_len_r - 1] == '\t'))
 			(*name_len_r)--;
-		value->len = 0;
-		for (size_t i = colon + 1; i < end; i++)
-			if (h[i] != '\r' && h[i] != '\n')
-				search_sstr_add(value, h + i, 1);
-		if (value->p == NULL)
-			search_sstr_add(value, "", 0);
+		*value_r = h + colon + 1;
+		*value_len_r = end - (colon + 1);
 		return true;
 	}
 	return false;
 }
 
-/* The value decoded (RFC 2047) and folded, appended to out. */
 void search_add_decoded(struct sstr *out, const char *v, size_t len)
 {
+	struct sstr u = {0};
+	size_t i = 0;
 	char *d;
 
+	/* RFC 5322 2.2.3: unfolding drops the line ends, in runs. */
+	while (i < len) {
+		size_t run = i;
+
+		while (run < len && v[run] != '\r' && v[run] != '\n')
+			run++;
+		search_sstr_add(&u, v + i, run - i);
+		i = run + (run < len);
+	}
+	search_sstr_add(&u, "", 0); /* u.p is a string even when empty */
+	v = u.p;
+	len = u.len;
 	while (len > 0 && (*v == ' ' || *v == '\t')) {
 		v++;
 		len--;
@@ -268,20 +277,19 @@ void search_add_decoded(struct sstr *out, const char *v, size_t len)
 	d = mime_decode_words(v, len);
 	search_fold_append(out, d, strlen(d));
 	free(d);
+	search_sstr_fini(&u);
 }
 
 /* Every field as "name: value\n", decoded and folded (TEXT). */
 void search_header_text(struct sstr *out, const char *h, size_t len)
 {
-	struct sstr v = {0};
-	const char *name;
-	size_t pos = 0, nlen;
+	const char *name, *v;
+	size_t pos = 0, nlen, vlen;
 
-	while (search_next_field(h, len, &pos, &name, &nlen, &v)) {
+	while (search_next_field(h, len, &pos, &name, &nlen, &v, &vlen)) {
 		search_fold_append(out, name, nlen);
 		search_sstr_add(out, ": ", 2);
-		search_add_decoded(out, v.p, v.len);
+		search_add_decoded(out, v, vlen);
 		search_sstr_add(out, "\n", 1);
 	}
-	search_sstr_fini(&v);
 }

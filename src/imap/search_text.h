@@ -25,13 +25,15 @@ bool search_folded_has(const char *hay, size_t hay_len, const char *needle,
 
 /*
  * The field of header block h[0..len) at *pos (advanced past it): its
- * name (not NUL-terminated) and, in value, its unfolded value (RFC 5322
- * 2.2.3). False at the end; lines without a colon are skipped.
+ * name and its raw value (after the colon, folding line ends included),
+ * neither NUL-terminated. False at the end; lines without a colon are
+ * skipped. Nothing is copied: most fields are only looked at by name.
  */
 bool search_next_field(const char *h, size_t len, size_t *pos,
 		       const char **name_r, size_t *name_len_r,
-		       struct sstr *value);
-/* v[0..len) with RFC 2047 words decoded, folded, appended to out. */
+		       const char **value_r, size_t *value_len_r);
+/* A raw value v[0..len) unfolded, RFC 2047 words decoded, case-folded,
+ * appended to out. */
 void search_add_decoded(struct sstr *out, const char *v, size_t len);
 /* Every field of h as "name: value\n", decoded and folded (TEXT). */
 void search_header_text(struct sstr *out, const char *h, size_t len);
