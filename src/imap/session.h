@@ -20,6 +20,7 @@
 struct conn;
 struct tls_ctx;
 struct store_counters;
+struct store_watch;
 struct throttle;
 struct userdb;
 
@@ -32,7 +33,8 @@ struct imap_server {
 	struct userdb *userdb; /* this worker's handle */
 	struct throttle *throttle; /* failed-login brakes, shared with SMTP */
 	struct store_counters *counters; /* the master's, or NULL */
-	size_t max_message_size;	 /* largest message (IMAP APPEND) */
+	struct store_watch *watch; /* this worker's, or NULL: IDLE polls */
+	size_t max_message_size;   /* largest message (IMAP APPEND) */
 };
 
 /* Take over conn and greet; the session frees conn when it ends. */

@@ -206,6 +206,9 @@ struct imap_session {
 	struct sasl_server *sasl;  /* AUTHENTICATE exchange */
 	bool auth_failed_pending;  /* NO to send once the throttle delay ends */
 	char *async_tag;	   /* tag of IDLE or AUTHENTICATE */
+	/* IDLE: the mailbox is watched (store_mailbox_watch), and a
+	 * notification's early poll is armed. */
+	bool idle_watched, idle_notified;
 };
 
 /* The one way to change state; logs old -> new at debug level. */

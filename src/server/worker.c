@@ -1,5 +1,6 @@
 #include "server/worker.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "pop3/session.h"
 #include "server/config.h"
 #include "smtp/session.h"
+#include "store/store.h"
 
 /* Connections taken per readiness event, so one listener cannot starve. */
 #define WORKER_ACCEPT_BATCH 32
@@ -45,6 +47,8 @@ struct worker {
 	struct userdb *userdb;
 	struct throttle *throttle;
 	struct store_counters *counters;
+	struct store_watch *watch; /* IMAP IDLE's notifications, or NULL */
+	struct event *ev_watch;
 	struct conn_set conns;
 	struct worker_listener *ls;
 	size_t nls;
@@ -266,6 +270,7 @@ static void worker_setup_listener(struct worker *w, struct worker_listener *l,
 		.userdb = w->userdb,
 		.throttle = w->throttle,
 		.counters = w->counters,
+		.watch = w->watch,
 		.max_message_size = (size_t)cfg->smtp.max_message_size,
 	};
 	l->pop3 = (struct pop3_server){
@@ -281,6 +286,28 @@ static void worker_setup_listener(struct worker *w, struct worker_listener *l,
 	l->ev = event_new(w->base, fd, EV_READ | EV_PERSIST, worker_on_accept,
 			  l);
 	event_add(l->ev, NULL);
+}
+
+static void worker_on_watch(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	store_watch_read(arg);
+}
+
+/* IMAP IDLE learns of changes from inotify; without it, IDLE polls. */
+static void worker_open_watch(struct worker *w)
+{
+	w->watch = store_watch_new();
+	if (w->watch == NULL) {
+		log_warn(NULL, "no inotify: IMAP IDLE polls once a second",
+			 "error=%s", strerror(errno));
+		return;
+	}
+	w->ev_watch =
+		event_new(w->base, store_watch_fd(w->watch),
+			  EV_READ | EV_PERSIST, worker_on_watch, w->watch);
+	event_add(w->ev_watch, NULL);
 }
 
 /* Each worker has its own handle: SQLite handles do not cross fork. */
@@ -317,6 +344,7 @@ int worker_run(const struct config *cfg, struct tls_ctx *tls,
 	w.userdb = worker_open_userdb(cfg);
 	w.throttle = throttle;
 	w.counters = counters;
+	worker_open_watch(&w);
 	w.nls = cfg->listener_count;
 	w.ls = xcalloc(w.nls, sizeof(*w.ls));
 	for (size_t i = 0; i < w.nls; i++)
@@ -341,6 +369,9 @@ int worker_run(const struct config *cfg, struct tls_ctx *tls,
 		event_free(sev[i]);
 	if (w.ev_poll != NULL)
 		event_free(w.ev_poll);
+	if (w.ev_watch != NULL)
+		event_free(w.ev_watch);
+	store_watch_free(&w.watch);
 	free(w.ls);
 	userdb_free(&w.userdb);
 	offload_default_free(); /* checks of cut sessions are dropped */

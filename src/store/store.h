@@ -109,6 +109,21 @@ struct store_counters;
 struct store_counters *store_counters_new(void);
 void store_counters_free(struct store_counters **cp);
 
+/* ---- Change notification (IMAP IDLE) ---- */
+
+/*
+ * One per process (a worker), NULL when inotify is unavailable; the
+ * caller frees with store_watch_free(). Put store_watch_fd() in the event
+ * loop and call store_watch_read() when it is readable: it calls the
+ * notify functions of the mailboxes something may have changed.
+ */
+struct store_watch;
+typedef void store_notify_fn(void *ctx);
+struct store_watch *store_watch_new(void);
+void store_watch_free(struct store_watch **wp);
+int store_watch_fd(const struct store_watch *w);
+void store_watch_read(struct store_watch *w);
+
 /* ---- Users ---- */
 
 /*
@@ -245,6 +260,17 @@ void store_mailbox_messages(const struct store_mailbox *mb,
 int store_mailbox_vanished(struct store_mailbox *mb, uint64_t since,
 			   uint32_t **uids_r, size_t *n_r,
 			   const char **error_r);
+/*
+ * Call fn(ctx) soon after mb may have changed: a delivery, a session of
+ * this or another process, another tool in the Maildir. The call means
+ * "sync now", not that something changed. 0, or -1 when w is NULL or the
+ * system is out of watches: the caller then polls. Until
+ * store_mailbox_unwatch() or store_mailbox_free(); watching again
+ * replaces fn and ctx.
+ */
+int store_mailbox_watch(struct store_mailbox *mb, struct store_watch *w,
+			store_notify_fn *fn, void *ctx);
+void store_mailbox_unwatch(struct store_mailbox *mb);
 /* The message with this UID, NULL when expunged. Binary search. */
 const struct store_msg *store_mailbox_find(const struct store_mailbox *mb,
 					   uint32_t uid);

@@ -118,7 +118,8 @@ struct store_user {
 	size_t index_batch;	/* new files indexed per transaction */
 	char host[STORE_HOST_CAP + 1]; /* for unique file names */
 	char error[STORE_ERROR_SIZE];
-	struct store_mbshare *shares; /* message lists of open mailboxes */
+	struct store_mbshare *shares;	/* message lists of open mailboxes */
+	struct store_mailbox *watchers; /* store_mailbox_watch()ed ones */
 };
 
 /* One row of the mailboxes table. */
@@ -193,6 +194,13 @@ struct store_mailbox {
 	/* Strings handed out since the last sync or change. */
 	char **pool;
 	size_t n_pool;
+	/* store_mailbox_watch (store_watch.c): the watches of the root,
+	 * new/ and cur/, and the next of the user's watched mailboxes. */
+	struct store_watch *watch;
+	int wd[3];
+	store_notify_fn *notify;
+	void *notify_ctx;
+	struct store_mailbox *watch_next;
 };
 
 /* ---- shared commit counters (store_counters.c) ---- */

@@ -641,6 +641,7 @@ void store_mailbox_free(struct store_mailbox **mbp)
 
 	if (mb == NULL)
 		return;
+	store_mailbox_unwatch(mb);
 	pool_clear(mb);
 	free(mb->own);
 	list_unref(&mb->list);

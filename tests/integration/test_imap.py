@@ -443,12 +443,13 @@ def test_idle_woken_by_smtp_delivery(srv):
                   if l.endswith(" EXISTS")][0]
         conn.cmd("b IDLE")
         assert conn.readline().startswith("+ ")
-        start = time.monotonic()
         deliver(srv, ALICE, "wake up")
+        start = time.monotonic()  # the 250 came: the file is in new/
         conn.sock.settimeout(5)
         line = conn.readline()
         assert line == f"* {exists + 1} EXISTS", line
-        assert time.monotonic() - start < 4
+        # The issue's bound; inotify makes it milliseconds.
+        assert time.monotonic() - start < 1
         conn.cmd("DONE")
         untagged, tagged = conn.imap_tagged("b")
         assert tagged == "b OK IDLE terminated", (untagged, tagged)
@@ -898,7 +899,7 @@ remotepass = {PASSWORD}
 
 def test_idle_sees_other_session_changes(srv):
     """IDLE learns of a flag change and an expunge made by another
-    session (perhaps in the other worker) within about a second."""
+    session (perhaps in the other worker) within a second."""
     user = f"carol@{DOMAIN}"
     with raw_tls(srv, user) as idler, raw_tls(srv, user) as other:
         idler.cmd("a CREATE IdleBox")
@@ -922,7 +923,7 @@ def test_idle_sees_other_session_changes(srv):
         line = idler.readline()
         # The idler selected first: it holds \Recent for both messages.
         assert line == "* 2 FETCH (FLAGS (\\Flagged \\Recent))", line
-        assert time.monotonic() - start < 4
+        assert time.monotonic() - start < 1
 
         start = time.monotonic()
         other.cmd("g STORE 1 +FLAGS.SILENT (\\Deleted)")
@@ -931,7 +932,7 @@ def test_idle_sees_other_session_changes(srv):
         assert other.imap_tagged("h")[1].startswith("h OK")
         line = idler.readline()
         assert line == "* 1 EXPUNGE", line
-        assert time.monotonic() - start < 4
+        assert time.monotonic() - start < 1
         idler.cmd("DONE")
         untagged, tagged = idler.imap_tagged("d")
         assert tagged == "d OK IDLE terminated", (untagged, tagged)

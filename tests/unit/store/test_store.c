@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include <poll.h>
 #include <sys/wait.h>
 
 #include "store/maildir.h"
@@ -697,6 +698,60 @@ static void test_counters_close(void **state)
 	store_counters_free(&test_counters);
 }
 
+static void count_notify(void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+/* Wait up to a second for the watch's events and hand them out. */
+static void watch_wait(struct store_watch *w)
+{
+	struct pollfd pfd = {.fd = store_watch_fd(w), .events = POLLIN};
+
+	if (poll(&pfd, 1, 1000) == 1)
+		store_watch_read(w);
+}
+
+/*
+ * A watched mailbox hears of a delivery into new/ and of another
+ * process's commit (which writes the user's index.db-wal); two handles
+ * on the same directories share the kernel's watches, and an unwatched
+ * one hears nothing.
+ */
+static void test_watch(void **state)
+{
+	struct fx *f = *state;
+	struct store_watch *w = store_watch_new();
+	struct store_mailbox *a, *b;
+	int na = 0, nb = 0;
+
+	assert_non_null(w);
+	append(f, "INBOX", MSG, 0, NULL);
+	a = open_mb(f, "INBOX", false);
+	b = open_mb(f, "INBOX", false);
+	assert_int_equal(store_mailbox_watch(a, w, count_notify, &na), 0);
+	assert_int_equal(store_mailbox_watch(b, w, count_notify, &nb), 0);
+	put_file(mpath(f, "new/1.delivered.host"), MSG, 0);
+	watch_wait(w);
+	assert_true(na > 0 && nb > 0);
+	store_mailbox_unwatch(b);
+	na = nb = 0;
+	assert_int_equal(in_child(f, child_keyword), 0);
+	watch_wait(w);
+	assert_true(na > 0);
+	assert_int_equal(nb, 0);
+	store_mailbox_free(&b);
+	store_mailbox_free(&a); /* unwatches */
+	na = 0;
+	put_file(mpath(f, "new/2.delivered.host"), MSG, 0);
+	watch_wait(w);
+	assert_int_equal(na, 0);
+	a = open_mb(f, "Sent", false);
+	assert_int_equal(store_mailbox_watch(a, NULL, count_notify, &na), -1);
+	store_mailbox_free(&a);
+	store_watch_free(&w);
+}
+
 /* One worker of the stress test: appends, flag changes, expunges, and
  * files dropped into new/ as a delivery would, all on one INBOX. */
 static int stress_worker(struct store_user *u, int seed)
@@ -1087,6 +1142,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keywords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_size_crlf, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counters_close, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cached_fields, setup,
