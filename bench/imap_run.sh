@@ -13,7 +13,8 @@
 # seed), IDLE_TLS (imaps or starttls, default starttls), IDLE_SOURCES
 # (client source addresses 127.0.0.2.., default 49), IDLE_LIMIT_MIB (300),
 # PHASES ("idle ops", run in that order), COMMANDS (some of the ops
-# phase's, comma-separated: "SEARCH,FETCH headers"), KEEP=1.
+# phase's, comma-separated: "SEARCH,FETCH headers"), IDLE_SETTLE (seconds
+# between the last IDLE and the memory reading, 3), KEEP=1.
 # The operations are measured over implicit TLS (postern refuses LOGIN in
 # clear text, as it should). Needs root.
 set -eu
