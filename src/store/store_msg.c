@@ -770,18 +770,33 @@ int store_msg_load_header(struct store_mailbox *mb, uint32_t uid, char **data_r,
 	return msg_read(mb, uid, true, data_r, len_r, error_r);
 }
 
-int store_msg_load_fields(struct store_mailbox *mb, uint32_t uid, char **data_r,
-			  size_t *len_r, const char **error_r)
+/* Step statement id (a cache row by mailbox and UID) for uid:
+ * SQLITE_ROW with *st_r on the row (the caller resets it), SQLITE_DONE
+ * (reset), or an error. */
+static int cache_row(struct store_mailbox *mb, enum store_stmt id, uint32_t uid,
+		     sqlite3_stmt **st_r)
 {
-	sqlite3_stmt *st = store_stmt(mb->u, SST_CACHE_FIELDS);
+	sqlite3_stmt *st = store_stmt(mb->u, id);
 	int rc;
 
-	*error_r = mb->u->error;
 	if (st == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(st, 1, mb->id);
 	sqlite3_bind_int64(st, 2, uid);
 	rc = store_step(mb->u, st);
+	if (rc != SQLITE_ROW)
+		sqlite3_reset(st);
+	*st_r = st;
+	return rc;
+}
+
+int store_msg_load_fields(struct store_mailbox *mb, uint32_t uid, char **data_r,
+			  size_t *len_r, const char **error_r)
+{
+	sqlite3_stmt *st;
+	int rc = cache_row(mb, SST_CACHE_FIELDS, uid, &st);
+
+	*error_r = mb->u->error;
 	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		size_t n = (size_t)sqlite3_column_bytes(st, 0);
 
@@ -792,7 +807,8 @@ int store_msg_load_fields(struct store_mailbox *mb, uint32_t uid, char **data_r,
 		sqlite3_reset(st);
 		return 0;
 	}
-	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		sqlite3_reset(st);
 	if (rc < 0)
 		return rc;
 	/* Indexed before the fields were kept, or too large to keep. */
@@ -803,22 +819,16 @@ int store_msg_load_fields(struct store_mailbox *mb, uint32_t uid, char **data_r,
 static int cache_get(struct store_mailbox *mb, uint32_t uid, int col,
 		     const char **s_r)
 {
-	sqlite3_stmt *st = store_stmt(mb->u, SST_CACHE_GET);
-	int rc;
+	sqlite3_stmt *st;
+	int rc = cache_row(mb, SST_CACHE_GET, uid, &st);
 
 	*s_r = NULL;
-	if (st == NULL)
-		return STORE_ERR_IO;
-	sqlite3_bind_int64(st, 1, mb->id);
-	sqlite3_bind_int64(st, 2, uid);
-	rc = store_step(mb->u, st);
-	if (rc == SQLITE_ROW)
-		*s_r = pool_add(mb, store_col_str(st, col, false));
-	sqlite3_reset(st);
 	if (rc < 0)
 		return rc;
 	if (rc == SQLITE_DONE)
 		return store_fail(mb->u, STORE_ERR_EXPUNGED, "message is gone");
+	*s_r = pool_add(mb, store_col_str(st, col, false));
+	sqlite3_reset(st);
 	return 0;
 }
 

@@ -629,6 +629,16 @@ static void test_other_process(void **state)
 	store_mailbox_free(&mb);
 }
 
+/* INBOX with a message, open, its directory times old enough to be
+ * trusted (so a sync that finds nothing new is the cheap one). */
+static struct store_mailbox *settled_inbox(struct fx *f)
+{
+	append(f, "INBOX", MSG, 0, NULL);
+	set_mtime(mpath(f, "new"), time(NULL) - 20);
+	set_mtime(mpath(f, "cur"), time(NULL) - 20);
+	return open_mb(f, "INBOX", false);
+}
+
 /* The master's counters, inherited by in_child()'s children. */
 static struct store_counters *test_counters;
 
@@ -661,10 +671,7 @@ static void test_counters_close(void **state)
 
 	test_counters = store_counters_new();
 	store_user_use_counters(f->u, test_counters);
-	append(f, "INBOX", MSG, 0, NULL);
-	mb = open_mb(f, "INBOX", false);
-	set_mtime(mpath(f, "new"), time(NULL) - 20);
-	set_mtime(mpath(f, "cur"), time(NULL) - 20);
+	mb = settled_inbox(f);
 	sync_mb(mb);
 	nanosleep(&pause, NULL);
 	assert_int_equal(sync_mb(mb), 0);
@@ -921,10 +928,7 @@ static void test_idle_release(void **state)
 	struct timespec pause = {1, 200000000};
 	int busy;
 
-	append(f, "INBOX", MSG, 0, NULL);
-	mb = open_mb(f, "INBOX", false);
-	set_mtime(mpath(f, "new"), time(NULL) - 20);
-	set_mtime(mpath(f, "cur"), time(NULL) - 20);
+	mb = settled_inbox(f);
 	sync_mb(mb); /* reads the index: the cache fills */
 	busy = cache_used(f->u);
 	assert_int_equal(sync_mb(mb), 0); /* busy a moment ago: kept */
@@ -965,10 +969,7 @@ static void test_idle_release_stays(void **state)
 	int cur = 0, hi = 0;
 	int64_t quiet;
 
-	append(f, "INBOX", MSG, 0, NULL);
-	mb = open_mb(f, "INBOX", false);
-	set_mtime(mpath(f, "new"), time(NULL) - 20);
-	set_mtime(mpath(f, "cur"), time(NULL) - 20);
+	mb = settled_inbox(f);
 	sync_mb(mb);
 	nanosleep(&pause, NULL);
 	assert_int_equal(sync_mb(mb), 0); /* released here */
