@@ -6,15 +6,21 @@
  * "t SEARCH" on the wire (literals included), then optionally a NUL and
  * a message: a program that parses is matched against that message
  * under four sets of metadata, so hostile programs meet hostile
- * content. Checks: a failed parse says why and leaves nothing; a match
- * is 0 or 1 and the message is loaded at most once per evaluation.
+ * content, once from the message and once, when the program allows it,
+ * from the block of cached fields the store would keep (the fields
+ * filtered by mail/mime.h's mime_header_fields, then the blank line).
+ * Checks: a failed parse says why and leaves nothing; a match is 0 or 1,
+ * the same from either source, and the message is loaded at most once
+ * per evaluation.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "imap/search.h"
+#include "mail/mime.h"
 
 #define CHECK(cond)                                                            \
 	do {                                                                   \
@@ -33,6 +39,36 @@ struct msg_src {
 	unsigned loads;
 };
 
+/* A few of the store's cached fields (store_fields.c). */
+static char *const cached[] = {"Date", "From", "Subject", "To"};
+
+static bool is_cached(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cached) / sizeof(cached[0]); i++)
+		if (strcasecmp(cached[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The cached block of a message: its fields of cached[], then its
+ * blank line, as store_fields_extract builds it. */
+static int load_fields(const struct msg_src *src, char **data_r, size_t *len_r)
+{
+	struct mime_part *root = mime_parse(src->data, src->len);
+	size_t blank = root->body_off - (root->hdr_off + root->hdr_len), o;
+	char *out = malloc(root->hdr_len + blank + 1);
+
+	CHECK(out != NULL);
+	mime_header_fields(src->data + root->hdr_off, root->hdr_len, cached,
+			   sizeof(cached) / sizeof(cached[0]), false, out, &o);
+	CHECK(o <= root->hdr_len);
+	memcpy(out + o, src->data + root->hdr_off + root->hdr_len, blank);
+	mime_free(&root);
+	*data_r = out;
+	*len_r = o + blank;
+	return 0;
+}
+
 static int load(void *ctx, const struct search_msg *m, enum search_need need,
 		char **data_r, size_t *len_r)
 {
@@ -44,6 +80,8 @@ static int load(void *ctx, const struct search_msg *m, enum search_need need,
 	src->loads++;
 	if (src->data == NULL)
 		return -1;
+	if (need == SEARCH_NEED_FIELDS)
+		return load_fields(src, data_r, len_r);
 	len = src->len;
 	if (need != SEARCH_NEED_ALL) {
 		/* As the store: up to and including the empty line. */
@@ -60,7 +98,8 @@ static int load(void *ctx, const struct search_msg *m, enum search_need need,
 	return 0;
 }
 
-static void evaluate(const struct search_program *p, struct msg_src *src)
+static void evaluate(const struct search_program *p, struct msg_src *src,
+		     int *results)
 {
 	static const struct search_msg msgs[] = {
 		{.seq = 1, .uid = 1, .flags = 0, .size = 0},
@@ -88,6 +127,9 @@ static void evaluate(const struct search_program *p, struct msg_src *src)
 		src->loads = 0;
 		r = search_match(p, &msgs[i], load, src);
 		CHECK(r == 0 || r == 1);
+		if (results[i] >= 0)
+			CHECK(r == results[i]); /* fields block == message */
+		results[i] = r;
 		CHECK(src->loads <= 1);
 		CHECK(p->needs_content || src->loads == 0);
 	}
@@ -122,8 +164,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == -1)
 		CHECK(imap_args_error(&a)[0] != '\0');
 	if (r == 0 && imap_args_finish(&a) == 0) {
+		int results[4] = {-1, -1, -1, -1};
+
 		search_prepare(p, 4, UINT32_MAX);
-		evaluate(p, &src);
+		evaluate(p, &src, results);
+		search_use_fields(p, is_cached);
+		if (p->need == SEARCH_NEED_FIELDS)
+			evaluate(p, &src, results);
 	}
 	search_program_free(&p);
 out:
