@@ -89,9 +89,12 @@ static const char store_schema[] =
 
 /* Version 1 to 2: the header fields SEARCH and mail clients' FETCH
  * BODY[HEADER.FIELDS] read (store_fields.c), NULL for the messages
- * indexed before: those are read from their files. */
+ * indexed before: syncs fill them in, below each mailbox's UIDNEXT of
+ * now, a batch at a time (store_fields_backfill). */
 static const char store_upgrade_1[] =
 	"ALTER TABLE cache ADD COLUMN fields TEXT;\n"
+	"INSERT OR REPLACE INTO meta (key, value) "
+	"SELECT 'fields_todo:' || id, uidnext FROM mailboxes;\n"
 	"PRAGMA user_version = 2;\n";
 /* clang-format on */
 
@@ -108,6 +111,7 @@ static const char *const store_sql[SST_COUNT] = {
 	[SST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[SST_META_SET] = "INSERT OR REPLACE INTO meta (key, value) "
 			 "VALUES (?1, ?2)",
+	[SST_META_DELETE] = "DELETE FROM meta WHERE key = ?1",
 	[SST_MB_BY_NAME] = "SELECT " MB_COLS "WHERE name = ?1",
 	[SST_MB_BY_ID] = "SELECT " MB_COLS "WHERE id = ?1",
 	[SST_MB_INSERT] = "INSERT INTO mailboxes (name, uidvalidity, special) "
@@ -164,6 +168,10 @@ static const char *const store_sql[SST_COUNT] = {
 			  "WHERE mailbox = ?1 AND uid = ?2",
 	[SST_CACHE_FIELDS] = "SELECT fields FROM cache "
 			     "WHERE mailbox = ?1 AND uid = ?2",
+	[SST_CACHE_BELOW] = "SELECT uid FROM cache WHERE mailbox = ?1 "
+			    "AND uid < ?2 ORDER BY uid DESC LIMIT ?3",
+	[SST_CACHE_SET_FIELDS] = "UPDATE cache SET fields = ?3 "
+				 "WHERE mailbox = ?1 AND uid = ?2",
 	[SST_CACHE_DELETE] =
 		"DELETE FROM cache WHERE mailbox = ?1 AND uid = ?2",
 	[SST_CACHE_DELETE_ALL] = "DELETE FROM cache WHERE mailbox = ?1",
@@ -754,8 +762,7 @@ static int store_index_open(struct store_user *u)
 	return u->db != NULL ? 0 : -1;
 }
 
-static int store_meta_get(struct store_user *u, const char *key,
-			  int64_t *value_r)
+int store_meta_get(struct store_user *u, const char *key, int64_t *value_r)
 {
 	sqlite3_stmt *st = store_stmt(u, SST_META_GET);
 	int rc;
@@ -770,7 +777,7 @@ static int store_meta_get(struct store_user *u, const char *key,
 	return rc < 0 ? rc : rc == SQLITE_ROW;
 }
 
-static int store_meta_set(struct store_user *u, const char *key, int64_t v)
+int store_meta_set(struct store_user *u, const char *key, int64_t v)
 {
 	sqlite3_stmt *st = store_stmt(u, SST_META_SET);
 
@@ -778,6 +785,16 @@ static int store_meta_set(struct store_user *u, const char *key, int64_t v)
 		return STORE_ERR_IO;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, v);
+	return store_run(u, st);
+}
+
+int store_meta_delete(struct store_user *u, const char *key)
+{
+	sqlite3_stmt *st = store_stmt(u, SST_META_DELETE);
+
+	if (st == NULL)
+		return STORE_ERR_IO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	return store_run(u, st);
 }
 

@@ -57,6 +57,7 @@ enum store_stmt {
 	SST_DATA_VERSION,
 	SST_META_GET,
 	SST_META_SET,
+	SST_META_DELETE,
 	SST_MB_BY_NAME,
 	SST_MB_BY_ID,
 	SST_MB_INSERT,
@@ -84,6 +85,8 @@ enum store_stmt {
 	SST_CACHE_COPY,
 	SST_CACHE_GET,
 	SST_CACHE_FIELDS,
+	SST_CACHE_BELOW,
+	SST_CACHE_SET_FIELDS,
 	SST_CACHE_DELETE,
 	SST_CACHE_DELETE_ALL,
 	SST_EXPUNGED_ADD,
@@ -346,17 +349,34 @@ struct store_msgrow {
 };
 
 /* The row of uid in mailbox; STORE_ERR_EXPUNGED when there is none. */
+int store_msgrow_get(struct store_user *u, int64_t mailbox, uint32_t uid,
+		     struct store_msgrow *r);
+void store_msgrow_fini(struct store_msgrow *r);
+
+/* ---- cached header fields (store_fields.c) ---- */
+
 /*
- * The header block kept in cache.fields for a message (store_fields.c):
- * its cached fields and its blank line, malloc'd with its length, or NULL
- * when over the size kept.
+ * The header block kept in cache.fields for a message: its cached fields
+ * and its blank line, malloc'd with its length, or NULL when over the
+ * size kept.
  */
 struct mime_part;
 char *store_fields_extract(const char *data, size_t len,
 			   const struct mime_part *root, size_t *len_r);
-int store_msgrow_get(struct store_user *u, int64_t mailbox, uint32_t uid,
-		     struct store_msgrow *r);
-void store_msgrow_fini(struct store_msgrow *r);
+/*
+ * Inside a write transaction: fill in the fields of up to
+ * STORE_BACKFILL_BATCH messages of the mailbox indexed before schema v2
+ * (its "fields_todo:<id>" meta row, made by the upgrade), highest UIDs
+ * first; the row goes when none is left. A file that cannot be read is
+ * left to the fallback of store_msg_load_fields.
+ */
+int store_fields_backfill(struct store_user *u, const struct store_mbrow *row,
+			  const char *dir);
+
+/* meta rows (store_index.c): get returns 1 found, 0 not, or an error. */
+int store_meta_get(struct store_user *u, const char *key, int64_t *value_r);
+int store_meta_set(struct store_user *u, const char *key, int64_t v);
+int store_meta_delete(struct store_user *u, const char *key);
 
 /* ---- mailbox handles (store_msg.c, store_flags.c) ---- */
 

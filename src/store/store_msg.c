@@ -488,6 +488,8 @@ static int sync_locked(struct store_mailbox *mb, struct store_mbrow *row)
 	if ((rc = store_sync_locked(mb->u, row, mb->dir, false)) < 0)
 		return rc;
 	more = rc == 1;
+	if ((rc = store_fields_backfill(mb->u, row, mb->dir)) < 0)
+		return rc;
 	rc = store_mb_refresh(mb, row);
 	return rc < 0 ? rc : more;
 }

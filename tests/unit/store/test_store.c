@@ -361,18 +361,51 @@ static void test_cached_fields(void **state)
 	store_mailbox_free(&mb);
 }
 
-/* A version 1 index is upgraded in place; its messages have no cached
- * fields, so their header comes from the file. */
+static int64_t sql_int(struct store_user *u, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(u->db, sql, -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+#define UPGRADE_MSG "Subject: x\r\nX-Y: z\r\n\r\nb\r\n"
+#define UPGRADE_FIELDS "Subject: x\r\n\r\n"
+
+/* Message uid's fields block is (cached) or is not (the file's header)
+ * in the index. */
+static void check_fields(struct store_mailbox *mb, uint32_t uid, bool cached)
+{
+	const char *want =
+		cached ? UPGRADE_FIELDS : "Subject: x\r\nX-Y: z\r\n\r\n";
+	const char *error;
+	char *data;
+	size_t len;
+
+	assert_int_equal(store_msg_load_fields(mb, uid, &data, &len, &error),
+			 0);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(data, want, len);
+	free(data);
+}
+
+/*
+ * A version 1 index is upgraded in place. Its messages have no cached
+ * fields at first (their header comes from the file); syncs fill them
+ * in, a batch at a time, highest UIDs first, until none is left.
+ */
 static void test_upgrade_v1(void **state)
 {
 	struct fx *f = *state;
 	struct store_mailbox *mb;
-	const char *error;
-	sqlite3_stmt *st;
-	char *data;
-	size_t len;
 
-	append(f, "INBOX", MSG, 0, NULL);
+	for (int i = 0; i < 150; i++)
+		append(f, "INBOX", UPGRADE_MSG, 0, NULL);
 	assert_int_equal(sqlite3_exec(f->u->db,
 				      "ALTER TABLE cache DROP COLUMN fields;"
 				      "PRAGMA user_version = 1;",
@@ -380,26 +413,40 @@ static void test_upgrade_v1(void **state)
 			 SQLITE_OK);
 	store_user_free(&f->u);
 	f->u = open_user(f);
-	assert_int_equal(sqlite3_prepare_v2(f->u->db, "PRAGMA user_version", -1,
-					    &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), STORE_INDEX_VERSION);
-	sqlite3_finalize(st);
-	mb = open_mb(f, "INBOX", false);
-	assert_int_equal(n_msgs(mb), 1);
-	assert_int_equal(store_msg_load_fields(mb, 1, &data, &len, &error), 0);
-	assert_int_equal(len, strlen(MSG) - strlen("body\r\n"));
-	assert_memory_equal(data, MSG, len);
-	free(data);
+	assert_int_equal(sql_int(f->u, "PRAGMA user_version"),
+			 STORE_INDEX_VERSION);
+	assert_int_equal(
+		sql_int(f->u,
+			"SELECT count(*) FROM cache WHERE fields IS NULL"),
+		150);
+	mb = open_mb(f, "INBOX", false); /* its first sync: one batch */
+	assert_int_equal(n_msgs(mb), 150);
+	assert_int_equal(
+		sql_int(f->u,
+			"SELECT count(*) FROM cache WHERE fields IS NULL"),
+		50);
+	check_fields(mb, 1, false);
+	check_fields(mb, 150, true);
+	/* That batch was a change: the next sync looks and does the rest. */
+	sync_mb(mb);
+	assert_int_equal(
+		sql_int(f->u,
+			"SELECT count(*) FROM cache WHERE fields IS NULL"),
+		0);
+	/* INBOX's mark is gone; the folders not synced yet keep theirs. */
+	assert_int_equal(sql_int(f->u, "SELECT count(*) FROM meta WHERE key = "
+				       "'fields_todo:' || (SELECT id FROM "
+				       "mailboxes WHERE name = 'INBOX')"),
+			 0);
+	assert_int_equal(sql_int(f->u, "SELECT count(*) FROM meta WHERE key "
+				       "LIKE 'fields_todo:%'"),
+			 5);
+	check_fields(mb, 1, true);
 	store_mailbox_free(&mb);
-	/* Messages indexed after the upgrade have them. */
-	append(f, "INBOX", "Subject: x\r\nX-Y: z\r\n\r\nb\r\n", 0, NULL);
+	/* Messages indexed after the upgrade have them at once. */
+	append(f, "INBOX", UPGRADE_MSG, 0, NULL);
 	mb = open_mb(f, "INBOX", false);
-	assert_int_equal(store_msg_load_fields(mb, 2, &data, &len, &error), 0);
-	assert_int_equal(len, strlen("Subject: x\r\n\r\n"));
-	assert_memory_equal(data, "Subject: x\r\n\r\n", len);
-	free(data);
+	check_fields(mb, 151, true);
 	store_mailbox_free(&mb);
 }
 
