@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "lib/mem.h"
 #include "mail/mime.h"
@@ -69,25 +68,19 @@ char *store_fields_extract(const char *data, size_t len,
 	return out;
 }
 
-/* Read uid's header from its file and keep its fields; 0 also when the
- * file cannot be read (the fallback reads it later, or fails then). */
-static int backfill_one(struct store_user *u, int64_t mailbox, const char *dir,
-			uint32_t uid)
+/* Keep the fields of a message from its file's header; 0 also when the
+ * file cannot be read (the fallback tries again, or fails then). */
+static int backfill_one(struct store_user *u, const struct store_mbrow *row,
+			const char *dir, sqlite3_stmt *msg)
 {
-	struct store_msgrow r;
 	struct mime_part *root;
-	struct stat st;
-	char *path, *data, *fields;
+	char *data, *fields;
 	size_t len, flen;
 	sqlite3_stmt *up;
-	int rc;
+	int rc = store_msg_file_read(
+		u, dir, (const char *)sqlite3_column_text(msg, 1),
+		(const char *)sqlite3_column_text(msg, 2), true, &data, &len);
 
-	if ((rc = store_msgrow_get(u, mailbox, uid, &r)) < 0)
-		return rc == STORE_ERR_EXPUNGED ? 0 : rc;
-	path = xasprintf("%s/cur/%s:%s", dir, r.base, r.info);
-	rc = store_file_read(u, path, true, &data, &len, &st);
-	free(path);
-	store_msgrow_fini(&r);
 	if (rc < 0)
 		return 0;
 	root = mime_parse(data, len);
@@ -98,8 +91,8 @@ static int backfill_one(struct store_user *u, int64_t mailbox, const char *dir,
 		return 0;
 	rc = STORE_ERR_IO;
 	if ((up = store_stmt(u, SST_CACHE_SET_FIELDS)) != NULL) {
-		sqlite3_bind_int64(up, 1, mailbox);
-		sqlite3_bind_int64(up, 2, uid);
+		sqlite3_bind_int64(up, 1, row->id);
+		sqlite3_bind_int64(up, 2, sqlite3_column_int64(msg, 0));
 		sqlite3_bind_text(up, 3, fields, (int)flen, SQLITE_STATIC);
 		rc = store_run(u, up);
 	}
@@ -110,30 +103,31 @@ static int backfill_one(struct store_user *u, int64_t mailbox, const char *dir,
 int store_fields_backfill(struct store_user *u, const struct store_mbrow *row,
 			  const char *dir)
 {
-	uint32_t uids[STORE_BACKFILL_BATCH];
 	char key[48];
-	int64_t below;
+	int64_t below, last = 0;
 	sqlite3_stmt *st;
-	size_t n = 0;
-	int rc;
+	int n = 0, rc;
 
 	snprintf(key, sizeof(key), "fields_todo:%lld", (long long)row->id);
 	if ((rc = store_meta_get(u, key, &below)) <= 0)
 		return rc;
-	if ((st = store_stmt(u, SST_CACHE_BELOW)) == NULL)
+	if ((st = store_stmt(u, SST_MSG_BELOW)) == NULL)
 		return STORE_ERR_IO;
 	sqlite3_bind_int64(st, 1, row->id);
 	sqlite3_bind_int64(st, 2, below);
 	sqlite3_bind_int(st, 3, STORE_BACKFILL_BATCH);
-	while ((rc = store_step(u, st)) == SQLITE_ROW)
-		uids[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+	/* One query for the batch; each UPDATE is of the cache table, not
+	 * the one being read. */
+	while ((rc = store_step(u, st)) == SQLITE_ROW) {
+		n++;
+		last = sqlite3_column_int64(st, 0);
+		if ((rc = backfill_one(u, row, dir, st)) < 0)
+			break;
+	}
 	sqlite3_reset(st);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < n; i++)
-		if ((rc = backfill_one(u, row->id, dir, uids[i])) < 0)
-			return rc;
 	if (n < STORE_BACKFILL_BATCH)
 		return store_meta_delete(u, key);
-	return store_meta_set(u, key, uids[n - 1]);
+	return store_meta_set(u, key, last);
 }

@@ -144,6 +144,9 @@ static const char *const store_sql[SST_COUNT] = {
 	[SST_MSG_GET] = "SELECT base, info, flags, keywords, modseq, "
 			"internaldate, size FROM messages "
 			"WHERE mailbox = ?1 AND uid = ?2",
+	[SST_MSG_BELOW] = "SELECT uid, base, info FROM messages "
+			  "WHERE mailbox = ?1 AND uid < ?2 "
+			  "ORDER BY uid DESC LIMIT ?3",
 	[SST_MSG_INSERT] = "INSERT INTO messages (mailbox, uid, base, info, "
 			   "flags, keywords, modseq, internaldate, size) "
 			   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -168,8 +171,6 @@ static const char *const store_sql[SST_COUNT] = {
 			  "WHERE mailbox = ?1 AND uid = ?2",
 	[SST_CACHE_FIELDS] = "SELECT fields FROM cache "
 			     "WHERE mailbox = ?1 AND uid = ?2",
-	[SST_CACHE_BELOW] = "SELECT uid FROM cache WHERE mailbox = ?1 "
-			    "AND uid < ?2 ORDER BY uid DESC LIMIT ?3",
 	[SST_CACHE_SET_FIELDS] = "UPDATE cache SET fields = ?3 "
 				 "WHERE mailbox = ?1 AND uid = ?2",
 	[SST_CACHE_DELETE] =

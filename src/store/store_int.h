@@ -75,6 +75,7 @@ enum store_stmt {
 	SST_MSG_SINCE,
 	SST_MSG_BASES,
 	SST_MSG_GET,
+	SST_MSG_BELOW,
 	SST_MSG_INSERT,
 	SST_MSG_SET_FLAGS,
 	SST_MSG_SET_INFO,
@@ -85,7 +86,6 @@ enum store_stmt {
 	SST_CACHE_COPY,
 	SST_CACHE_GET,
 	SST_CACHE_FIELDS,
-	SST_CACHE_BELOW,
 	SST_CACHE_SET_FIELDS,
 	SST_CACHE_DELETE,
 	SST_CACHE_DELETE_ALL,
@@ -348,6 +348,11 @@ struct store_msgrow {
 	uint64_t size;
 };
 
+/* The message file dir/cur/base:info (found again by its base name when
+ * another tool renamed it), as store_file_read reads it. */
+int store_msg_file_read(struct store_user *u, const char *dir, const char *base,
+			const char *info, bool header_only, char **data_r,
+			size_t *len_r);
 /* The row of uid in mailbox; STORE_ERR_EXPUNGED when there is none. */
 int store_msgrow_get(struct store_user *u, int64_t mailbox, uint32_t uid,
 		     struct store_msgrow *r);

@@ -731,13 +731,30 @@ int store_mailbox_vanished(struct store_mailbox *mb, uint64_t since,
 
 /* ---- one message ---- */
 
+int store_msg_file_read(struct store_user *u, const char *dir, const char *base,
+			const char *info, bool header_only, char **data_r,
+			size_t *len_r)
+{
+	char name[STORE_FILE_NAME_SIZE];
+	struct stat st;
+	char *path = xasprintf("%s/cur/%s:%s", dir, base, info);
+	int rc = store_file_read(u, path, header_only, data_r, len_r, &st);
+
+	free(path);
+	/* Renamed by another tool since the last sync (flags changed). */
+	if (rc == STORE_ERR_EXPUNGED &&
+	    store_find_base(u, dir, base, name, sizeof(name)) == 0) {
+		path = xasprintf("%s/cur/%s", dir, name);
+		rc = store_file_read(u, path, header_only, data_r, len_r, &st);
+		free(path);
+	}
+	return rc;
+}
+
 static int msg_read(struct store_mailbox *mb, uint32_t uid, bool header_only,
 		    char **data_r, size_t *len_r, const char **error_r)
 {
-	char name[STORE_FILE_NAME_SIZE];
 	struct store_msgrow r;
-	struct stat st;
-	char *path;
 	int rc;
 
 	*error_r = mb->u->error;
@@ -745,17 +762,8 @@ static int msg_read(struct store_mailbox *mb, uint32_t uid, bool header_only,
 	*len_r = 0;
 	if ((rc = store_msgrow_get(mb->u, mb->id, uid, &r)) < 0)
 		return rc;
-	path = xasprintf("%s/cur/%s:%s", mb->dir, r.base, r.info);
-	rc = store_file_read(mb->u, path, header_only, data_r, len_r, &st);
-	free(path);
-	/* Renamed by another tool since the last sync (flags changed). */
-	if (rc == STORE_ERR_EXPUNGED &&
-	    store_find_base(mb->u, mb->dir, r.base, name, sizeof(name)) == 0) {
-		path = xasprintf("%s/cur/%s", mb->dir, name);
-		rc = store_file_read(mb->u, path, header_only, data_r, len_r,
-				     &st);
-		free(path);
-	}
+	rc = store_msg_file_read(mb->u, mb->dir, r.base, r.info, header_only,
+				 data_r, len_r);
 	store_msgrow_fini(&r);
 	return rc;
 }
