@@ -25,7 +25,8 @@ struct cursor {
 	const unsigned char *s;
 	size_t len;
 	size_t pos;
-	bool nonascii; /* saw UTF8-non-ascii anywhere */
+	bool nonascii;	     /* saw UTF8-non-ascii in the mailbox */
+	bool route_nonascii; /* ... in the (ignored) source route */
 	const char *error;
 };
 
@@ -255,6 +256,10 @@ static int parse_route(struct cursor *c)
 		if (parse_domain(c) < 0)
 			return fail(c, "Bad source route");
 		if (at(c, ':')) {
+			/* dropped on output, so it says nothing of the mailbox
+			 */
+			c->route_nonascii = c->nonascii;
+			c->nonascii = false;
 			c->pos++;
 			return 0;
 		}
@@ -347,7 +352,7 @@ static int finish(struct cursor *c, const struct span *sp, size_t path_len,
 		return -2;
 	}
 	/* RFC 6531 3.3: UTF-8 only within an SMTPUTF8 transaction */
-	if (c->nonascii && !(flags & ADDRESS_F_UTF8)) {
+	if ((c->nonascii || c->route_nonascii) && !(flags & ADDRESS_F_UTF8)) {
 		*error_r = "Non-ASCII address needs SMTPUTF8";
 		return -3;
 	}

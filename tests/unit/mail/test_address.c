@@ -194,7 +194,9 @@ static const struct row path_rows[] = {
 	 0},
 	{S("<\"\xc3\xbc\"@x>"), U, 0, "\xc3\xbc", "x", B_UTF8, 0},
 	{S("<a.\xc3\xbc.b@x>"), U, 0, "a.\xc3\xbc.b", "x", B_UTF8, 0},
-	{S("<@\xc3\xbc:a@x>"), U, 0, "a", "x", B_UTF8, 0},
+	/* a route is dropped: needs the flag, but the mailbox is ASCII */
+	{S("<@\xc3\xbc:a@x>"), U, 0, "a", "x", 0, 0},
+	{S("<@\xc3\xbc:a@x>"), 0, -3, NULL, NULL, 0, 0},
 	{S("<\xc3\xbc@x>"), 0, -3, NULL, NULL, 0, 0},
 	{S("<a@\xc3\xbc.de>"), 0, -3, NULL, NULL, 0, 0},
 	{S("<\"\xc3\xbc\"@x>"), 0, -3, NULL, NULL, 0, 0},
