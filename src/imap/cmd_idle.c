@@ -8,9 +8,9 @@
  * burst of events into one sync. A poll a second after any activity lets
  * the store close the user's idle index connection, and a slow poll
  * catches whatever a watch could miss. Without a watch (no inotify, out
- * of watches) the mailbox is polled once a second, as store_mailbox_sync
- * is cheap when nothing changed. Input keeps flowing so DONE is answered
- * at once.
+ * of watches) the mailbox is polled twice a second, so a change still
+ * shows within a second; store_mailbox_sync is cheap when nothing
+ * changed. Input keeps flowing so DONE is answered at once.
  */
 #include <stdlib.h>
 #include <strings.h>
@@ -21,7 +21,7 @@
 #include "net/conn.h"
 #include "store/store.h"
 
-#define IMAP_IDLE_POLL_MS 1000	 /* without a watch */
+#define IMAP_IDLE_POLL_MS 500	 /* without a watch */
 #define IMAP_IDLE_NOTIFY_MS 20	 /* after a notification */
 #define IMAP_IDLE_SETTLE_MS 1100 /* after activity: past the store's 1 s */
 #define IMAP_IDLE_SLOW_MS 30000	 /* with a watch, when all is quiet */

@@ -102,7 +102,7 @@ void conn_resume(struct conn *conn);
 void conn_delay(struct conn *conn, int ms);
 /*
  * Deliver CONN_EV_WAKE after ms milliseconds without pausing input: a
- * poll timer (IMAP IDLE checks its mailbox once a second). Shares the
+ * poll timer (IMAP IDLE checking its mailbox). Shares the
  * timer of conn_delay(): arming either replaces the other.
  */
 void conn_wake_after(struct conn *conn, int ms);

@@ -300,7 +300,7 @@ static void worker_open_watch(struct worker *w)
 {
 	w->watch = store_watch_new();
 	if (w->watch == NULL) {
-		log_warn(NULL, "no inotify: IMAP IDLE polls once a second",
+		log_warn(NULL, "no inotify: IMAP IDLE polls twice a second",
 			 "error=%s", strerror(errno));
 		return;
 	}

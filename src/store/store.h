@@ -16,7 +16,7 @@
  * Concurrency: several processes may open the same user; every change runs
  * in one SQLite write transaction, so each sees a consistent state. A
  * session learns of others' changes with store_mailbox_sync(), which is
- * cheap when nothing changed (IMAP IDLE calls it once a second).
+ * cheap when nothing changed (IMAP IDLE calls it after each notification).
  *
  * Mailbox names are the names IMAP clients see (modified UTF-7 as sent,
  * hierarchy separator '/'), "INBOX" case-insensitive. A name holding '.',

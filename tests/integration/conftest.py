@@ -201,6 +201,36 @@ def wait_for(pred, timeout, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+NO_INOTIFY_C = r"""
+#include <errno.h>
+int inotify_init(void) { errno = EMFILE; return -1; }
+int inotify_init1(int flags) { (void)flags; errno = EMFILE; return -1; }
+"""
+
+
+@contextlib.contextmanager
+def without_inotify(directory, monkeypatch):
+    """Servers started inside find inotify used up (EMFILE, as when
+    fs.inotify.max_user_instances is reached), through an LD_PRELOAD
+    shim built here."""
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler for the LD_PRELOAD shim")
+    src = pathlib.Path(directory) / "no_inotify.c"
+    src.write_text(NO_INOTIFY_C)
+    shim = src.with_suffix(".so")
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(shim), str(src)],
+                   check=True, timeout=60)
+    monkeypatch.setenv("LD_PRELOAD", str(shim))
+    # An ASan build insists on being first in the library list.
+    monkeypatch.setenv("ASAN_OPTIONS", "verify_asan_link_order=0:" +
+                       os.environ.get("ASAN_OPTIONS", ""))
+    try:
+        yield
+    finally:
+        monkeypatch.delenv("LD_PRELOAD")
+
+
 # --------------------------------------------------------------------------
 # Configuration text edits
 

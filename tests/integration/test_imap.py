@@ -22,7 +22,7 @@ import pytest
 from conftest import (HOST, LineConn, Server, client_context, file_fingerprint,
                       find_port_base,
                       finish_server, postern_bin, start_or_kill,
-                      starttls_session, open_session)
+                      starttls_session, open_session, without_inotify)
 
 DOMAIN = "example.test"
 PASSWORD = "correct horse"
@@ -455,6 +455,30 @@ def test_idle_woken_by_smtp_delivery(srv):
         assert tagged == "b OK IDLE terminated", (untagged, tagged)
         conn.cmd("c NOOP")
         assert conn.imap_tagged("c")[1] == "c OK NOOP completed"
+
+
+def test_idle_without_inotify_polls(tmp_path, monkeypatch):
+    """inotify used up: the worker says so, and IDLE polls often enough
+    that a delivery still shows within the issue's second."""
+    os.chmod(tmp_path, 0o755)
+    with without_inotify(tmp_path, monkeypatch):
+        s = imap_server(tmp_path, ("alice",))
+    try:
+        assert "no inotify: IMAP IDLE polls" in s.log.read_text()
+        with raw_tls(s, ALICE) as conn:
+            conn.cmd("a SELECT INBOX")
+            assert conn.imap_tagged("a")[1].startswith("a OK")
+            conn.cmd("b IDLE")
+            assert conn.readline().startswith("+ ")
+            deliver(s, ALICE, "wake up")
+            start = time.monotonic()
+            conn.sock.settimeout(5)
+            assert conn.readline() == "* 1 EXISTS"
+            assert time.monotonic() - start < 1
+            conn.cmd("DONE")
+            assert conn.imap_tagged("b")[1] == "b OK IDLE terminated"
+    finally:
+        finish_server(s)
 
 
 def test_two_sessions_see_append(srv):

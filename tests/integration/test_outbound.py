@@ -20,7 +20,7 @@ import pytest
 
 from conftest import (LineConn, finish_server, postern_bin, proc_stat,
                       set_in_group, start_or_kill, unbound_server, wait_for,
-                      wait_port)
+                      wait_port, without_inotify)
 from test_submission import DOMAIN, MSG, PASSWORD, cli, inbox, login
 from conftest import Server, find_port_base
 
@@ -1173,35 +1173,17 @@ def test_all_mx_down_deferred_then_delivered_on_retry(tmp_path, dns):
             stop_sink(sink)
 
 
-NO_INOTIFY_C = r"""
-#include <errno.h>
-int inotify_init(void) { errno = EMFILE; return -1; }
-int inotify_init1(int flags) { (void)flags; errno = EMFILE; return -1; }
-"""
-
-
 def test_without_inotify_the_spool_is_polled(tmp_path, dns, monkeypatch):
     """fs.inotify.max_user_instances used up (EMFILE, as on a busy
     machine): the queue worker looks at the spool every second instead of
     waiting for its minutely rescan, so new mail still leaves at once."""
-    cc = shutil.which("cc")
-    if cc is None:
-        pytest.skip("no C compiler for the LD_PRELOAD shim")
-    src = tmp_path / "no_inotify.c"
-    src.write_text(NO_INOTIFY_C)
-    shim = tmp_path / "no_inotify.so"
-    subprocess.run([cc, "-shared", "-fPIC", "-o", str(shim), str(src)],
-                   check=True, timeout=60)
     os.chmod(tmp_path, 0o755)  # the queue worker runs unprivileged
     sink = start_sink(CountingSink)
     a = None
     try:
-        monkeypatch.setenv("LD_PRELOAD", str(shim))
-        # An ASan build insists on being first in the library list.
-        monkeypatch.setenv("ASAN_OPTIONS", "verify_asan_link_order=0:" +
-                           os.environ.get("ASAN_OPTIONS", ""))
-        a = make_sender(tmp_path, dns, f"mx_port = {sink.server_address[1]};")
-        monkeypatch.delenv("LD_PRELOAD")
+        with without_inotify(tmp_path, monkeypatch):
+            a = make_sender(tmp_path, dns,
+                            f"mx_port = {sink.server_address[1]};")
         wait_for(lambda: "looking at the spool every second instead" in
                  a.log_text(), 10, what="the queue worker without inotify")
         assert "cannot watch the spool" in a.log_text()
