@@ -552,19 +552,12 @@ struct content {
  * mime_parse reads it). */
 static size_t header_length(const char *d, size_t len)
 {
+	struct mime_field f;
 	size_t pos = 0;
 
-	while (pos < len) {
-		const char *nl;
-
-		if (d[pos] == '\n' ||
-		    (d[pos] == '\r' && pos + 1 < len && d[pos + 1] == '\n'))
-			return pos;
-		if ((nl = memchr(d + pos, '\n', len - pos)) == NULL)
-			break;
-		pos = (size_t)(nl - d) + 1;
-	}
-	return len;
+	while (mime_field_next(d, len, &pos, &f))
+		;
+	return pos;
 }
 
 static bool content_get(struct content *c)
@@ -597,20 +590,20 @@ static void content_free(struct content *c)
 
 static bool header_match(struct content *c, const struct search_key *k)
 {
-	const char *h = c->data, *name, *v;
-	size_t pos = 0, nlen, vlen, flen = strlen(k->field);
+	size_t pos = 0, flen = strlen(k->field);
+	struct mime_field f;
 	struct sstr d = {0};
 	bool found = false;
 
-	while (!found && search_next_field(h, c->hdr_len, &pos, &name, &nlen,
-					   &v, &vlen)) {
-		if (nlen != flen || strncasecmp(name, k->field, flen) != 0)
+	while (!found && mime_field_next(c->data, c->hdr_len, &pos, &f)) {
+		if (f.name_len != flen ||
+		    strncasecmp(f.name, k->field, flen) != 0)
 			continue;
 		/* RFC 3501 6.4.4: an empty string matches the field's
 		 * presence. */
 		d.len = 0;
 		if (k->text_len > 0)
-			search_add_decoded(&d, v, vlen);
+			search_add_decoded(&d, f.value, f.value_len);
 		found = search_folded_has(d.p, d.len, k->text, k->text_len);
 	}
 	search_sstr_fini(&d);

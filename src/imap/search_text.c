@@ -215,43 +215,6 @@ int search_parse_sent_day(const char *value, time_t *day_r)
 	return 0;
 }
 
-/*
- * One field of a header block at *pos: its name and its value with the
- * line ends of folding removed (RFC 5322 2.2.3). Returns false at the
- * end. Lines without a colon are skipped.
- */
-bool search_next_field(const char *h, size_t len, size_t *pos,
-		       const char **name_r, size_t *name_len_r,
-		       const char **value_r, size_t *value_len_r)
-{
-	while (*pos < len) {
-		size_t start = *pos, colon, end = start;
-
-		/* The field runs to a line end not followed by WSP. */
-		for (;;) {
-			const char *nl = memchr(h + end, '\n', len - end);
-
-			end = nl != NULL ? (size_t)(nl - h) + 1 : len;
-			if (end >= len || (h[end] != ' ' && h[end] != '\t'))
-				break;
-		}
-		*pos = end;
-		for (colon = start; colon < end && h[colon] != ':'; colon++)
-			;
-		if (colon == end || colon == start)
-			continue;
-		*name_r = h + start;
-		*name_len_r = colon - start;
-		while (*name_len_r > 0 && (h[start + *name_len_r - 1] == ' ' ||
-					   h[start + *name_len_r - 1] == '\t'))
-			(*name_len_r)--;
-		*value_r = h + colon + 1;
-		*value_len_r = end - (colon + 1);
-		return true;
-	}
-	return false;
-}
-
 void search_add_decoded(struct sstr *out, const char *v, size_t len)
 {
 	struct sstr u = {0};
@@ -283,13 +246,15 @@ void search_add_decoded(struct sstr *out, const char *v, size_t len)
 /* Every field as "name: value\n", decoded and folded (TEXT). */
 void search_header_text(struct sstr *out, const char *h, size_t len)
 {
-	const char *name, *v;
-	size_t pos = 0, nlen, vlen;
+	struct mime_field f;
+	size_t pos = 0;
 
-	while (search_next_field(h, len, &pos, &name, &nlen, &v, &vlen)) {
-		search_fold_append(out, name, nlen);
+	while (mime_field_next(h, len, &pos, &f)) {
+		if (f.name_len == 0)
+			continue;
+		search_fold_append(out, f.name, f.name_len);
 		search_sstr_add(out, ": ", 2);
-		search_add_decoded(out, v, vlen);
+		search_add_decoded(out, f.value, f.value_len);
 		search_sstr_add(out, "\n", 1);
 	}
 }

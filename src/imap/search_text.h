@@ -23,15 +23,6 @@ void search_fold_append(struct sstr *o, const char *s, size_t len);
 bool search_folded_has(const char *hay, size_t hay_len, const char *needle,
 		       size_t needle_len);
 
-/*
- * The field of header block h[0..len) at *pos (advanced past it): its
- * name and its raw value (after the colon, folding line ends included),
- * neither NUL-terminated. False at the end; lines without a colon are
- * skipped. Nothing is copied: most fields are only looked at by name.
- */
-bool search_next_field(const char *h, size_t len, size_t *pos,
-		       const char **name_r, size_t *name_len_r,
-		       const char **value_r, size_t *value_len_r);
 /* A raw value v[0..len) unfolded, RFC 2047 words decoded, case-folded,
  * appended to out. */
 void search_add_decoded(struct sstr *out, const char *v, size_t len);

@@ -107,6 +107,28 @@ char *mime_decode_words(const char *value, size_t len);
  */
 char *mime_header_get(const char *hdr, size_t hdr_len, const char *name);
 
+/* One header field as written: its first line and the continuation lines
+ * after it (RFC 5322 2.2.3), line ends included. Nothing is copied. */
+struct mime_field {
+	const char *start; /* the whole field: start[0..len) */
+	size_t len;
+	const char *name; /* before ":", WSP before it dropped (RFC 5322
+			   * 4.5.3); name_len 0 when the first line has no
+			   * colon */
+	size_t name_len;
+	const char *value; /* after ":" to the field's end */
+	size_t value_len;
+};
+
+/*
+ * The field of hdr[0..len) at *pos, moving *pos past it. False at the end
+ * or at an empty line (the end of a header; *pos stays on it). Each octet
+ * is looked at a bounded number of times; no limit on the field count,
+ * which callers apply as they need.
+ */
+bool mime_field_next(const char *hdr, size_t len, size_t *pos,
+		     struct mime_field *f);
+
 /*
  * The header fields of hdr[0..hdr_len) (each with its line end, no blank
  * line) whose names are (not, when exclude) in names, in order, with their

@@ -54,57 +54,67 @@ void mime_fields_init(struct mime_fields *it, const char *hdr, size_t len)
 	it->count = 0;
 }
 
-/* End of the line starting at pos: the offset of its '\n', or len. */
-static size_t line_end(const char *s, size_t len, size_t pos)
+/* Index just past the line starting at i (its LF), or len. */
+static size_t field_line_end(const char *s, size_t len, size_t i)
 {
-	const char *nl = memchr(s + pos, '\n', len - pos);
+	const char *lf = memchr(s + i, '\n', len - i);
 
-	return nl != NULL ? (size_t)(nl - s) : len;
+	return lf != NULL ? (size_t)(lf - s) + 1 : len;
 }
 
-/* Strip the CR of a CRLF from a line [start, end). */
-static size_t strip_cr(const char *s, size_t start, size_t end)
+bool mime_field_next(const char *hdr, size_t len, size_t *pos,
+		     struct mime_field *f)
 {
-	return end > start && s[end - 1] == '\r' ? end - 1 : end;
+	size_t start = *pos, first, end, nlen = 0;
+	const char *colon;
+
+	if (start >= len || hdr[start] == '\n' ||
+	    (hdr[start] == '\r' &&
+	     (start + 1 == len || hdr[start + 1] == '\n')))
+		return false;
+	first = end = field_line_end(hdr, len, start);
+	while (end < len && (hdr[end] == ' ' || hdr[end] == '\t'))
+		end = field_line_end(hdr, len, end);
+	colon = memchr(hdr + start, ':', first - start);
+	if (colon != NULL) {
+		nlen = (size_t)(colon - (hdr + start));
+		while (nlen > 0 && (hdr[start + nlen - 1] == ' ' ||
+				    hdr[start + nlen - 1] == '\t'))
+			nlen--;
+	}
+	f->start = hdr + start;
+	f->len = end - start;
+	f->name = f->start;
+	f->name_len = nlen;
+	f->value = colon != NULL ? colon + 1 : hdr + end;
+	f->value_len = (size_t)(hdr + end - f->value);
+	*pos = end;
+	return true;
 }
 
 bool mime_fields_next(struct mime_fields *it, const char **name_r,
 		      size_t *name_len_r, const char **value_r,
 		      size_t *value_len_r)
 {
-	const char *s = it->hdr;
+	struct mime_field f;
 
-	while (it->pos < it->len && it->count < MIME_HEADERS_MAX) {
-		size_t start = it->pos, end = line_end(s, it->len, start);
-		const char *colon;
-		size_t n;
+	while (it->count < MIME_HEADERS_MAX &&
+	       mime_field_next(it->hdr, it->len, &it->pos, &f)) {
+		size_t n = f.value_len;
 
-		if (strip_cr(s, start, end) == start) {
-			it->pos = it->len; /* the empty line ends the header */
-			break;
-		}
-		/* The field goes on while the next line starts with WSP. */
-		while (end < it->len && end + 1 < it->len &&
-		       (s[end + 1] == ' ' || s[end + 1] == '\t'))
-			end = line_end(s, it->len, end + 1);
-		it->pos = end < it->len ? end + 1 : it->len;
-		if (s[start] == ' ' || s[start] == '\t')
+		if (f.start[0] == ' ' || f.start[0] == '\t')
 			continue; /* a continuation with no field before it */
 		it->count++;
-		colon = memchr(s + start, ':', end - start);
-		if (colon == NULL)
+		if (f.name_len == 0)
 			continue;
-		n = (size_t)(colon - (s + start));
-		while (n > 0 &&
-		       (s[start + n - 1] == ' ' || s[start + n - 1] == '\t'))
+		if (n > 0 && f.value[n - 1] == '\n')
 			n--;
-		if (n == 0)
-			continue;
-		*name_r = s + start;
-		*name_len_r = n;
-		*value_r = colon + 1;
-		*value_len_r =
-			strip_cr(s, start, end) - (size_t)(colon + 1 - s);
+		if (n > 0 && f.value[n - 1] == '\r')
+			n--;
+		*name_r = f.name;
+		*name_len_r = f.name_len;
+		*value_r = f.value;
+		*value_len_r = n;
 		return true;
 	}
 	return false;
@@ -160,14 +170,6 @@ char *mime_header_get(const char *hdr, size_t hdr_len, const char *name)
 	return NULL;
 }
 
-/* Index just past the line starting at i (its LF), or len. */
-static size_t field_line_end(const char *s, size_t len, size_t i)
-{
-	const char *lf = memchr(s + i, '\n', len - i);
-
-	return lf != NULL ? (size_t)(lf - s) + 1 : len;
-}
-
 static bool name_listed(char *const *names, size_t n, const char *name,
 			size_t len)
 {
@@ -182,33 +184,18 @@ size_t mime_header_fields(const char *hdr, size_t hdr_len, char *const *names,
 			  size_t n_names, bool exclude, char *out,
 			  size_t *out_len_r)
 {
-	size_t i = 0, o = 0, count = 0;
+	struct mime_field f;
+	size_t pos = 0, o = 0, count = 0;
 
-	while (i < hdr_len) {
-		size_t start = i, first = field_line_end(hdr, hdr_len, i), end;
-		const char *colon = memchr(hdr + start, ':', first - start);
-		size_t nlen = 0;
-		bool match;
+	while (mime_field_next(hdr, hdr_len, &pos, &f)) {
+		bool match = f.name_len > 0 &&
+			     name_listed(names, n_names, f.name, f.name_len);
 
-		end = first;
-		/* RFC 5322 2.2.3: a line starting with WSP continues it. */
-		while (end < hdr_len && (hdr[end] == ' ' || hdr[end] == '\t'))
-			end = field_line_end(hdr, hdr_len, end);
-		if (colon != NULL) {
-			nlen = (size_t)(colon - (hdr + start));
-			/* RFC 5322 4.5.3 obs-optional: WSP before ":". */
-			while (nlen > 0 && (hdr[start + nlen - 1] == ' ' ||
-					    hdr[start + nlen - 1] == '\t'))
-				nlen--;
-		}
-		match = nlen > 0 &&
-			name_listed(names, n_names, hdr + start, nlen);
 		if (match != exclude) {
-			memcpy(out + o, hdr + start, end - start);
-			o += end - start;
+			memcpy(out + o, f.start, f.len);
+			o += f.len;
 			count++;
 		}
-		i = end;
 	}
 	*out_len_r = o;
 	return count;

@@ -561,6 +561,56 @@ static void test_header_get(void **state)
 	assert_null(mime_header_get(MSG("A: 1\n\nB: 2\n"), "b"));
 }
 
+/* The raw field scanner every header walk shares: spans as written. */
+static void test_field_next(void **state)
+{
+	static const char h[] = " lead\r\n"
+				"A : 1\r\n"
+				" x: y\r\n"
+				"NoColon\r\n"
+				"B:2\r\n"
+				"\r\n"
+				"C: 3\r\n";
+	struct mime_field f;
+	size_t pos = 0;
+
+	(void)state;
+	/* A leading continuation line is a field of its own with no name. */
+	assert_true(mime_field_next(h, sizeof(h) - 1, &pos, &f));
+	assert_int_equal(f.len, 7);
+	assert_int_equal(f.name_len, 0);
+	/* The colon is looked for on the first line only; WSP before it
+	 * is not part of the name; the value keeps its folds. */
+	assert_true(mime_field_next(h, sizeof(h) - 1, &pos, &f));
+	assert_int_equal(f.start - h, 7);
+	assert_int_equal(f.len, 14);
+	assert_memory_equal(f.name, "A", 1);
+	assert_int_equal(f.name_len, 1);
+	assert_int_equal(f.value_len, 11);
+	assert_memory_equal(f.value, " 1\r\n x: y\r\n", 11);
+	assert_true(mime_field_next(h, sizeof(h) - 1, &pos, &f));
+	assert_int_equal(f.name_len, 0);
+	assert_int_equal(f.value_len, 0);
+	assert_true(mime_field_next(h, sizeof(h) - 1, &pos, &f));
+	assert_memory_equal(f.value, "2\r\n", 3);
+	/* The empty line ends the header and stays where it is. */
+	assert_false(mime_field_next(h, sizeof(h) - 1, &pos, &f));
+	assert_int_equal(
+		pos,
+		sizeof(" lead\r\nA : 1\r\n x: y\r\nNoColon\r\nB:2\r\n") - 1);
+	assert_false(mime_field_next(h, sizeof(h) - 1, &pos, &f));
+	/* No line end at the end of the input. */
+	pos = 0;
+	assert_true(mime_field_next("X: 1\n y", 7, &pos, &f));
+	assert_int_equal(f.len, 7);
+	assert_int_equal(f.value_len, 5);
+	assert_int_equal(pos, 7);
+	assert_false(mime_field_next("X: 1\n y", 7, &pos, &f));
+	pos = 0;
+	assert_false(mime_field_next("\r", 1, &pos, &f));
+	assert_false(mime_field_next("", 0, &pos, &f));
+}
+
 /* The corpus message's encoded From and Subject, as SEARCH sees them. */
 static void test_decode_corpus(void **state)
 {
@@ -756,6 +806,7 @@ int main(void)
 		cmocka_unit_test(test_too_deep),
 		cmocka_unit_test(test_too_many_parts),
 		cmocka_unit_test(test_header_get),
+		cmocka_unit_test(test_field_next),
 		cmocka_unit_test(test_decode_corpus),
 		cmocka_unit_test(test_too_deep_messages),
 		cmocka_unit_test(test_decode_words),
