@@ -11,8 +11,51 @@
 
 #include "lib/log.h"
 #include "lib/mem.h"
+
+/*
+ * An error is one line whatever the file held: the control octets of a
+ * value echoed back ("got ...") are written as \n, \r, \t or \xHH.
+ * Takes msg; returns it or its escaped copy.
+ */
+static char *one_line(char *msg)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0, o = 0;
+	char *out;
+
+	for (const char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			n++;
+	if (n == 0)
+		return msg;
+	out = xmalloc(strlen(msg) + 3 * n + 1);
+	for (const char *p = msg; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		const char *named = c == '\n'	? "\\n"
+				    : c == '\r' ? "\\r"
+				    : c == '\t' ? "\\t"
+						: NULL;
+
+		if (named != NULL) {
+			memcpy(out + o, named, 2);
+			o += 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+	free(msg);
+	return out;
+}
+
 void config_errors_add(struct config_errors *errors, char *msg)
 {
+	msg = one_line(msg);
 	errors->msgs = xrealloc(errors->msgs,
 				(errors->count + 1) * sizeof(*errors->msgs));
 	errors->msgs[errors->count++] = msg;

@@ -538,6 +538,15 @@ static const struct error_case error_cases[] = {
 		  "  tls = \"none\"; } );\n",
 	 {"test.conf:2: listeners.[0].service: must be \"smtp\", "
 	  "\"submission\", \"imap\" or \"pop3\" (got \"smtps\")"}},
+	{"a value echoed back stays on one line",
+	 DATA_DIR "listeners = ( { service = \"smtp\n\tx\\x01\"; port = 25;\n"
+		  "  tls = \"none\"; } );\n",
+	 {"test.conf:2: listeners.[0].service: must be \"smtp\", "
+	  "\"submission\", \"imap\" or \"pop3\" (got \"smtp\\n\\tx\\x01\")"}},
+	{"a raw line end inside a string",
+	 DATA_DIR SMTP_LISTENER "log = { level = \"de\nbug\"; };\n",
+	 {"test.conf:3: log.level: must be \"debug\", \"info\", \"warn\" or "
+	  "\"error\" (got \"de\\nbug\")"}},
 	{"bad enum value: listener tls",
 	 DATA_DIR "listeners = ( { service = \"smtp\"; port = 25;\n"
 		  "  tls = \"ssl\"; } );\n",
