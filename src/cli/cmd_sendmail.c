@@ -535,6 +535,7 @@ int sendmail_queue(struct sendmail *sm, char id_r[SPOOL_ID_SIZE])
 	env.envid = xstrdup(sm->envid);
 	env.auth = xstrdup("");
 	env.ret = sm->ret;
+	env.smtputf8 = sm->smtputf8;
 	/* RFC 6152 2: 8-bit octets are sent with BODY=8BITMIME. */
 	env.body = sm->body != SPOOL_BODY_DEFAULT ? sm->body
 		   : sm->eight_bit		  ? SPOOL_BODY_8BITMIME

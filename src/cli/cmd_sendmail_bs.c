@@ -211,7 +211,10 @@ static enum bs_read bs_read_line(struct bs *bs, size_t max, const char **l_r,
 /* Extensions advertised, for the parameter checks of MAIL and RCPT. */
 static unsigned bs_exts(const struct bs *bs)
 {
-	return bs->esmtp ? SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_DSN : 0;
+	const unsigned all = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_DSN |
+			     SMTP_EXT_SMTPUTF8;
+
+	return bs->esmtp ? all : 0;
 }
 
 /* Forget the transaction; the command line's defaults are back. */
@@ -225,6 +228,7 @@ static void bs_txn_reset(struct bs *bs)
 	bs->sender = NULL;
 	sm->ret = bs->ret;
 	sm->body = bs->body;
+	sm->smtputf8 = false;
 	memcpy(sm->envid, bs->envid, sizeof(sm->envid));
 }
 
@@ -264,6 +268,7 @@ static void bs_ehlo(struct bs *bs, const char *arg, size_t len)
 	bs_line(bs, line);
 	bs_line(bs, "250-8BITMIME");		/* RFC 6152 */
 	bs_line(bs, "250-ENHANCEDSTATUSCODES"); /* RFC 2034 */
+	bs_line(bs, "250-SMTPUTF8");		/* RFC 6531 */
 	bs_line(bs, "250 DSN");			/* RFC 3461 */
 }
 
@@ -298,6 +303,7 @@ static void bs_mail(struct bs *bs, const char *arg, size_t len)
 		sm->body = (enum spool_body)p.body;
 	if (p.envid[0] != '\0')
 		memcpy(sm->envid, p.envid, sizeof(sm->envid));
+	sm->smtputf8 = p.smtputf8;
 	bs_set_state(bs, BS_MAIL);
 	bs_reply(bs, 250, "2.1.0", "Ok");
 }
@@ -311,7 +317,8 @@ static void bs_rcpt(struct bs *bs, const char *arg, size_t len)
 	char path[BS_PATH_SIZE];
 	size_t max = (size_t)sm->cfg->smtp.max_recipients;
 
-	if (smtp_parse_rcpt(arg, len, bs_exts(bs), false, &to, &p, &err) < 0) {
+	if (smtp_parse_rcpt(arg, len, bs_exts(bs), sm->smtputf8, &to, &p,
+			    &err) < 0) {
 		bs_reply_parse_error(bs, &err);
 		return;
 	}

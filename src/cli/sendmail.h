@@ -35,7 +35,8 @@ struct sendmail {
 	enum spool_ret ret;    /* -R */
 	enum spool_body body;  /* -B, SPOOL_BODY_DEFAULT if not given */
 	char envid[SMTP_ENVID_MAX + 1]; /* -V, as xtext */
-	bool verbose;			/* -v */
+	bool smtputf8; /* -bs: MAIL FROM had SMTPUTF8 (RFC 6531 3.4) */
+	bool verbose;  /* -v */
 	struct sendmail_rcpt *rcpts;
 	size_t nrcpts;
 	/* The message being built by sendmail_msg_line(). */

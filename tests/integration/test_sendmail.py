@@ -355,7 +355,8 @@ QUEUED = re.compile(r"250 2\.0\.0 Ok: queued as ([0-9A-F]{16})")
 
 def bs_ehlo(size=52428800):
     return [f"250-{HOSTNAME}", "250-PIPELINING", f"250-SIZE {size}",
-            "250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250 DSN"]
+            "250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250-SMTPUTF8",
+            "250 DSN"]
 
 
 class BS:
@@ -536,11 +537,12 @@ def test_bs_lf_only_input_pipelined(srv, link):
     lines = r.stdout.split(b"\r\n")
     assert lines[-1] == b"" and all(b"\n" not in l for l in lines), r.stdout
     lines = [l.decode() for l in lines[:-1]]
-    assert lines[:7] == [BS_GREETING, *bs_ehlo()]
-    assert lines[7:10] == ["250 2.1.0 Ok", "250 2.1.5 Ok",
-                           "354 End data with <CR><LF>.<CR><LF>"]
-    assert QUEUED.fullmatch(lines[10]), lines
-    assert lines[11:] == [f"221 2.0.0 {HOSTNAME} Bye"]
+    n = 1 + len(bs_ehlo())
+    assert lines[:n] == [BS_GREETING, *bs_ehlo()]
+    assert lines[n:n + 3] == ["250 2.1.0 Ok", "250 2.1.5 Ok",
+                              "354 End data with <CR><LF>.<CR><LF>"]
+    assert QUEUED.fullmatch(lines[n + 3]), lines
+    assert lines[n + 4:] == [f"221 2.0.0 {HOSTNAME} Bye"]
     raw = delivered(srv, "bob", b"Subject: bs lf")
     assert b"\r\nSubject: bs lf\r\n\r\n" in raw
     assert body_of(raw) == b".dot\r\nmid\r\n"
@@ -561,16 +563,18 @@ def test_bs_input_one_byte_at_a_time(srv, link):
     rc, out, err = s.finish()
     assert rc == 0, err
     lines = out.decode().split("\r\n")
-    assert lines[:7] == [BS_GREETING, *bs_ehlo()]
-    assert lines[7:14] == [
+    n = 1 + len(bs_ehlo())
+    assert lines[:n] == [BS_GREETING, *bs_ehlo()]
+    rest = lines[n:]
+    assert rest[:7] == [
         "500 5.5.2 Line too long", "250 2.0.0 Ok", "250 2.1.0 Ok",
         "250 2.1.5 Ok", "354 End data with <CR><LF>.<CR><LF>",
         "552 5.6.0 Message has a line longer than 1000 octets",
         "250 2.0.0 Ok"]
-    assert lines[14:17] == ["250 2.1.0 Ok", "250 2.1.5 Ok",
-                            "354 End data with <CR><LF>.<CR><LF>"]
-    assert QUEUED.fullmatch(lines[17]), lines
-    assert lines[18:] == [f"221 2.0.0 {HOSTNAME} Bye", ""]
+    assert rest[7:10] == ["250 2.1.0 Ok", "250 2.1.5 Ok",
+                          "354 End data with <CR><LF>.<CR><LF>"]
+    assert QUEUED.fullmatch(rest[10]), lines
+    assert rest[11:] == [f"221 2.0.0 {HOSTNAME} Bye", ""]
     assert body_of(delivered(srv, "bob", b"Subject: bs bytes ok")) == \
         b".a\r\n"
 
@@ -683,6 +687,36 @@ def test_bs_dsn_parameters_reach_the_envelope(srv, link):
                 "notify success,delay\n") in rec
         # <Postmaster> without a domain is ours (RFC 5321 4.1.1.3)
         assert f"\nrcpt 20:Postmaster@{HOSTNAME}\n" in rec
+    finally:
+        cli(srv, "queue", "delete", qid)
+
+
+def test_bs_smtputf8(srv, link):
+    """RFC 6531: UTF-8 addresses with the SMTPUTF8 parameter, which the
+    envelope keeps so the relay asks its peer for SMTPUTF8 too; refused
+    without it."""
+    s = BS(link, srv)
+    assert s.reply() == [BS_GREETING]
+    assert s.cmd("EHLO client.test") == bs_ehlo()
+    assert s.one("MAIL FROM:<j\u00fcrgen@example.test>") == \
+        "550 5.6.7 Non-ASCII addresses not permitted for that sender"
+    assert s.one("MAIL FROM:<j\u00fcrgen@example.test> SMTPUTF8") == \
+        "250 2.1.0 Ok"
+    assert s.one("RCPT TO:<\u00e5sa@b\u00fccher.example>") == "250 2.1.5 Ok"
+    assert s.one("DATA").startswith("354 ")
+    s.send("Subject: bs utf8\r\n\r\nx\r\n")
+    qid = QUEUED.fullmatch(s.one(".")).group(1)
+    # the next transaction starts without it
+    assert s.one("MAIL FROM:<alice@example.test>") == "250 2.1.0 Ok"
+    assert s.one("RCPT TO:<\u00e5sa@example.test>") == \
+        "553 5.6.7 Non-ASCII addresses not permitted for that recipient"
+    assert s.one("QUIT").startswith("221 ")
+    rc, _, err = s.finish()
+    assert rc == 0, err
+    try:
+        rec = spool_record(srv, qid)
+        assert "\nsmtputf8 1\n" in rec, rec
+        assert "\nsender 20:j\u00fcrgen@example.test\n" in rec, rec
     finally:
         cli(srv, "queue", "delete", qid)
 
