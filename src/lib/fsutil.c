@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -100,4 +102,33 @@ int fsutil_mkdir_p(const char *path, mode_t mode)
 	memcpy(copy, path, len);
 	copy[len] = '\0';
 	return mkdir_p_at(copy, mode);
+}
+
+void fsutil_errf(char *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, FSUTIL_ERR_SIZE, fmt, ap);
+	va_end(ap);
+}
+
+void fsutil_errno(char *err, const char *what, const char *path)
+{
+	fsutil_errf(err, "%s %s: %s", what, path, strerror(errno));
+}
+
+int fsutil_pathf(char *buf, char *err, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, PATH_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= PATH_MAX) {
+		fsutil_errf(err, "path too long: %.64s...", buf);
+		return -1;
+	}
+	return 0;
 }

@@ -9,6 +9,7 @@
 #ifndef LIB_FSUTIL_H
 #define LIB_FSUTIL_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -48,5 +49,24 @@ int fsutil_fsync_parent(const char *path) __attribute__((warn_unused_result));
  */
 int fsutil_mkdir_p(const char *path, mode_t mode)
 	__attribute__((warn_unused_result));
+
+/*
+ * For callers that keep the reason of a failed file step as one message
+ * of FSUTIL_ERR_SIZE octets (the spool, the Maildir writer): room for a
+ * path and what went wrong with it.
+ */
+#define FSUTIL_ERR_SIZE (PATH_MAX + 256)
+
+/* printf into err, cut to FSUTIL_ERR_SIZE. */
+void fsutil_errf(char *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "<what> <path>: <strerror(errno)>" into err. */
+void fsutil_errno(char *err, const char *what, const char *path);
+/*
+ * snprintf into buf of PATH_MAX octets. Returns 0, or -1 with "path too
+ * long: ..." in err when it does not fit.
+ */
+int fsutil_pathf(char *buf, char *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), warn_unused_result));
 
 #endif

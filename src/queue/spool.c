@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +28,6 @@
 #include "lib/mem.h"
 #include "mail/address.h"
 
-#define ERR_SIZE (PATH_MAX + 256)
 /* Attempts at finding an unused id or temp name before giving up. */
 #define ID_TRIES 8
 
@@ -44,64 +42,27 @@ struct spool_msg {
 	char id[SPOOL_ID_SIZE];
 	char tmp_msg[PATH_MAX];
 	char tmp_env[PATH_MAX];
-	char error[ERR_SIZE];
+	char error[FSUTIL_ERR_SIZE];
 };
 
-static char spool_error[ERR_SIZE];
-
-static void errf(char *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void errf(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, ERR_SIZE, fmt, ap);
-	va_end(ap);
-}
-
-/* "<what> <path>: <strerror(errno)>" into err. */
-static void errno_err(char *err, const char *what, const char *path)
-{
-	errf(err, "%s %s: %s", what, path, strerror(errno));
-}
-
-static int pathf(char *buf, char *err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* snprintf into a PATH_MAX buffer; -1 when it does not fit. */
-static int pathf(char *buf, char *err, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, PATH_MAX, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= PATH_MAX) {
-		errf(err, "path too long: %.64s...", buf);
-		return -1;
-	}
-	return 0;
-}
+static char spool_error[FSUTIL_ERR_SIZE];
 
 /* <data_dir>/queue/<sub>/<id>, after checking id. */
 static int id_path(char *buf, const char *data_dir, const char *sub,
 		   const char *id, char *err)
 {
 	if (!spool_id_valid(id)) {
-		errf(err, "invalid queue id");
+		fsutil_errf(err, "invalid queue id");
 		return -1;
 	}
-	return pathf(buf, err, "%s/queue/%s/%s", data_dir, sub, id);
+	return fsutil_pathf(buf, err, "%s/queue/%s/%s", data_dir, sub, id);
 }
 
 /* fsync the directory holding path, so a new entry in it is durable. */
 static int fsync_parent(const char *path, char *err)
 {
 	if (fsutil_fsync_parent(path) < 0) {
-		errno_err(err, "fsync directory of", path);
+		fsutil_errno(err, "fsync directory of", path);
 		return -1;
 	}
 	return 0;
@@ -110,7 +71,7 @@ static int fsync_parent(const char *path, char *err)
 /* <data_dir>/queue/<sub>, the directory holding a spool file. */
 static int dir_path(char *buf, const char *data_dir, const char *sub, char *err)
 {
-	return pathf(buf, err, "%s/queue/%s", data_dir, sub);
+	return fsutil_pathf(buf, err, "%s/queue/%s", data_dir, sub);
 }
 
 /* The folder path is in, in a static buffer (for adopt()). */
@@ -150,7 +111,7 @@ static int make_dirs(const char *data_dir, char *err)
 		if (dir_path(path, data_dir, subs[i], err) < 0)
 			return -1;
 		if (fsutil_mkdir_p(path, 0700) < 0) {
-			errno_err(err, "mkdir", path);
+			fsutil_errno(err, "mkdir", path);
 			return -1;
 		}
 	}
@@ -158,7 +119,7 @@ static int make_dirs(const char *data_dir, char *err)
 		if (dir_path(path, data_dir, subs[i], err) < 0 ||
 		    adopt(data_dir, -1, path) < 0 ||
 		    (i == 0 && adopt(data_dir, -1, dirname_of(path)) < 0)) {
-			errno_err(err, "chown", path);
+			fsutil_errno(err, "chown", path);
 			return -1;
 		}
 	}
@@ -180,7 +141,7 @@ static int random_hex(char *out, size_t n, char *err)
 		if (got == (ssize_t)n)
 			break;
 		if (got < 0 && errno != EINTR) {
-			errf(err, "getrandom: %s", strerror(errno));
+			fsutil_errf(err, "getrandom: %s", strerror(errno));
 			return -1;
 		}
 	}
@@ -201,7 +162,7 @@ static int exists(const char *path, char *err)
 		return 1;
 	if (errno == ENOENT)
 		return 0;
-	errno_err(err, "stat", path);
+	fsutil_errno(err, "stat", path);
 	return -1;
 }
 
@@ -233,19 +194,19 @@ static int write_file(const char *path, const char *data, size_t len, char *err)
 	if (fd < 0) {
 		int saved = errno; /* the caller tells EEXIST apart */
 
-		errno_err(err, "create", path);
+		fsutil_errno(err, "create", path);
 		errno = saved;
 		return -1;
 	}
 	if (adopt(dirname_of(path), fd, NULL) < 0 ||
 	    fsutil_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		errno_err(err, "write", path);
+		fsutil_errno(err, "write", path);
 		close(fd);
 		unlink(path);
 		return -1;
 	}
 	if (close(fd) < 0) {
-		errno_err(err, "close", path);
+		fsutil_errno(err, "close", path);
 		unlink(path);
 		return -1;
 	}
@@ -266,10 +227,10 @@ static int open_new_id(struct spool_msg *m, char *err)
 
 	for (tries = 0; tries < ID_TRIES; tries++) {
 		if (random_hex(m->id, SPOOL_ID_LEN / 2, err) < 0 ||
-		    pathf(m->tmp_msg, err, "%s/queue/tmp/%s.msg", m->data_dir,
-			  m->id) < 0 ||
-		    pathf(m->tmp_env, err, "%s/queue/tmp/%s.env", m->data_dir,
-			  m->id) < 0)
+		    fsutil_pathf(m->tmp_msg, err, "%s/queue/tmp/%s.msg",
+				 m->data_dir, m->id) < 0 ||
+		    fsutil_pathf(m->tmp_env, err, "%s/queue/tmp/%s.env",
+				 m->data_dir, m->id) < 0)
 			return -1;
 		m->fd = open(m->tmp_msg,
 			     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -278,11 +239,11 @@ static int open_new_id(struct spool_msg *m, char *err)
 		if (m->fd < 0) {
 			if (errno == EEXIST)
 				continue;
-			errno_err(err, "create", m->tmp_msg);
+			fsutil_errno(err, "create", m->tmp_msg);
 			return -1;
 		}
 		if (adopt(m->data_dir, m->fd, NULL) < 0) {
-			errno_err(err, "chown", m->tmp_msg);
+			fsutil_errno(err, "chown", m->tmp_msg);
 			return -1;
 		}
 		if (id_path(path, m->data_dir, "msg", m->id, err) < 0 ||
@@ -297,7 +258,7 @@ static int open_new_id(struct spool_msg *m, char *err)
 		m->fd = -1;
 		unlink(m->tmp_msg);
 	}
-	errf(err, "no free queue id after %d tries", ID_TRIES);
+	fsutil_errf(err, "no free queue id after %d tries", ID_TRIES);
 	return -1;
 }
 
@@ -333,7 +294,7 @@ static int flush(struct spool_msg *m)
 	if (m->buf_len == 0)
 		return 0;
 	if (fsutil_write_all(m->fd, m->buf, m->buf_len) < 0) {
-		errno_err(m->error, "write", m->tmp_msg);
+		fsutil_errno(m->error, "write", m->tmp_msg);
 		m->failed = true;
 		return -1;
 	}
@@ -374,12 +335,12 @@ static int finish_message(struct spool_msg *m)
 	if (flush(m) < 0)
 		return -1;
 	if (fsync(m->fd) < 0) {
-		errno_err(m->error, "fsync", m->tmp_msg);
+		fsutil_errno(m->error, "fsync", m->tmp_msg);
 		return -1;
 	}
 	if (close(m->fd) < 0) {
 		m->fd = -1;
-		errno_err(m->error, "close", m->tmp_msg);
+		fsutil_errno(m->error, "close", m->tmp_msg);
 		return -1;
 	}
 	m->fd = -1;
@@ -408,7 +369,7 @@ static int publish(struct spool_msg *m)
 	    id_path(env_path, m->data_dir, "env", m->id, m->error) < 0)
 		return -1;
 	if (rename_noreplace(m->tmp_msg, msg_path) < 0) {
-		errno_err(m->error, "rename to", msg_path);
+		fsutil_errno(m->error, "rename to", msg_path);
 		return -1;
 	}
 	if (fsync_parent(msg_path, m->error) < 0) {
@@ -417,7 +378,7 @@ static int publish(struct spool_msg *m)
 	}
 	/* The commit point: from here on the message is queued. */
 	if (rename_noreplace(m->tmp_env, env_path) < 0) {
-		errno_err(m->error, "rename to", env_path);
+		fsutil_errno(m->error, "rename to", env_path);
 		undo_commit(NULL, msg_path);
 		return -1;
 	}
@@ -440,8 +401,8 @@ int spool_msg_commit(struct spool_msg *m, struct spool_envelope *env,
 	if (m->failed)
 		return -1;
 	if (env->id[0] != '\0' && strcmp(env->id, m->id) != 0) {
-		errf(m->error, "envelope id %.*s is not message id %s",
-		     SPOOL_ID_LEN, env->id, m->id);
+		fsutil_errf(m->error, "envelope id %.*s is not message id %s",
+			    SPOOL_ID_LEN, env->id, m->id);
 		return -1;
 	}
 	memcpy(env->id, m->id, sizeof(env->id));
@@ -451,8 +412,8 @@ int spool_msg_commit(struct spool_msg *m, struct spool_envelope *env,
 		env->created = time(NULL);
 	rec = spool_envelope_format(env, &rec_len);
 	if (rec == NULL) {
-		errf(m->error, "envelope of %s breaks the record limits",
-		     m->id);
+		fsutil_errf(m->error, "envelope of %s breaks the record limits",
+			    m->id);
 		m->failed = true;
 		return -1;
 	}
@@ -500,13 +461,13 @@ static int read_file(const char *path, size_t max, char **data_r, size_t *len_r,
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0) {
-		errno_err(err, "open", path);
+		fsutil_errno(err, "open", path);
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_size > max) {
-		errf(err, "%s: not a regular file of at most %zu bytes", path,
-		     max);
+		fsutil_errf(err, "%s: not a regular file of at most %zu bytes",
+			    path, max);
 		close(fd);
 		return -1;
 	}
@@ -518,8 +479,8 @@ static int read_file(const char *path, size_t max, char **data_r, size_t *len_r,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 || (n > 0 && len + (size_t)n > (size_t)st.st_size)) {
-			errf(err, "read %s: %s", path,
-			     n < 0 ? strerror(errno) : "file changed");
+			fsutil_errf(err, "read %s: %s", path,
+				    n < 0 ? strerror(errno) : "file changed");
 			free(data);
 			close(fd);
 			return -1;
@@ -548,13 +509,14 @@ int spool_envelope_read(const char *data_dir, const char *id,
 	    read_file(path, SPOOL_ENVELOPE_MAX, &data, &len, spool_error) < 0)
 		return -1;
 	if (spool_envelope_parse(data, len, env_r, &perr) < 0) {
-		errf(spool_error, "%s: %s", path, perr);
+		fsutil_errf(spool_error, "%s: %s", path, perr);
 		free(data);
 		return -1;
 	}
 	free(data);
 	if (strcmp(env_r->id, id) != 0) {
-		errf(spool_error, "%s: record is for id %s", path, env_r->id);
+		fsutil_errf(spool_error, "%s: record is for id %s", path,
+			    env_r->id);
 		spool_envelope_fini(env_r);
 		return -1;
 	}
@@ -577,7 +539,7 @@ static int replace_existing(const char *tmp, const char *path, char *err)
 	 */
 	if (geteuid() == 0 && stat(path, &st) == 0 &&
 	    chown(tmp, st.st_uid, st.st_gid) < 0) {
-		errno_err(err, "chown", tmp);
+		fsutil_errno(err, "chown", tmp);
 		unlink(tmp);
 		return -1;
 	}
@@ -590,7 +552,7 @@ static int replace_existing(const char *tmp, const char *path, char *err)
 		if (access(path, F_OK) == 0 && rename(tmp, path) == 0)
 			return 0;
 	}
-	errno_err(err, errno == ENOENT ? "not queued:" : "replace", path);
+	fsutil_errno(err, errno == ENOENT ? "not queued:" : "replace", path);
 	unlink(tmp);
 	return -1;
 }
@@ -609,14 +571,14 @@ int spool_envelope_update(const char *data_dir,
 		return -1;
 	rec = spool_envelope_format(env, &len);
 	if (rec == NULL) {
-		errf(spool_error, "envelope of %s breaks the record limits",
-		     env->id);
+		fsutil_errf(spool_error,
+			    "envelope of %s breaks the record limits", env->id);
 		return -1;
 	}
 	for (tries = 0; tries < ID_TRIES; tries++) {
 		if (random_hex(suffix, 4, spool_error) < 0 ||
-		    pathf(tmp, spool_error, "%s/queue/tmp/%s.u%s", data_dir,
-			  env->id, suffix) < 0)
+		    fsutil_pathf(tmp, spool_error, "%s/queue/tmp/%s.u%s",
+				 data_dir, env->id, suffix) < 0)
 			break;
 		errno = 0;
 		ret = write_file(tmp, rec, len, spool_error);
@@ -649,7 +611,7 @@ int spool_list(const char *data_dir, int (*cb)(const char *id, void *ctx),
 	if (dir == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		errno_err(spool_error, "opendir", path);
+		fsutil_errno(spool_error, "opendir", path);
 		return -1;
 	}
 	for (;;) {
@@ -657,7 +619,7 @@ int spool_list(const char *data_dir, int (*cb)(const char *id, void *ctx),
 		de = readdir(dir);
 		if (de == NULL) {
 			if (errno != 0) {
-				errno_err(spool_error, "readdir", path);
+				fsutil_errno(spool_error, "readdir", path);
 				ret = -1;
 			}
 			break;
@@ -680,7 +642,7 @@ static int unlink_if(const char *path, char *err)
 		return 1;
 	if (errno == ENOENT)
 		return 0;
-	errno_err(err, "unlink", path);
+	fsutil_errno(err, "unlink", path);
 	return -1;
 }
 
@@ -704,7 +666,7 @@ int spool_remove(const char *data_dir, const char *id, const char **error_r)
 	if (msg_gone < 0)
 		return -1;
 	if (env_gone == 0 && msg_gone == 0) {
-		errf(spool_error, "%s: not queued", id);
+		fsutil_errf(spool_error, "%s: not queued", id);
 		return -1;
 	}
 	return 0;
@@ -749,7 +711,7 @@ static int remove_if_old(int dfd, const char *dir, const char *name,
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		errf(err, "stat %s/%s: %s", dir, name, strerror(errno));
+		fsutil_errf(err, "stat %s/%s: %s", dir, name, strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_mtime >= older_than)
@@ -757,7 +719,8 @@ static int remove_if_old(int dfd, const char *dir, const char *name,
 	if (unlinkat(dfd, name, 0) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		errf(err, "unlink %s/%s: %s", dir, name, strerror(errno));
+		fsutil_errf(err, "unlink %s/%s: %s", dir, name,
+			    strerror(errno));
 		return -1;
 	}
 	return 1;
@@ -783,7 +746,7 @@ static int cleanup_dir(const char *data_dir, const char *sub, time_t older_than,
 	if (dir == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		errno_err(err, "opendir", dir_name);
+		fsutil_errno(err, "opendir", dir_name);
 		return -1;
 	}
 	while (r >= 0 && (de = readdir(dir)) != NULL) {
@@ -900,7 +863,8 @@ int spool_queue_notice(const char *data_dir, const char *to, const char *text,
 	} else {
 		/* m's error text dies with m: keep a copy. */
 		if (error != spool_error)
-			errf(spool_error, "%s", error != NULL ? error : "?");
+			fsutil_errf(spool_error, "%s",
+				    error != NULL ? error : "?");
 		*error_r = spool_error;
 	}
 	spool_msg_free(&m);

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +26,6 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 
-#define ERR_SIZE (PATH_MAX + 256)
 /* Longest name this module puts into a directory, NUL included. */
 #define NAME_SIZE 256
 /* Bytes of the escaped host name kept in a unique name. */
@@ -44,30 +42,12 @@ struct maildir_delivery {
 	bool failed; /* a write failed: error holds why */
 	bool committed;
 	char id[MAILDIR_ID_SIZE];
-	char error[ERR_SIZE];
+	char error[FSUTIL_ERR_SIZE];
 };
 
 /* Maildir unique names: one counter per process (the Q part). */
 static unsigned long maildir_counter;
-static char new_error[ERR_SIZE];
-
-static void errf(char *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void errf(char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, ERR_SIZE, fmt, ap);
-	va_end(ap);
-}
-
-/* "<what> <path>: <strerror(errno)>" into err. */
-static void errno_err(char *err, const char *what, const char *path)
-{
-	errf(err, "%s %s: %s", what, path, strerror(errno));
-}
+static char new_error[FSUTIL_ERR_SIZE];
 
 /* Defence in depth: the user database already validated these. */
 static bool name_ok(const char *s)
@@ -76,36 +56,18 @@ static bool name_ok(const char *s)
 	       strchr(s, '/') == NULL;
 }
 
-static int pathf(char *buf, char *err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* snprintf into a PATH_MAX buffer; -1 when it does not fit. */
-static int pathf(char *buf, char *err, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, PATH_MAX, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= PATH_MAX) {
-		errf(err, "path too long under %.64s...", buf);
-		return -1;
-	}
-	return 0;
-}
-
 /* <data_dir>/mail/<domain>/<local>, after checking both names. */
 static int maildir_path(char *buf, const char *data_dir,
 			const struct maildir_target *t, char *err)
 {
 	if (!name_ok(t->domain) || !name_ok(t->local)) {
-		errf(err, "refused maildir name %.64s/%.64s",
-		     t->domain != NULL ? t->domain : "(null)",
-		     t->local != NULL ? t->local : "(null)");
+		fsutil_errf(err, "refused maildir name %.64s/%.64s",
+			    t->domain != NULL ? t->domain : "(null)",
+			    t->local != NULL ? t->local : "(null)");
 		return -1;
 	}
-	return pathf(buf, err, "%s/mail/%s/%s", data_dir, t->domain, t->local);
+	return fsutil_pathf(buf, err, "%s/mail/%s/%s", data_dir, t->domain,
+			    t->local);
 }
 
 /* cur/ and tmp/ first: a new/ that exists implies a complete Maildir. */
@@ -115,10 +77,10 @@ static int maildir_create(const char *mdpath, char *err)
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-		if (pathf(path, err, "%s/%s", mdpath, subdirs[i]) < 0)
+		if (fsutil_pathf(path, err, "%s/%s", mdpath, subdirs[i]) < 0)
 			return -1;
 		if (fsutil_mkdir_p(path, 0700) < 0) {
-			errno_err(err, "mkdir", path);
+			fsutil_errno(err, "mkdir", path);
 			return -1;
 		}
 	}
@@ -186,17 +148,18 @@ static int open_temp(struct maildir_delivery *d, char *err)
 {
 	char path[PATH_MAX];
 
-	if (pathf(path, err, "%s/tmp", d->data_dir) < 0)
+	if (fsutil_pathf(path, err, "%s/tmp", d->data_dir) < 0)
 		return -1;
 	if (fsutil_mkdir_p(path, 0700) < 0) {
-		errno_err(err, "mkdir", path);
+		fsutil_errno(err, "mkdir", path);
 		return -1;
 	}
 	/* A clash with a leftover file only costs another id. */
 	for (int tries = 0; tries < 8; tries++) {
 		make_id(d->id);
-		if (pathf(path, err, "%s/tmp/%lld.%s.P%ld", d->data_dir,
-			  (long long)time(NULL), d->id, (long)getpid()) < 0)
+		if (fsutil_pathf(path, err, "%s/tmp/%lld.%s.P%ld", d->data_dir,
+				 (long long)time(NULL), d->id,
+				 (long)getpid()) < 0)
 			return -1;
 		d->fd = open(path,
 			     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
@@ -208,7 +171,7 @@ static int open_temp(struct maildir_delivery *d, char *err)
 		if (errno != EEXIST)
 			break;
 	}
-	errno_err(err, "open", path);
+	fsutil_errno(err, "open", path);
 	return -1;
 }
 
@@ -219,7 +182,7 @@ struct maildir_delivery *maildir_delivery_new(const char *data_dir,
 	struct maildir_delivery *d;
 
 	if (data_dir == NULL || data_dir[0] == '\0') {
-		errf(new_error, "no data directory");
+		fsutil_errf(new_error, "no data directory");
 		*error_r = new_error;
 		return NULL;
 	}
@@ -251,7 +214,7 @@ static int flush(struct maildir_delivery *d)
 	if (d->buf_len == 0)
 		return 0;
 	if (fsutil_write_all(d->fd, d->buf, d->buf_len) < 0) {
-		errno_err(d->error, "write", d->tmp_path);
+		fsutil_errno(d->error, "write", d->tmp_path);
 		d->failed = true;
 		return -1;
 	}
@@ -265,7 +228,7 @@ int maildir_delivery_write(struct maildir_delivery *d, const void *data,
 	const char *p = data;
 
 	if (d->committed && !d->failed) {
-		errf(d->error, "write after commit");
+		fsutil_errf(d->error, "write after commit");
 		d->failed = true;
 	}
 	if (d->failed) {
@@ -421,7 +384,7 @@ static int scan_dir(const char *path, uint64_t *bytes, uint64_t *count,
 	if (dir == NULL) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
-		errno_err(err, "opendir", path);
+		fsutil_errno(err, "opendir", path);
 		return -1;
 	}
 	errno = 0;
@@ -443,7 +406,7 @@ static int scan_dir(const char *path, uint64_t *bytes, uint64_t *count,
 		errno = 0;
 	}
 	if (errno != 0) {
-		errno_err(err, "readdir", path);
+		fsutil_errno(err, "readdir", path);
 		closedir(dir);
 		return -1;
 	}
@@ -457,10 +420,10 @@ static int scan_folder(const char *folder, uint64_t *bytes, uint64_t *count,
 {
 	char path[PATH_MAX];
 
-	if (pathf(path, err, "%s/cur", folder) < 0 ||
+	if (fsutil_pathf(path, err, "%s/cur", folder) < 0 ||
 	    scan_dir(path, bytes, count, err) < 0)
 		return -1;
-	if (pathf(path, err, "%s/new", folder) < 0 ||
+	if (fsutil_pathf(path, err, "%s/new", folder) < 0 ||
 	    scan_dir(path, bytes, count, err) < 0)
 		return -1;
 	return 0;
@@ -482,14 +445,14 @@ static int maildir_scan(const char *mdpath, uint64_t *bytes_r,
 	if (dir == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		errno_err(err, "opendir", mdpath);
+		fsutil_errno(err, "opendir", mdpath);
 		return -1;
 	}
 	while ((de = readdir(dir)) != NULL) {
 		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (pathf(path, err, "%s/%s", mdpath, de->d_name) < 0 ||
+		if (fsutil_pathf(path, err, "%s/%s", mdpath, de->d_name) < 0 ||
 		    scan_folder(path, bytes_r, count_r, err) < 0) {
 			closedir(dir);
 			return -1;
@@ -508,13 +471,13 @@ static int maildir_scan(const char *mdpath, uint64_t *bytes_r,
 static void maildirsize_write(const char *mdpath, uint64_t quota,
 			      uint64_t bytes, uint64_t count)
 {
-	char tmp[PATH_MAX], path[PATH_MAX], err[ERR_SIZE], line[128];
+	char tmp[PATH_MAX], path[PATH_MAX], err[FSUTIL_ERR_SIZE], line[128];
 	int fd, n, saved = 0;
 	bool ok;
 
-	if (pathf(tmp, err, "%s/tmp/maildirsize.P%ldQ%lu", mdpath,
-		  (long)getpid(), ++maildir_counter) < 0 ||
-	    pathf(path, err, "%s/maildirsize", mdpath) < 0)
+	if (fsutil_pathf(tmp, err, "%s/tmp/maildirsize.P%ldQ%lu", mdpath,
+			 (long)getpid(), ++maildir_counter) < 0 ||
+	    fsutil_pathf(path, err, "%s/maildirsize", mdpath) < 0)
 		return;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		  0600);
@@ -548,12 +511,12 @@ static void maildirsize_write(const char *mdpath, uint64_t quota,
 int maildir_quota_check(const char *data_dir, const struct maildir_target *t,
 			uint64_t size)
 {
-	char mdpath[PATH_MAX], path[PATH_MAX], err[ERR_SIZE];
+	char mdpath[PATH_MAX], path[PATH_MAX], err[FSUTIL_ERR_SIZE];
 	int64_t used;
 	uint64_t bytes, count;
 
 	if (maildir_path(mdpath, data_dir, t, err) < 0 ||
-	    pathf(path, err, "%s/maildirsize", mdpath) < 0) {
+	    fsutil_pathf(path, err, "%s/maildirsize", mdpath) < 0) {
 		log_warn(NULL, "quota check failed", "error=\"%s\"", err);
 		return -1;
 	}
@@ -580,11 +543,11 @@ int maildir_quota_check(const char *data_dir, const struct maildir_target *t,
 /* Append "<size> 1" where a maildirsize exists; one write, O_APPEND. */
 static void maildirsize_append(const char *mdpath, uint64_t size)
 {
-	char path[PATH_MAX], err[ERR_SIZE], line[64];
+	char path[PATH_MAX], err[FSUTIL_ERR_SIZE], line[64];
 	int fd, n, saved = 0;
 	bool ok;
 
-	if (pathf(path, err, "%s/maildirsize", mdpath) < 0)
+	if (fsutil_pathf(path, err, "%s/maildirsize", mdpath) < 0)
 		return;
 	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -615,12 +578,12 @@ static int copy_into(struct maildir_delivery *d, const char *mdpath,
 	uint64_t off = 0;
 	int out;
 
-	if (pathf(tmp, d->error, "%s/tmp/%s", mdpath, name) < 0)
+	if (fsutil_pathf(tmp, d->error, "%s/tmp/%s", mdpath, name) < 0)
 		return -1;
 	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 		   0600);
 	if (out < 0) {
-		errno_err(d->error, "open", tmp);
+		fsutil_errno(d->error, "open", tmp);
 		return -1;
 	}
 	while (off < d->size) {
@@ -632,27 +595,27 @@ static int copy_into(struct maildir_delivery *d, const char *mdpath,
 		if (n <= 0) {
 			if (n == 0)
 				errno = EIO; /* the temp file shrank */
-			errno_err(d->error, "read", d->tmp_path);
+			fsutil_errno(d->error, "read", d->tmp_path);
 			goto fail;
 		}
 		if (fsutil_write_all(out, d->buf, (size_t)n) < 0) {
-			errno_err(d->error, "write", tmp);
+			fsutil_errno(d->error, "write", tmp);
 			goto fail;
 		}
 		off += (uint64_t)n;
 	}
 	if (fsync(out) < 0) {
-		errno_err(d->error, "fsync", tmp);
+		fsutil_errno(d->error, "fsync", tmp);
 		goto fail;
 	}
 	if (close(out) < 0) {
 		out = -1;
-		errno_err(d->error, "close", tmp);
+		fsutil_errno(d->error, "close", tmp);
 		goto fail;
 	}
 	out = -1;
 	if (rename(tmp, dest) < 0) {
-		errno_err(d->error, "rename", dest);
+		fsutil_errno(d->error, "rename", dest);
 		goto fail;
 	}
 	return 0;
@@ -669,7 +632,7 @@ static int deliver_one(struct maildir_delivery *d, const char *mdpath,
 {
 	int r;
 
-	if (pathf(dest, d->error, "%s/new/%s", mdpath, name) < 0)
+	if (fsutil_pathf(dest, d->error, "%s/new/%s", mdpath, name) < 0)
 		return -1;
 	r = link(d->tmp_path, dest);
 	if (r < 0 && errno == ENOENT) {
@@ -682,7 +645,7 @@ static int deliver_one(struct maildir_delivery *d, const char *mdpath,
 		return 0;
 	if (errno == EXDEV || errno == EPERM)
 		return copy_into(d, mdpath, name, dest);
-	errno_err(d->error, "link", dest);
+	fsutil_errno(d->error, "link", dest);
 	return -1;
 }
 
@@ -697,7 +660,7 @@ static int unique_name(struct maildir_delivery *d, char *name)
 		     (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
 		     ++maildir_counter, d->host, (unsigned long long)d->size);
 	if (n < 0 || n >= NAME_SIZE) {
-		errf(d->error, "maildir file name too long");
+		fsutil_errf(d->error, "maildir file name too long");
 		return -1;
 	}
 	return 0;
@@ -706,7 +669,7 @@ static int unique_name(struct maildir_delivery *d, char *name)
 /* Undo the links made so far; d->error already says why. */
 static void rollback(char **mdpaths, char **links, size_t n)
 {
-	char err[ERR_SIZE], dir[PATH_MAX];
+	char err[FSUTIL_ERR_SIZE], dir[PATH_MAX];
 
 	for (size_t i = 0; i < n; i++) {
 		if (links[i] == NULL)
@@ -715,7 +678,7 @@ static void rollback(char **mdpaths, char **links, size_t n)
 			log_error(NULL, "cannot undo maildir delivery",
 				  "path=%s error=%s", links[i],
 				  strerror(errno));
-		if (pathf(dir, err, "%s/new", mdpaths[i]) == 0 &&
+		if (fsutil_pathf(dir, err, "%s/new", mdpaths[i]) == 0 &&
 		    fsutil_fsync_dir(dir) < 0)
 			log_warn(NULL, "cannot undo maildir delivery",
 				 "error=\"fsync %s: %s\"", dir,
@@ -766,10 +729,10 @@ static int link_all(struct maildir_delivery *d, char **mdpaths, char **links,
 	for (size_t i = 0; i < n; i++) {
 		if (mdpaths[i] == NULL)
 			continue;
-		if (pathf(dest, d->error, "%s/new", mdpaths[i]) < 0)
+		if (fsutil_pathf(dest, d->error, "%s/new", mdpaths[i]) < 0)
 			return -1;
 		if (fsutil_fsync_dir(dest) < 0) {
-			errno_err(d->error, "fsync", dest);
+			fsutil_errno(d->error, "fsync", dest);
 			return -1;
 		}
 	}
@@ -781,11 +744,11 @@ static int commit_check(struct maildir_delivery *d, size_t n, size_t id_size)
 	if (d->failed)
 		return -1;
 	if (d->committed)
-		errf(d->error, "delivery already committed");
+		fsutil_errf(d->error, "delivery already committed");
 	else if (n == 0)
-		errf(d->error, "no recipients");
+		fsutil_errf(d->error, "no recipients");
 	else if (id_size < MAILDIR_ID_SIZE)
-		errf(d->error, "queue id buffer too small");
+		fsutil_errf(d->error, "queue id buffer too small");
 	else
 		return 0;
 	return -1;
@@ -825,7 +788,7 @@ int maildir_delivery_commit(struct maildir_delivery *d,
 	if (target_paths(d, targets, n, mdpaths) < 0 || flush(d) < 0)
 		goto out;
 	if (fsync(d->fd) < 0) {
-		errno_err(d->error, "fsync", d->tmp_path);
+		fsutil_errno(d->error, "fsync", d->tmp_path);
 		goto out;
 	}
 	if (link_all(d, mdpaths, links, n) < 0) {

@@ -227,10 +227,36 @@ static void test_mkdir_p_fails(void **state)
 	assert_int_equal(errno, ENAMETOOLONG);
 }
 
+/* The error-text helpers: bounded, and a path that does not fit is an
+ * error with a cut copy of its start, never a cut path used. */
+static void test_error_text(void **state)
+{
+	char err[FSUTIL_ERR_SIZE], buf[PATH_MAX];
+	char *big = xmalloc(2 * FSUTIL_ERR_SIZE);
+
+	(void)state;
+	fsutil_errf(err, "%s %d", "x", 7);
+	assert_string_equal(err, "x 7");
+	errno = ENOENT;
+	fsutil_errno(err, "open", "/a/b");
+	assert_string_equal(err, "open /a/b: No such file or directory");
+	memset(big, 'p', 2 * FSUTIL_ERR_SIZE - 1);
+	big[2 * FSUTIL_ERR_SIZE - 1] = '\0';
+	fsutil_errf(err, "%s", big);
+	assert_int_equal(strlen(err), FSUTIL_ERR_SIZE - 1);
+	assert_int_equal(fsutil_pathf(buf, err, "%s/%s", "/d", "f"), 0);
+	assert_string_equal(buf, "/d/f");
+	assert_int_equal(fsutil_pathf(buf, err, "/%s", big), -1);
+	assert_int_equal(strncmp(err, "path too long: /ppp", 19), 0);
+	assert_int_equal(strlen(err), strlen("path too long: ") + 64 + 3);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_write_all_pipe),
+		cmocka_unit_test(test_error_text),
 		cmocka_unit_test_setup_teardown(test_write_all_file, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fsync_dir, setup,
