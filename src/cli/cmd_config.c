@@ -19,8 +19,9 @@ static void config_usage(FILE *fp)
 		    "valid, 1 otherwise.\n");
 }
 
-/* The certificates must load, as they would at serve time. */
-static int config_check_tls(const struct config *cfg)
+/* The certificates must load, as they would at serve time; errors name
+ * the file as the loader's do (path as given). */
+static int config_check_tls(const struct config *cfg, const char *path)
 {
 	struct tls_server_params p = {cfg->tls.cert, cfg->tls.key,
 				      cfg->tls.min_version, NULL, 0};
@@ -32,7 +33,7 @@ static int config_check_tls(const struct config *cfg)
 		return 0;
 	tls = tls_ctx_server_new(&p, &error);
 	if (tls == NULL) {
-		printf("%s:%d: tls: %s\n", cfg->path, cfg->tls.line, error);
+		printf("%s:%d: tls: %s\n", path, cfg->tls.line, error);
 		bad = 1;
 	}
 	tls_ctx_free(&tls);
@@ -43,8 +44,7 @@ static int config_check_tls(const struct config *cfg)
 
 		tls = tls_ctx_server_new(&sp, &error);
 		if (tls == NULL) {
-			printf("%s:%d: tls.sni: %s\n", cfg->path, s->line,
-			       error);
+			printf("%s:%d: tls.sni: %s\n", path, s->line, error);
 			bad = 1;
 		}
 		tls_ctx_free(&tls);
@@ -63,7 +63,7 @@ static int config_check(const char *path)
 	config_errors_fini(&errors);
 	if (cfg == NULL)
 		return CLI_EXIT_USER;
-	bad = config_check_tls(cfg);
+	bad = config_check_tls(cfg, path);
 	config_free(&cfg);
 	if (bad)
 		return CLI_EXIT_USER;

@@ -324,7 +324,7 @@ static struct master_socket *master_bind(struct master *m,
 		if (s[i].fd < 0)
 			master_error(errors,
 				     xasprintf("%s:%d: listeners: %s",
-					       cfg->path, l->line, error));
+					       m->config_path, l->line, error));
 	}
 	return s;
 }

@@ -207,6 +207,18 @@ def test_config_check_reports_every_error(conf_file):
     assert {port_line, len(text.splitlines())} <= got, (r.stdout, r.stderr)
 
 
+def test_config_check_names_the_file_as_given(conf_file):
+    """A certificate that does not load is reported like the loader's
+    errors: under the name the operator typed, with the line of tls."""
+    (conf_file.parent / "tls" / "cert.pem").unlink()
+    r = run_postern("config", "check", "-c", "postern.conf",
+                    cwd=conf_file.parent)
+    assert r.returncode == 1, r
+    tls_line = line_of(conf_file.read_text(), r"^tls\s*=")
+    assert r.stdout.startswith(f"postern.conf:{tls_line}: tls: cannot load "
+                               "certificate "), (r.stdout, r.stderr)
+
+
 def test_config_check_syntax_error(conf_file):
     text = conf_file.read_text().rstrip("\n") + "\nhostname = ;\n"
     conf_file.write_text(text)
