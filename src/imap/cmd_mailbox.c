@@ -161,6 +161,7 @@ enum status_item {
 	ST_UNSEEN = 0x10,
 	ST_HIGHESTMODSEQ = 0x20,
 	ST_SIZE = 0x40,
+	ST_DELETED = 0x80, /* RFC 9051 6.3.11 */
 };
 
 static const struct {
@@ -170,7 +171,7 @@ static const struct {
 	{"MESSAGES", ST_MESSAGES}, {"RECENT", ST_RECENT},
 	{"UIDNEXT", ST_UIDNEXT},   {"UIDVALIDITY", ST_UIDVALIDITY},
 	{"UNSEEN", ST_UNSEEN},	   {"HIGHESTMODSEQ", ST_HIGHESTMODSEQ},
-	{"SIZE", ST_SIZE},
+	{"SIZE", ST_SIZE},	   {"DELETED", ST_DELETED},
 };
 
 /* "(MESSAGES UNSEEN ...)"; -1 on an unknown item. */
@@ -226,6 +227,7 @@ int imap_status_send(struct imap_session *s, const char *name, unsigned items,
 	ITEM(ST_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
 	     (unsigned long long)st.highestmodseq)
 	ITEM(ST_SIZE, "SIZE %llu", (unsigned long long)st.size)
+	ITEM(ST_DELETED, "DELETED %u", st.deleted)
 #undef ITEM
 	imap_printf(s, "* STATUS ");
 	imap_write_astring(s, name);

@@ -198,6 +198,7 @@ int store_mailbox_subscribe(struct store_user *u, const char *name, bool on,
 /* STATUS without selecting (RFC 3501 6.3.10, RFC 7162 HIGHESTMODSEQ). */
 struct store_status {
 	uint32_t messages, recent, unseen;
+	uint32_t deleted; /* flagged \Deleted (RFC 9051 STATUS DELETED) */
 	uint32_t uidnext, uidvalidity;
 	uint64_t highestmodseq;
 	uint64_t size; /* octets (RFC 8438 STATUS=SIZE) */

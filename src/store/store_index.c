@@ -183,7 +183,8 @@ static const char *const store_sql[SST_COUNT] = {
 	[SST_EXPUNGED_DELETE_ALL] = "DELETE FROM expunged WHERE mailbox = ?1",
 	[SST_STATUS] = "SELECT count(*), coalesce(sum(size), 0), "
 		       "coalesce(sum((flags & 1) = 0), 0), "
-		       "coalesce(sum(uid >= ?2), 0) "
+		       "coalesce(sum(uid >= ?2), 0), "
+		       "coalesce(sum((flags & 8) != 0), 0) "
 		       "FROM messages WHERE mailbox = ?1",
 	[SST_SUB_LIST] = "SELECT name FROM subscriptions ORDER BY name",
 	[SST_SUB_ADD] = "INSERT OR IGNORE INTO subscriptions (name) "

@@ -610,6 +610,7 @@ static int status_query(struct store_user *u, const struct store_mbrow *row,
 		s->size = (uint64_t)sqlite3_column_int64(st, 1);
 		s->unseen = (uint32_t)sqlite3_column_int64(st, 2);
 		s->recent = (uint32_t)sqlite3_column_int64(st, 3);
+		s->deleted = (uint32_t)sqlite3_column_int64(st, 4);
 	}
 	sqlite3_reset(st);
 	if (rc < 0)

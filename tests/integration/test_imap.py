@@ -644,6 +644,13 @@ def test_file_removed_by_hand_is_expunged(srv):
         untagged, _ = conn.imap_tagged("f")
         assert untagged == ["* STATUS Scratch (MESSAGES 3 UIDNEXT 5)"], \
             untagged
+        # RFC 9051 6.3.11: DELETED counts the messages flagged \Deleted
+        conn.cmd("g STORE 1:2 +FLAGS.SILENT (\\Deleted)")
+        assert conn.imap_tagged("g")[1].startswith("g OK")
+        conn.cmd("h STATUS Scratch (DELETED MESSAGES)")
+        untagged, _ = conn.imap_tagged("h")
+        assert untagged == ["* STATUS Scratch (MESSAGES 3 DELETED 2)"], \
+            untagged
 
 
 # --------------------------------------------------------------------------

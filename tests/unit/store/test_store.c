@@ -486,6 +486,10 @@ static void test_append_copy_move_expunge(void **state)
 	assert_int_equal(st.unseen, 1);
 	assert_int_equal(st.uidvalidity, uidv);
 	assert_int_equal(st.uidnext, 3);
+	assert_int_equal(st.deleted, 0);
+	assert_int_equal(store_mailbox_status(f->u, "INBOX", &st, &error), 0);
+	assert_int_equal(st.messages, 3);
+	assert_int_equal(st.deleted, 1);
 	/* Hard links: each INBOX source now has two names. */
 	{
 		struct stat sb;
