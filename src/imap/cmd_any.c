@@ -27,7 +27,7 @@ const char *imap_capabilities(const struct imap_session *s)
 		     "IMAP4rev1 LITERAL+ SASL-IR ID IDLE NAMESPACE ENABLE "
 		     "UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS SPECIAL-USE "
 		     "COMPRESS=DEFLATE UIDPLUS MOVE CONDSTORE QRESYNC ESEARCH "
-		     "BINARY");
+		     "SEARCHRES BINARY");
 	if (s->state != IMAP_STATE_NOT_AUTH)
 		return caps;
 	if (can_tls)

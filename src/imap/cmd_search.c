@@ -1,7 +1,8 @@
 /*
  * SEARCH and UID SEARCH (RFC 3501 6.4.4, 6.4.8, 7.2.5), with the MODSEQ
- * key and result (RFC 7162 3.1.5-3.1.6) and ESEARCH result options (RFC
- * 9051 6.4.4 / RFC 4731: RETURN (MIN MAX ALL COUNT)).
+ * key and result (RFC 7162 3.1.5-3.1.6), ESEARCH result options (RFC
+ * 9051 6.4.4 / RFC 4731: RETURN (MIN MAX ALL COUNT)) and SAVE with the
+ * "$" it sets (RFC 9051 6.4.4.1).
  *
  * The program is parsed and matched by imap/search.c; this file walks the
  * session's view, hands each message's metadata over, loads the bytes
@@ -141,6 +142,38 @@ static enum imap_cmd_result write_more(struct imap_session *s)
 	return IMAP_CMD_DONE;
 }
 
+/*
+ * RETURN (SAVE): "$" becomes what was found, or with MIN and/or MAX but
+ * neither ALL nor COUNT only those (RFC 9051 6.4.4.1, table 4). Kept as
+ * UIDs, so it means the same messages to FETCH and to UID FETCH.
+ */
+static void save_result(struct imap_session *s,
+			const struct search_program *prog,
+			const struct search_reply *r)
+{
+	unsigned ret = prog->ret;
+	uint32_t *uids;
+	size_t n = 0;
+
+	if (r->n == 0 || (ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT)) ||
+	    !(ret & (SEARCH_RET_MIN | SEARCH_RET_MAX))) {
+		uids = xmalloc((r->n > 0 ? r->n : 1) * sizeof(*uids));
+		for (size_t i = 0; i < r->n; i++)
+			uids[n++] = r->uid ? r->nums[i]
+					   : imap_view_uid(s, r->nums[i]);
+	} else {
+		uids = xmalloc(2 * sizeof(*uids));
+		if (ret & SEARCH_RET_MIN)
+			uids[n++] = r->nums[0];
+		if ((ret & SEARCH_RET_MAX) && (n == 0 || r->n > 1))
+			uids[n++] = r->nums[r->n - 1];
+		for (size_t i = 0; !r->uid && i < n; i++)
+			uids[i] = imap_view_uid(s, uids[i]);
+	}
+	imap_view_save(s, uids, n);
+	free(uids);
+}
+
 /* RFC 9051 7.3.4 / RFC 4731 3: one ESEARCH response. */
 static void write_esearch(struct imap_session *s,
 			  const struct search_program *prog,
@@ -192,15 +225,20 @@ static enum imap_cmd_result do_search(struct imap_session *s, const char *tag,
 	if (prog->uses_modseq)
 		imap_condstore_enable(s);
 	search_prepare(prog, (uint32_t)v->n,
-		       v->n > 0 ? v->msgs[v->n - 1].uid : 0);
+		       v->n > 0 ? v->msgs[v->n - 1].uid : 0, v->saved,
+		       v->n_saved);
 	search_use_fields(prog, store_field_cached);
 	r = xcalloc(1, sizeof(*r));
 	r->uid = uid;
 	r->no_expunge = uid && prog->uses_seq;
 	strlcpy_p(r->tag, tag, sizeof(r->tag));
 	run(s, prog, r);
+	if (prog->ret & SEARCH_RET_SAVE)
+		save_result(s, prog, r);
 	if (prog->esearch) {
-		write_esearch(s, prog, r);
+		/* SAVE alone answers with no ESEARCH (6.4.4) */
+		if (prog->ret != SEARCH_RET_SAVE)
+			write_esearch(s, prog, r);
 		search_program_free(&prog);
 		finish(s, r);
 		reply_free(r);

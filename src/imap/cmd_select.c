@@ -55,6 +55,10 @@ static int select_params(struct imap_session *s, struct imap_args *a,
 		if (!imap_args_at_end(a) && !imap_args_is_list(a) &&
 		    imap_args_seqset(a, &q->known) < 0)
 			return -1;
+		if (q->known.saved) {
+			a->error = "\"$\" is not a set of known UIDs";
+			return -1;
+		}
 		/* The sequence match data only narrows; skip it. */
 		if (imap_args_is_list(a) && imap_args_skip(a) < 0)
 			return -1;

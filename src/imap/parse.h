@@ -193,11 +193,14 @@ struct imap_seq_range {
 struct imap_seqset {
 	struct imap_seq_range *ranges;
 	size_t n;
+	/* "$": the session's saved search result (RFC 9051 6.4.4.1),
+	 * with no ranges; the command looks it up. */
+	bool saved;
 };
 
 /*
- * sequence-set: "1", "2:4", "*", "5:*", "1,3:5,7". At most
- * IMAP_SEQSET_RANGES_MAX ranges. "$" (RFC 5182) is not supported.
+ * sequence-set: "1", "2:4", "*", "5:*", "1,3:5,7", or "$" (saved). At
+ * most IMAP_SEQSET_RANGES_MAX ranges.
  */
 int imap_args_seqset(struct imap_args *a, struct imap_seqset *set_r)
 	__attribute__((warn_unused_result));

@@ -72,6 +72,7 @@ int imap_seqset_parse(struct imap_args *a, const char *s, size_t len,
 		i++;
 	}
 	set_r->n = k;
+	set_r->saved = false;
 	return 0;
 }
 
@@ -87,6 +88,13 @@ int imap_args_seqset(struct imap_args *a, struct imap_seqset *set_r)
 
 	if (q == NULL)
 		return -1;
+	/* RFC 9051 9: seq-last-command, "$" alone */
+	if (q < a->end && *q == '$' &&
+	    (q + 1 == a->end || !imap_is_atom_char((unsigned char)q[1]))) {
+		*set_r = (struct imap_seqset){.saved = true};
+		imap_args_done(a, q + 1);
+		return 0;
+	}
 	n = imap_span(q, a->end, is_seqset_char, NULL);
 	/* A sequence set is a whole word: "1:3x" is not one. */
 	if (n == 0 ||

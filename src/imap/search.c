@@ -62,6 +62,7 @@ struct search_key {
 	size_t text_len;
 	struct imap_seq_range *ranges; /* SK_SEQ, SK_UID */
 	size_t n_ranges;
+	bool saved; /* SK_UID of "$": ranges come at search_prepare */
 };
 
 static time_t day_of(time_t t)
@@ -174,6 +175,7 @@ static void set_needle(struct search_key *k, const char *s, size_t len)
 
 static void copy_set(struct search_key *k, const struct imap_seqset *set)
 {
+	k->saved = set->saved;
 	k->n_ranges = set->n;
 	k->ranges = xmalloc((set->n ? set->n : 1) * sizeof(*k->ranges));
 	memcpy(k->ranges, set->ranges, set->n * sizeof(*k->ranges));
@@ -317,9 +319,10 @@ static bool try_seqset(struct parser *ps, struct search_key **key_r)
 
 	if (imap_args_seqset(ps->a, &set) < 0)
 		return false;
-	k = key_new(ps, SK_SEQ);
+	/* "$" names messages, as UIDs: no message numbers involved */
+	k = key_new(ps, set.saved ? SK_UID : SK_SEQ);
 	copy_set(k, &set);
-	ps->prog->uses_seq = true;
+	ps->prog->uses_seq |= !set.saved;
 	*key_r = k;
 	return true;
 }
@@ -362,9 +365,12 @@ static int parse_return(struct parser *ps)
 			ps->prog->ret |= SEARCH_RET_ALL;
 		else if (strcasecmp(opt, "COUNT") == 0)
 			ps->prog->ret |= SEARCH_RET_COUNT;
+		else if (strcasecmp(opt, "SAVE") == 0) /* 6.4.4.1 */
+			ps->prog->ret |= SEARCH_RET_SAVE;
 		else
 			return fail(ps, "Unsupported SEARCH return option");
 	}
+	/* "()" is ALL; "(SAVE)" alone answers nothing */
 	if (ps->prog->ret == 0)
 		ps->prog->ret = SEARCH_RET_ALL;
 	return imap_args_list_close(a);
@@ -476,17 +482,38 @@ void search_program_free(struct search_program **progp)
 
 /* ---- Preparing ---- */
 
+/* The runs of consecutive UIDs in saved (ascending) as k's ranges. */
+static void saved_ranges(struct search_key *k, const uint32_t *saved,
+			 size_t n_saved)
+{
+	size_t n = 0;
+
+	free(k->ranges);
+	k->ranges = xmalloc((n_saved > 0 ? n_saved : 1) * sizeof(*k->ranges));
+	for (size_t i = 0; i < n_saved; i++) {
+		if (n > 0 && k->ranges[n - 1].hi + 1 == saved[i])
+			k->ranges[n - 1].hi = saved[i];
+		else
+			k->ranges[n++] =
+				(struct imap_seq_range){saved[i], saved[i]};
+	}
+	k->n_ranges = n;
+}
+
 void search_prepare(struct search_program *prog, uint32_t count,
-		    uint32_t max_uid)
+		    uint32_t max_uid, const uint32_t *saved, size_t n_saved)
 {
 	struct program_priv *pp = (struct program_priv *)prog;
 
 	for (struct search_key *k = pp->all; k != NULL; k = k->all) {
-		struct imap_seqset set = {.ranges = k->ranges,
-					  .n = k->n_ranges};
+		struct imap_seqset set;
 
 		if (k->op != SK_SEQ && k->op != SK_UID)
 			continue;
+		if (k->saved)
+			saved_ranges(k, saved, n_saved);
+		set = (struct imap_seqset){.ranges = k->ranges,
+					   .n = k->n_ranges};
 		imap_seqset_resolve(&set, k->op == SK_SEQ ? count : max_uid);
 		k->n_ranges = set.n;
 	}

@@ -50,6 +50,7 @@ enum search_return {
 	SEARCH_RET_MAX = 0x02,
 	SEARCH_RET_ALL = 0x04,
 	SEARCH_RET_COUNT = 0x08,
+	SEARCH_RET_SAVE = 0x10, /* RFC 9051 6.4.4.1: set "$" */
 };
 
 struct search_key;
@@ -116,10 +117,11 @@ void search_program_free(struct search_program **progp);
 /*
  * Before matching, once per program: "*" in sequence sets becomes count
  * (messages in the view) and in UID sets max_uid (the highest UID in the
- * view); sets are sorted and merged for binary search.
+ * view); "$" becomes the UIDs saved[0..n_saved) (ascending); sets are
+ * sorted and merged for binary search.
  */
 void search_prepare(struct search_program *prog, uint32_t count,
-		    uint32_t max_uid);
+		    uint32_t max_uid, const uint32_t *saved, size_t n_saved);
 
 /*
  * When cached(name) holds for every header field the program reads (FROM

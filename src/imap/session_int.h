@@ -118,6 +118,11 @@ struct imap_view {
 	uint32_t uidvalidity;	     /* as SELECT reported it */
 	struct imap_view_told *told; /* since the last sync */
 	size_t n_told, cap_told;
+	/* The search result variable, "$" (RFC 9051 6.4.4.1): UIDs,
+	 * ascending; empty after SELECT. An expunged one no longer
+	 * resolves, which is its removal from the list. */
+	uint32_t *saved;
+	size_t n_saved;
 };
 
 struct imap_session;
@@ -317,7 +322,8 @@ uint32_t imap_view_seq(const struct imap_session *s, uint32_t uid);
  * holds sequence numbers ("*" = count; a number above the count is an
  * error: -1 with *error_r "Invalid message sequence number", answer BAD),
  * for uid true UIDs ("*" = highest UID in the view; UIDs not in the view
- * are skipped, RFC 3501 6.4.8). set is resolved in place. The caller
+ * are skipped, RFC 3501 6.4.8). "$" is the saved search result, the
+ * same messages whichever uid says. set is resolved in place. The caller
  * frees *uids_r (NULL when *n_r is 0).
  */
 int imap_view_resolve(const struct imap_session *s, struct imap_seqset *set,
@@ -329,6 +335,9 @@ int imap_view_resolve(const struct imap_session *s, struct imap_seqset *set,
  */
 void imap_view_seen_modseq(struct imap_session *s, uint32_t uid,
 			   uint64_t modseq);
+/* Set "$" to these UIDs (ascending; n may be 0), as SEARCH RETURN (SAVE)
+ * found them. */
+void imap_view_save(struct imap_session *s, const uint32_t *uids, size_t n);
 
 /*
  * Turn CONDSTORE on (RFC 7162 3.1: ENABLE, SELECT (CONDSTORE), or the

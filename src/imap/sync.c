@@ -26,6 +26,7 @@ void imap_view_clear(struct imap_view *v)
 {
 	free(v->msgs);
 	free(v->told);
+	free(v->saved);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -141,6 +142,41 @@ static uint64_t told_modseq(const struct imap_view *v, uint32_t uid)
 							: 0;
 }
 
+void imap_view_save(struct imap_session *s, const uint32_t *uids, size_t n)
+{
+	struct imap_view *v = &s->view;
+
+	xfree(&v->saved);
+	v->n_saved = n;
+	if (n == 0)
+		return;
+	v->saved = xmalloc(n * sizeof(*v->saved));
+	memcpy(v->saved, uids, n * sizeof(*v->saved));
+}
+
+/* The saved UIDs still in the view: both lists ascend. */
+static int saved_resolve(const struct imap_view *v, uint32_t **uids_r,
+			 size_t *n_r)
+{
+	uint32_t *uids;
+	size_t n = 0, j = 0;
+
+	if (v->n_saved == 0 || v->n == 0)
+		return 0;
+	uids = xmalloc(v->n_saved * sizeof(*uids));
+	for (size_t i = 0; i < v->n_saved; i++) {
+		while (j < v->n && v->msgs[j].uid < v->saved[i])
+			j++;
+		if (j < v->n && v->msgs[j].uid == v->saved[i])
+			uids[n++] = v->saved[i];
+	}
+	if (n == 0)
+		xfree(&uids);
+	*uids_r = uids;
+	*n_r = n;
+	return 0;
+}
+
 int imap_view_resolve(const struct imap_session *s, struct imap_seqset *set,
 		      bool uid, uint32_t **uids_r, size_t *n_r,
 		      const char **error_r)
@@ -151,6 +187,8 @@ int imap_view_resolve(const struct imap_session *s, struct imap_seqset *set,
 
 	*uids_r = NULL;
 	*n_r = 0;
+	if (set->saved)
+		return saved_resolve(v, uids_r, n_r);
 	if (!uid) {
 		/* RFC 3501 9: a number above the count is invalid ("*" is
 		 * the count, never above it). */

@@ -41,6 +41,8 @@ struct msg_src {
 
 /* A few of the store's cached fields (store_fields.c). */
 static char *const cached[] = {"Date", "From", "Subject", "To"};
+/* What "$" stands for. */
+static const uint32_t saved[] = {2, 3, 7};
 
 static bool is_cached(const char *name)
 {
@@ -166,7 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r == 0 && imap_args_finish(&a) == 0) {
 		int results[4] = {-1, -1, -1, -1};
 
-		search_prepare(p, 4, UINT32_MAX);
+		search_prepare(p, 4, UINT32_MAX, saved, 3);
 		evaluate(p, &src, results);
 		search_use_fields(p, is_cached);
 		if (p->need == SEARCH_NEED_FIELDS)

@@ -145,7 +145,7 @@ def test_starttls_login(srv):
         # Every extension the server implements is announced after login.
         caps = data[0].decode().split("]")[0].split()[1:]
         for ext in ("UIDPLUS", "MOVE", "CONDSTORE", "QRESYNC", "ESEARCH",
-                    "BINARY", "COMPRESS=DEFLATE", "SPECIAL-USE", "IDLE"):
+                    "SEARCHRES", "BINARY", "COMPRESS=DEFLATE", "SPECIAL-USE", "IDLE"):
             assert ext in caps, caps
         assert not any(c.startswith("AUTH=") for c in caps), caps
         assert m.noop()[0] == "OK"

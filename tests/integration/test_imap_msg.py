@@ -251,7 +251,7 @@ def test_search_errors(srv, searchbox):
                     "SEARCH BEFORE 32-Jan-2020", "SEARCH UID x",
                     "SEARCH " + "NOT " * 100 + "ALL",
                     "SEARCH " + "(" * 40 + "ALL" + ")" * 40,
-                    "SEARCH RETURN (SAVE) ALL",
+                    "SEARCH RETURN (SAVE) $x", "SEARCH 1,$",
                     "SEARCH CHARSET UTF-8"):
             _, tagged = c.run(bad)
             assert tagged.startswith("BAD"), (bad, tagged)
@@ -281,6 +281,59 @@ def test_esearch_and_modseq(srv, searchbox):
         assert int(mm.group(1)) > 0
         untagged, _ = c.ok(f"SEARCH MODSEQ {int(mm.group(1)) + 1}")
         assert "* SEARCH" in untagged
+
+
+def fetch_lines(untagged):
+    return [l for l in untagged if " FETCH " in l]
+
+
+def test_searchres_saved_result(srv, searchbox):
+    """RFC 9051 6.4.4.1: RETURN (SAVE) sets "$" (SAVE alone answers no
+    ESEARCH); "$" is the same messages to FETCH, UID FETCH, SEARCH, COPY,
+    STORE and UID EXPUNGE; with MIN only the first is saved; an expunged
+    message drops out; SELECT empties it."""
+    u1, u2, u3 = searchbox
+    with Raw(srv, "search") as c:
+        c.ok("EXAMINE INBOX")
+        untagged, _ = c.ok("SEARCH RETURN (SAVE) UNSEEN")
+        assert untagged == [], untagged
+        untagged, _ = c.ok("FETCH $ (UID)")
+        assert fetch_lines(untagged) == [f"* 2 FETCH (UID {u2})",
+                                         f"* 3 FETCH (UID {u3})"], untagged
+        untagged, _ = c.ok("UID FETCH $ (UID)")
+        assert fetch_lines(untagged) == [f"* 2 FETCH (UID {u2})",
+                                         f"* 3 FETCH (UID {u3})"], untagged
+        assert c.search("$") == [2, 3]
+        assert c.search("$ FLAGGED") == [2]
+        assert c.search("NOT $") == [1]
+        assert c.search("UID $", uid=True) == [u2, u3]
+        # Table 4: MIN without ALL or COUNT saves the minimum only
+        untagged, _ = c.ok("UID SEARCH RETURN (SAVE MIN) UNSEEN")
+        assert untagged == [f'* ESEARCH (TAG "t{c.n}") UID MIN {u2}'], \
+            untagged
+        assert c.search("$") == [2]
+        untagged, _ = c.ok("SEARCH RETURN (SAVE COUNT MAX) ALL")
+        assert untagged == [f'* ESEARCH (TAG "t{c.n}") MAX 3 COUNT 3']
+        assert c.search("$") == [1, 2, 3]
+        c.ok("CREATE SaveRes")
+        _, tagged = c.ok("COPY $ SaveRes")
+        assert "[COPYUID " in tagged, tagged
+        try:
+            c.ok("SELECT SaveRes")
+            untagged, _ = c.ok("FETCH $ (UID)")
+            assert fetch_lines(untagged) == [], untagged
+            c.ok("SEARCH RETURN (SAVE) DELETED")
+            untagged, _ = c.ok("EXPUNGE")
+            assert "* 3 EXPUNGE" in untagged, untagged
+            untagged, _ = c.ok("FETCH $ (UID)")
+            assert fetch_lines(untagged) == [], untagged
+            c.ok("SEARCH RETURN (SAVE) ALL")
+            c.ok("STORE $ +FLAGS.SILENT (\\Deleted)")
+            untagged, _ = c.ok("UID EXPUNGE $")
+            assert untagged == ["* 1 EXPUNGE", "* 1 EXPUNGE"], untagged
+        finally:
+            c.run("UNSELECT")
+            c.ok("DELETE SaveRes")
 
 
 def test_search_smtp_delivered(srv):

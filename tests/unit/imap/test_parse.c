@@ -425,7 +425,12 @@ static const struct seq_row seq_rows[] = {
 	{"1:2:3", -1, 0, {{0}}},
 	{"**", -1, 0, {{0}}},
 	{"1:3x", -1, 0, {{0}}},
-	{"$", -1, 0, {{0}}},
+	/* "$" alone: the saved search result (RFC 9051 6.4.4.1) */
+	{"$", 0, 0, {{0}}},
+	{"$1", -1, 0, {{0}}},
+	{"$,1", -1, 0, {{0}}},
+	{"1,$", -1, 0, {{0}}},
+	{"$$", -1, 0, {{0}}},
 	{"", -1, 0, {{0}}},
 };
 
@@ -445,6 +450,7 @@ static void test_seqsets(void **state)
 		if (ret != r->ret)
 			fail_msg("row %zu (%s): %d", i, r->in, ret);
 		if (ret == 0) {
+			assert_int_equal(set.saved, strcmp(r->in, "$") == 0);
 			assert_int_equal(set.n, r->n);
 			for (size_t k = 0; k < r->n; k++) {
 				assert_int_equal(set.ranges[k].lo, r->r[k].lo);

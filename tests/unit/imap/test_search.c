@@ -111,6 +111,9 @@ static const struct parse_row parse_rows[] = {
 	{" UNKEYWORD $Junk", 0, 0, 0, 0},
 	{" UNSEEN", 0, 0, 0, 0},
 	{" 1,3:5,*", 0, 0, F_SEQ, 0},
+	/* "$" (RFC 9051 6.4.4.1): UIDs, so no F_SEQ */
+	{" $", 0, 0, 0, 0},
+	{" UID $", 0, 0, 0, 0},
 	{" (SEEN FLAGGED)", 0, 0, 0, 0},
 	/* Case, combinations, nesting. */
 	{" seen unseen Not Seen", 0, 0, 0, 0},
@@ -143,7 +146,10 @@ static const struct parse_row parse_rows[] = {
 	 SEARCH_RET_MIN | SEARCH_RET_MAX},
 	{" RETURN (count all) CHARSET UTF-8 SEEN", 0, 0, F_ESEARCH,
 	 SEARCH_RET_COUNT | SEARCH_RET_ALL},
-	{" RETURN (SAVE) ALL", -1, 0, 0, 0},
+	{" RETURN (SAVE) ALL", 0, 0, F_ESEARCH, SEARCH_RET_SAVE},
+	{" RETURN (SAVE MIN) ALL", 0, 0, F_ESEARCH,
+	 SEARCH_RET_SAVE | SEARCH_RET_MIN},
+	{" RETURN (SAVE) $", 0, 0, F_ESEARCH, SEARCH_RET_SAVE},
 	{" RETURN (FOO) ALL", -1, 0, 0, 0},
 	{" RETURN ALL", -1, 0, 0, 0},
 	{" CHARSET UTF-8 RETURN () ALL", -1, 0, 0, 0},
@@ -172,7 +178,8 @@ static const struct parse_row parse_rows[] = {
 	{" UID 1:", -1, 0, 0, 0},
 	{" 0", -1, 0, 0, 0},
 	{" 1:3x", -1, 0, 0, 0},
-	{" $", -1, 0, 0, 0},
+	{" $x", -1, 0, 0, 0},
+	{" 1,$", -1, 0, 0, 0},
 	{" KEYWORD", -1, 0, 0, 0},
 	{" KEYWORD \\Seen", -1, 0, 0, 0},
 	{" HEADER", -1, 0, 0, 0},
@@ -552,6 +559,9 @@ static int load(void *ctx, const struct search_msg *m, enum search_need need,
 	return 0;
 }
 
+/* "$" of the evaluation rows: messages 2 and 4, and a UID that is gone. */
+static const uint32_t fx_saved[] = {20, 35, 40};
+
 /* Bit i set: message i+1 matches. */
 static unsigned match_mask(const char *criteria)
 {
@@ -561,7 +571,7 @@ static unsigned match_mask(const char *criteria)
 
 	if (parse_text(criteria, strlen(criteria), &p, &error) != 0)
 		fail_msg("%s: does not parse: %s", criteria, error);
-	search_prepare(p, 4, 40);
+	search_prepare(p, 4, 40, fx_saved, NROWS(fx_saved));
 	if (fx.use_fields)
 		search_use_fields(p, is_cached);
 	for (unsigned i = 0; i < 4; i++)
@@ -658,6 +668,10 @@ static const struct eval_row eval_rows[] = {
 	{" UID 1:15", 1},
 	{" UID 41:*", 8},
 	{" 1:3 UID 30:40", 4},
+	{" $", 10},
+	{" UID $", 10},
+	{" NOT $", 5},
+	{" OR $ 1", 11},
 	{" MODSEQ 7", 6},
 	{" MODSEQ \"/flags/\\\\seen\" all 9", 2},
 	{" MODSEQ 0", 15},
@@ -761,12 +775,12 @@ static void test_prepare_empty(void **state)
 	fixture_init();
 	/* "*" of an empty mailbox names nothing. */
 	assert_int_equal(parse_text(" *", 2, &p, &error), 0);
-	search_prepare(p, 0, 0);
+	search_prepare(p, 0, 0, NULL, 0);
 	assert_int_equal(search_match(p, &fx.msgs[0], NULL, NULL), 0);
 	search_program_free(&p);
 	/* Without a loader, content keys do not match. */
 	assert_int_equal(parse_text(" TEXT x", 7, &p, &error), 0);
-	search_prepare(p, 4, 40);
+	search_prepare(p, 4, 40, NULL, 0);
 	assert_int_equal(search_match(p, &fx.msgs[0], NULL, NULL), 0);
 	search_program_free(&p);
 }
