@@ -242,7 +242,7 @@ static int user_add_precheck(const struct cli_userdb *u, const char *address)
 {
 	const char *at = strrchr(address, '@');
 	const char *error;
-	char *hash;
+	char *hash = NULL;
 	int rc = userdb_domain_is_local(u->db, at + 1);
 
 	if (rc == 0) {

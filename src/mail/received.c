@@ -103,7 +103,7 @@ static const char *clean(char *out, const char *in, size_t max,
 {
 	size_t i;
 
-	for (i = 0; in[i] != '\0' && i < max; i++) {
+	for (i = 0; i < max && in[i] != '\0'; i++) {
 		char c = in[i];
 
 		if (!clean_ok((unsigned char)c, mode))
