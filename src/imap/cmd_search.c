@@ -152,26 +152,24 @@ static void save_result(struct imap_session *s,
 			const struct search_reply *r)
 {
 	unsigned ret = prog->ret;
-	uint32_t *uids;
+	uint32_t *uids = NULL;
 	size_t n = 0;
 
-	if (r->n == 0 || (ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT)) ||
-	    !(ret & (SEARCH_RET_MIN | SEARCH_RET_MAX))) {
-		uids = xmalloc((r->n > 0 ? r->n : 1) * sizeof(*uids));
-		for (size_t i = 0; i < r->n; i++)
-			uids[n++] = r->uid ? r->nums[i]
-					   : imap_view_uid(s, r->nums[i]);
-	} else {
+	if (r->n > 0 && (ret & (SEARCH_RET_MIN | SEARCH_RET_MAX)) &&
+	    !(ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT))) {
 		uids = xmalloc(2 * sizeof(*uids));
 		if (ret & SEARCH_RET_MIN)
 			uids[n++] = r->nums[0];
 		if ((ret & SEARCH_RET_MAX) && (n == 0 || r->n > 1))
 			uids[n++] = r->nums[r->n - 1];
-		for (size_t i = 0; !r->uid && i < n; i++)
-			uids[i] = imap_view_uid(s, uids[i]);
+	} else if (r->n > 0) {
+		uids = xmalloc(r->n * sizeof(*uids));
+		memcpy(uids, r->nums, r->n * sizeof(*uids));
+		n = r->n;
 	}
+	for (size_t i = 0; !r->uid && i < n; i++)
+		uids[i] = imap_view_uid(s, uids[i]);
 	imap_view_save(s, uids, n);
-	free(uids);
 }
 
 /* RFC 9051 7.3.4 / RFC 4731 3: one ESEARCH response. */

@@ -335,9 +335,9 @@ int imap_view_resolve(const struct imap_session *s, struct imap_seqset *set,
  */
 void imap_view_seen_modseq(struct imap_session *s, uint32_t uid,
 			   uint64_t modseq);
-/* Set "$" to these UIDs (ascending; n may be 0), as SEARCH RETURN (SAVE)
- * found them. */
-void imap_view_save(struct imap_session *s, const uint32_t *uids, size_t n);
+/* Set "$" to uids[0..n) (ascending, malloc'd, taken; NULL when n is 0),
+ * as SEARCH RETURN (SAVE) found them. */
+void imap_view_save(struct imap_session *s, uint32_t *uids, size_t n);
 
 /*
  * Turn CONDSTORE on (RFC 7162 3.1: ENABLE, SELECT (CONDSTORE), or the

@@ -142,16 +142,13 @@ static uint64_t told_modseq(const struct imap_view *v, uint32_t uid)
 							: 0;
 }
 
-void imap_view_save(struct imap_session *s, const uint32_t *uids, size_t n)
+void imap_view_save(struct imap_session *s, uint32_t *uids, size_t n)
 {
 	struct imap_view *v = &s->view;
 
-	xfree(&v->saved);
+	free(v->saved);
+	v->saved = uids;
 	v->n_saved = n;
-	if (n == 0)
-		return;
-	v->saved = xmalloc(n * sizeof(*v->saved));
-	memcpy(v->saved, uids, n * sizeof(*v->saved));
 }
 
 /* The saved UIDs still in the view: both lists ascend. */
