@@ -178,7 +178,8 @@ static void copy_set(struct search_key *k, const struct imap_seqset *set)
 	k->saved = set->saved;
 	k->n_ranges = set->n;
 	k->ranges = xmalloc((set->n ? set->n : 1) * sizeof(*k->ranges));
-	memcpy(k->ranges, set->ranges, set->n * sizeof(*k->ranges));
+	if (set->n > 0) /* "$" has no ranges, and no array */
+		memcpy(k->ranges, set->ranges, set->n * sizeof(*k->ranges));
 }
 
 /* RFC 7162 3.1.5: [entry-name entry-type-req] mod-sequence-valzer. */
