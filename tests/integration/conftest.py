@@ -83,6 +83,21 @@ def port_is_free(port, host=HOST):
         s.close()
 
 
+def port_is_listening(port, host=HOST):
+    """Some socket listens on host:port. A bind with SO_REUSEADDR, as the
+    server makes, fails on Linux only then: TIME_WAIT and closing
+    connections of a killed server do not count."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((host, port))
+        return False
+    except OSError:
+        return True
+    finally:
+        s.close()
+
+
 def find_port_base(host=HOST, tries=500):
     """N such that N + every standard port is free on host."""
     for _ in range(tries):
@@ -562,6 +577,10 @@ class Server:
 
     def children(self):
         return children_of(self.pid)
+
+    def listeners_closed(self):
+        return not any(port_is_listening(self.port(name), self.host)
+                       for name in LISTENERS)
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None

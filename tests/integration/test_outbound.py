@@ -354,9 +354,12 @@ def test_kill9_under_load_loses_nothing(pair):
         pass
     a.proc.wait(10)
     a.close()
-    # every old process gone, so no dying listener answers the restart
+    # every old process gone, so no dying listener answers the restart;
+    # a killed worker shows "Z" while its other threads still exit with
+    # the listening sockets open, so wait for those too
     wait_for(lambda: all((proc_stat(p) or "Z")[0] == "Z" for p in killed),
              10, what="the killed processes to be gone")
+    wait_for(a.listeners_closed, 10, what="the old listeners to close")
     a.start()
     retried = []
     with login(a) as s:
