@@ -20,20 +20,10 @@
 #include <string.h>
 
 #include "dns/rdata.h"
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
+#include "fuzz.h"
 
 /* The largest wire name: DNS_NAME_MAX text bytes, a length each label. */
 #define WIRE_MAX (DNS_NAME_MAX + 2)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static bool host_char(unsigned char c)
 {
@@ -139,7 +129,8 @@ static int fuzz_name(const unsigned char *p, size_t len)
 		if (out[0] == '\0') {
 			CHECK(used == 1);
 		} else {
-			/* A host name, and it encodes back to the same bytes. */
+			/* A host name, and it encodes back to the same bytes.
+			 */
 			CHECK(dns_name_valid(out));
 			CHECK(ref_encode(out, wire, &text) == used);
 			CHECK(memcmp(wire, p, (size_t)used) == 0);
@@ -187,8 +178,7 @@ static void fuzz_txt_size(const unsigned char *rd, size_t len, size_t size)
 	while (!bad && pos < len) {
 		size_t slen = rd[pos++];
 
-		if (slen > len - pos ||
-		    memchr(rd + pos, '\0', slen) != NULL) {
+		if (slen > len - pos || memchr(rd + pos, '\0', slen) != NULL) {
 			bad = true;
 			break;
 		}
@@ -300,8 +290,8 @@ static void fuzz_ptr(const unsigned char *p, size_t len)
 			    out, size, want);
 	}
 	if (len >= 16) {
-		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0,
-							 0, 0, 0, 0xff, 0xff};
+		static const unsigned char mapped[12] = {
+			0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 		static const char hex[] = "0123456789abcdef";
 		struct sockaddr_in6 s6;
 		size_t o = 0;

@@ -13,17 +13,9 @@
 #include <string.h>
 
 #include "lib/linereader.h"
+#include "fuzz.h"
 
 #define HEADER 4
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 struct event {
 	enum linereader_result res;
@@ -38,8 +30,6 @@ struct run {
 	size_t cap;
 	size_t rest; /* bytes left unconsumed at the end */
 };
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void record(struct run *r, enum linereader_result res, size_t start,
 		   const struct line *line)

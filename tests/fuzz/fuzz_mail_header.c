@@ -19,18 +19,10 @@
 
 #include "mail/header.h"
 #include "mail/received.h"
+#include "fuzz.h"
 
 #define HEADER 4
 #define LIST_MAX 8192
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 struct run {
 	int ret, fin;
@@ -41,8 +33,6 @@ struct run {
 	size_t bad_fields;
 	const char *limit_error;
 };
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_address(const char *a)
 {

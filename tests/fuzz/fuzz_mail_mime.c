@@ -20,17 +20,7 @@
 
 #include "lib/utf8.h"
 #include "mail/mime.h"
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 /* One IMAP value at s[*i]; returns false when it is not well-formed. */
 static bool imap_value(const char *s, size_t len, size_t *i)

@@ -16,17 +16,9 @@
 #include <string.h>
 
 #include "smtp/data.h"
+#include "fuzz.h"
 
 #define HEADER 4
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 struct run {
 	char *out;
@@ -35,8 +27,6 @@ struct run {
 	size_t consumed;
 	unsigned flags;
 };
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Feed in[0..len) in reads of 1 + sizes[i % 3] % 64 octets, or whole. */
 static void feed(bool dot, size_t max, const uint8_t sizes[3], const char *in,

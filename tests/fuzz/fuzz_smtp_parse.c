@@ -15,19 +15,9 @@
 
 #include "mail/address.h"
 #include "smtp/parse.h"
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
+#include "fuzz.h"
 
 #define EXT_ALL 0x1f
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static bool terminated(const char *field, size_t size)
 {

@@ -19,17 +19,7 @@
 #include <strings.h>
 
 #include "smtp/reply.h"
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static bool digit(char c)
 {
@@ -90,7 +80,9 @@ static void check_status_field(const char *status)
 	n = strlen(status);
 	if (n == 0)
 		return;
-	CHECK(ref_status(status[0] == '2' ? 200 : status[0] == '4' ? 400 : 500,
+	CHECK(ref_status(status[0] == '2'   ? 200
+			 : status[0] == '4' ? 400
+					    : 500,
 			 status, n) == n);
 }
 
@@ -106,8 +98,8 @@ static void fuzz_parse_line(const char *line, size_t len)
 	if (ret != 0)
 		return;
 	CHECK(l.code >= 200 && l.code <= 559);
-	CHECK(l.code == (line[0] - '0') * 100 + (line[1] - '0') * 10 +
-				(line[2] - '0'));
+	CHECK(l.code ==
+	      (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0'));
 	CHECK(l.last == (len == 3 || line[3] == ' '));
 	CHECK(l.text == line + (len == 3 ? 3 : 4));
 	CHECK(l.text + l.text_len == line + len);
@@ -164,8 +156,8 @@ static void fuzz_ehlo_fresh(const char *text, size_t len)
 	}
 	if (e.auth != 0) {
 		set++;
-		CHECK((e.auth & ~(unsigned)(SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN)) ==
-		      0);
+		CHECK((e.auth &
+		       ~(unsigned)(SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN)) == 0);
 		CHECK(len > 5 && strncasecmp(text, "AUTH", 4) == 0 &&
 		      (text[4] == ' ' || text[4] == '='));
 	}
@@ -180,7 +172,8 @@ static void fuzz_ehlo_fresh(const char *text, size_t len)
 		CHECK(i < len);
 		for (; i < len; i++) {
 			CHECK(digit(text[i]));
-			CHECK(v <= (UINT64_MAX - (uint64_t)(text[i] - '0')) / 10);
+			CHECK(v <=
+			      (UINT64_MAX - (uint64_t)(text[i] - '0')) / 10);
 			v = v * 10 + (uint64_t)(text[i] - '0');
 		}
 		CHECK(v == e.size_max);
@@ -221,9 +214,9 @@ static int fuzz_add(struct smtp_reply *r, struct smtp_ehlo *e, const char *line,
 	CHECK(!old.done);
 	if (!ref_line_ok(line, len))
 		want = -1;
-	else if (old.lines > 0 &&
-		 old.code != (line[0] - '0') * 100 + (line[1] - '0') * 10 +
-				     (line[2] - '0'))
+	else if (old.lines > 0 && old.code != (line[0] - '0') * 100 +
+						      (line[1] - '0') * 10 +
+						      (line[2] - '0'))
 		want = -1;
 	else if (old.total + len + 2 > SMTP_REPLY_MAX)
 		want = -2;

@@ -19,15 +19,7 @@
 
 #include "lib/mem.h"
 #include "store/store_int.h"
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
+#include "fuzz.h"
 
 static void check_mailbox_name(struct store_user *u, const char *s)
 {
@@ -89,8 +81,6 @@ static void check_keywords(struct store_user *u, const char *s)
 	CHECK(removed == NULL);
 	free(added);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
